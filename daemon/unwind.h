@@ -1,0 +1,64 @@
+/*
+ * unwind.h - turning a stopped thread's registers and a copy of the top of
+ * its stack into a list of return addresses, after the thread has been
+ * resumed.
+ *
+ * The backend is libunwind's remote API with perfkit's own accessors:
+ * memory from the stack copy, then from local read-only mappings of the
+ * target's files (text, .eh_frame, .eh_frame_hdr), then a counted
+ * process_vm_readv fallback; registers from the saved set; unwind tables
+ * found per module and cached.  Frame-pointer walking over the same copy
+ * is the fallback for code without CFI.
+ */
+#ifndef PK_UNWIND_H
+#define PK_UNWIND_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/user.h>
+
+#include "daemon/maps.h"
+
+struct pk_unwinder;
+
+struct pk_unwind_input {
+	const struct user_regs_struct *regs;
+	uint64_t stack_addr;   /* target address of stack[0] (= regs->rsp) */
+	const void *stack;     /* copy of [stack_addr, stack_addr + stack_len) */
+	size_t stack_len;
+};
+
+struct pk_unwind_stats {
+	uint64_t unwinds;
+	uint64_t complete;       /* reached the outermost frame */
+	uint64_t truncated;      /* stopped early: stack copy too short, max depth */
+	uint64_t failures;       /* could not step past a frame */
+	uint64_t remote_reads;   /* process_vm_readv fallbacks */
+	uint64_t fp_fallbacks;   /* frames found by frame pointers */
+};
+
+/*
+ * Make an unwinder for process pid.  maps is borrowed: the caller owns it
+ * and may reload it; the unwinder notices through maps->generation.
+ * Returns NULL with errno set on failure.
+ */
+struct pk_unwinder *pk_unwinder_new(pid_t pid, struct pk_maps *maps);
+void pk_unwinder_free(struct pk_unwinder *u);
+
+/* Drop every cached module and unwind entry (after exec). */
+void pk_unwinder_flush(struct pk_unwinder *u);
+
+/*
+ * Unwind.  Writes up to max instruction addresses, leaf first: ips[0] is
+ * the interrupted RIP, the rest are return addresses.  Returns the count
+ * (>= 1 whenever regs are valid).  *complete is set to 1 when the walk
+ * reached the outermost frame (the CFI marks the end: _start, clone's
+ * child, a thread start routine's caller), 0 when it stopped early.
+ */
+int pk_unwind(struct pk_unwinder *u, const struct pk_unwind_input *in,
+	      uint64_t *ips, int max, int *complete);
+
+const struct pk_unwind_stats *pk_unwinder_stats(const struct pk_unwinder *u);
+
+#endif

@@ -1,0 +1,1 @@
+# src/render.mk
