@@ -1,2 +1,26 @@
-/* placeholder */
-int main(void) { return 0; }
+/*
+ * perfkitd.c - the collector's entry point: parse the command line and
+ * hand over to run or attach (daemon/session.c).
+ */
+#include <stdlib.h>
+
+#include "daemon/options.h"
+#include "daemon/session.h"
+#include "error.h"
+
+int main(int argc, char **argv)
+{
+	struct pk_options opt;
+	int rc;
+
+	pk_set_program_name("perfkitd");
+	rc = pk_options_parse(argc, argv, &opt);
+	if (rc > 0)
+		return PK_EXIT_OK;
+	if (rc < 0)
+		return PK_EXIT_USAGE;
+	pk_set_quiet(opt.quiet);
+	if (opt.command == PK_CMD_ATTACH)
+		return pk_session_attach(&opt);
+	return pk_session_run(&opt);
+}

@@ -1,0 +1,36 @@
+/*
+ * options.h - perfkitd's command line: what to profile and how.
+ */
+#ifndef PK_OPTIONS_H
+#define PK_OPTIONS_H
+
+#include <sys/types.h>
+
+enum pk_command { PK_CMD_NONE, PK_CMD_RUN, PK_CMD_ATTACH };
+enum pk_mode { PK_MODE_CPU, PK_MODE_WALL };
+
+struct pk_options {
+	enum pk_command command;
+	enum pk_mode mode;
+	double frequency;     /* Hz */
+	double duration;      /* seconds; 0 = until target exit or signal */
+	const char *name;     /* session name, NULL = generated */
+	const char *db;       /* --db, NULL = default */
+	int quiet;
+	int background;       /* attach --background */
+	size_t stack_bytes;   /* bytes of stack copied per sample */
+	pid_t pid;            /* attach */
+	char **argv;          /* run: PROG ARGS (NULL-terminated) */
+};
+
+/*
+ * Parse argv (after "perfkitd").  Returns 0 on success, 1 when help or
+ * version was printed (exit 0), -1 on a usage error (already reported;
+ * exit PK_EXIT_USAGE).
+ */
+int pk_options_parse(int argc, char **argv, struct pk_options *opt);
+
+/* The command line of the target joined by spaces (malloc'd). */
+char *pk_options_command_line(const struct pk_options *opt);
+
+#endif

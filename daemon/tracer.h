@@ -1,0 +1,120 @@
+/*
+ * tracer.h - holding a process with ptrace: seizing every thread (and the
+ * threads it creates later), interpreting every stop, and letting go so
+ * that the process behaves as if it had never been touched.
+ *
+ * Rules kept here (DESIGN.md, Sampling):
+ * - PTRACE_SEIZE, never PTRACE_ATTACH; TRACECLONE | TRACEEXEC | TRACEEXIT.
+ * - A signal-delivery-stop re-injects the signal; a group-stop is resumed
+ *   with PTRACE_LISTEN, never CONT; an interrupt can race a pending signal,
+ *   so each thread has an "interrupt pending" flag.
+ * - Never block waiting for one tid: waitpid(-1, __WALL) with deadlines.
+ * - Detach on every path: every thread is brought to a stop, then
+ *   detached with the signal it was about to receive; a thread that was in
+ *   a group-stop stays stopped (the kernel re-instates it).
+ */
+#ifndef PK_TRACER_H
+#define PK_TRACER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct pk_thread {
+	pid_t tid;
+	int stat_fd;              /* /proc/PID/task/TID/stat, -1 if not open */
+	unsigned stopped : 1;     /* in a ptrace-stop we have not resumed */
+	unsigned group_stop : 1;  /* in a group-stop (PTRACE_LISTEN) */
+	unsigned interrupt_pending : 1; /* PTRACE_INTERRUPT sent, stop not seen */
+	unsigned exiting : 1;     /* PTRACE_EVENT_EXIT seen */
+	int pending_signal;       /* signal to deliver when resumed/detached */
+	uint64_t samples;
+};
+
+/* What pk_tracer_handle() made of one wait status. */
+enum pk_stop_kind {
+	PK_STOP_NONE,        /* handled and resumed (or unknown tid) */
+	PK_STOP_INTERRUPT,   /* our PTRACE_INTERRUPT: thread left stopped */
+	PK_STOP_SIGNAL,      /* signal-delivery-stop, left stopped (stop_all) */
+	PK_STOP_THREAD_GONE, /* a thread exited */
+	PK_STOP_EXITED,      /* the whole process exited */
+	PK_STOP_TRAP,        /* SIGTRAP signal-delivery-stop: offered to hooks */
+};
+
+struct pk_tracer;
+
+/* Hooks for what other parts of perfkitd must learn about. */
+struct pk_tracer_hooks {
+	void *ctx;
+	/* The process exec'd a new program: maps, unwind and symbol caches
+	 * are stale.  Called with the leader stopped. */
+	void (*on_exec)(void *ctx, pid_t pid);
+	/* A SIGTRAP signal-delivery-stop on tid (a breakpoint?).  Return 1
+	 * when it was handled (resumed without the signal), 0 to deliver it. */
+	int (*on_trap)(void *ctx, pid_t tid);
+	/* A new thread appeared. */
+	void (*on_thread)(void *ctx, pid_t tid);
+};
+
+struct pk_tracer {
+	pid_t pid;                  /* thread-group leader */
+	struct pk_thread *threads;
+	size_t n_threads, cap_threads;
+	size_t threads_seen;        /* distinct threads over the session */
+	int exited;                 /* the process is gone */
+	int exit_status;            /* raw wait status of the leader */
+	int exec_count;             /* PTRACE_EVENT_EXEC seen */
+	int stopping;               /* inside stop_all/detach */
+	struct pk_tracer_hooks hooks;
+};
+
+void pk_tracer_init(struct pk_tracer *t, pid_t pid, const struct pk_tracer_hooks *hooks);
+void pk_tracer_release(struct pk_tracer *t);
+
+/*
+ * Seize every thread of t->pid, re-scanning /proc/PID/task until no new
+ * thread appears.  Returns 0, or -errno of the leader's PTRACE_SEIZE (then
+ * nothing stays seized).  Threads that vanish meanwhile are ignored.
+ */
+int pk_tracer_seize_all(struct pk_tracer *t);
+
+/* Seize one already-stopped child (run mode) and its future threads. */
+int pk_tracer_seize_child(struct pk_tracer *t);
+
+struct pk_thread *pk_tracer_find(struct pk_tracer *t, pid_t tid);
+
+/*
+ * Interpret one waitpid() result and act on it: resume, re-inject, listen,
+ * track clone/exec/exit.  Returns what happened; for PK_STOP_INTERRUPT the
+ * thread is left stopped for the caller, who must resume it with
+ * pk_tracer_resume().
+ */
+enum pk_stop_kind pk_tracer_handle(struct pk_tracer *t, pid_t tid, int status);
+
+/* Reap and handle every status available now.  Returns how many. */
+int pk_tracer_drain(struct pk_tracer *t);
+
+/* Resume a stopped thread with its pending signal (PTRACE_CONT). */
+int pk_tracer_resume(struct pk_tracer *t, struct pk_thread *th);
+
+/*
+ * Interrupt one thread and wait (at most timeout_ns) for that interrupt
+ * stop, handling whatever else arrives meanwhile.  Returns 0 with the
+ * thread stopped, -ETIMEDOUT (the interrupt stays pending; a late stop is
+ * resumed by pk_tracer_handle), or -ESRCH when the thread went away.
+ */
+int pk_tracer_interrupt_wait(struct pk_tracer *t, struct pk_thread *th, uint64_t timeout_ns);
+
+/*
+ * Bring every thread to a ptrace-stop (for detaching, or for patching
+ * code safely).  Signals that arrive are kept pending, not lost.
+ * Returns 0, or -ETIMEDOUT when some thread did not stop in time.
+ */
+int pk_tracer_stop_all(struct pk_tracer *t, uint64_t timeout_ns);
+
+/* Detach every thread (stopping them first), delivering pending signals.
+ * Safe to call when the process already exited.  Returns 0 or -errno of
+ * the first failure (every thread is still attempted). */
+int pk_tracer_detach_all(struct pk_tracer *t);
+
+#endif
