@@ -21,12 +21,23 @@ struct pk_symbol {
 	const char *build_id;  /* lowercase hex, NULL when the file has none */
 	const char *file;      /* source file, NULL when no line info */
 	int line;              /* 0 when no line info */
-	uint64_t address;      /* ELF virtual address of the looked-up offset */
+	uint64_t address;      /* ELF virtual address of the looked-up offset
+	                          (the offset itself when no PT_LOAD maps it) */
 	uint64_t symbol_start; /* ELF virtual address of the function start */
 };
 
+/* NULL only when libelf cannot be initialised.  Free accepts NULL. */
 struct pk_symbolizer *pk_symbolizer_new(void);
 void pk_symbolizer_free(struct pk_symbolizer *s);
+
+/*
+ * Forget which file each path and image key named (after exec, or when
+ * mappings were reloaded), so the next lookup checks the path again.
+ * Files already read stay cached under their build-id / identity, and
+ * strings already returned stay valid.  Without it a path is re-checked
+ * with stat() at most once a second.
+ */
+void pk_symbolizer_flush(struct pk_symbolizer *s);
 
 /*
  * Symbolize file offset `offset` of the ELF file opened from open_path
