@@ -170,7 +170,10 @@ int pk_options_parse(int argc, char **argv, struct pk_options *opt)
 	 * run: "+" stops at the first non-option so PROG's own options stay
 	 * its own.  attach: options may come before or after the PID.
 	 */
-	optind = 2;
+	/* optind = 0 makes glibc start afresh; argv[0] is then the command. */
+	argc--;
+	argv++;
+	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, opt->command == PK_CMD_RUN ? "+F:d:n:qhV" : "F:d:n:qhV",
 				long_options, NULL)) != -1) {
