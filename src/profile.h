@@ -37,6 +37,8 @@ struct pk_profile {
 	int32_t *tids;        /* distinct threads seen, sorted */
 	size_t n_tids;
 	double duration_s;    /* session duration (ended - started) */
+	double sample_hz;     /* achieved_hz stat when recorded, else the asked
+			       * frequency; 0 when neither is known */
 };
 
 /*
@@ -60,6 +62,9 @@ struct pk_func_stat {
 	int64_t function_id;
 	uint64_t self;
 	uint64_t total;
+	/* The function's frame with the most weight among those that have a
+	 * source file (its file:line names the hot spot); 0 = none known. */
+	int64_t source_frame_id;
 };
 
 /* Function statistics, sorted by self descending (then total, then name).
@@ -70,7 +75,8 @@ int pk_profile_function_stats(const struct pk_profile *p, struct pk_func_stat **
  * depth (at most max). */
 int pk_profile_stack_frames(const struct pk_profile *p, int64_t node_id, int64_t *frames, int max);
 
-/* Estimated time for a weight: weight / achieved (or asked) frequency. */
+/* Estimated time for a weight: weight / sample_hz (achieved, or asked,
+ * frequency); NAN when no frequency is known. */
 double pk_profile_seconds(const struct pk_profile *p, uint64_t weight);
 
 #endif

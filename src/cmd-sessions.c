@@ -1,0 +1,589 @@
+/*
+ * cmd-sessions.c - "perfkit sessions list|show|rm|stop": what has been
+ * recorded, the facts about one session (totals and the recorder's own
+ * cost), removing sessions, and stopping a session that perfkitd records
+ * in the background.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "builtin.h"
+#include "error.h"
+#include "json.h"
+#include "output.h"
+#include "util.h"
+
+/* How long "stop" waits for perfkitd to finish the session. */
+#define STOP_DEADLINE_S 15.0
+#define STOP_POLL_MS 100
+
+static const char sessions_usage[] =
+	"perfkit sessions [list] [--format table|json|csv]\n"
+	"       perfkit sessions show [--format table|json|csv] SESSION\n"
+	"       perfkit sessions rm SESSION...\n"
+	"       perfkit sessions stop SESSION";
+
+static const char sessions_help[] =
+	"usage: perfkit sessions [list] [--format table|json|csv]\n"
+	"       perfkit sessions show [--format table|json|csv] SESSION\n"
+	"       perfkit sessions rm SESSION...\n"
+	"       perfkit sessions stop SESSION\n"
+	"\n"
+	"  list    the recorded sessions, oldest first (the default)\n"
+	"  show    everything known about one session: samples, threads, duration,\n"
+	"          the target's CPU time, asked and achieved sampling rate, unwind\n"
+	"          failures, complete stacks, how long the target was stopped per\n"
+	"          sample, and perfkitd's own CPU time\n"
+	"  rm      delete sessions and all their data\n"
+	"  stop    end a session that perfkitd records in the background and wait\n"
+	"          (up to 15 s) until it is saved\n"
+	"\n"
+	"SESSION is a session name, a numeric id, or 'last'.\n"
+	"\n"
+	"Options:\n"
+	"  --format FMT    table (default), json or csv (list and show)\n"
+	"  --db PATH       the session database (default: $PERFKIT_DB, else\n"
+	"                  ~/.local/share/perfkit/perfkit.db)\n"
+	"  -h, --help      show this help\n";
+
+/*
+ * Parse a subcommand's options (argv[0] is the subcommand).  *format is
+ * NULL for subcommands without --format.  Returns -1 to go on with
+ * *first = index of the first operand, else an exit status.
+ */
+static int parse_options(int argc, char **argv, struct pk_cli *cli, int *format, int *first)
+{
+	enum { OPT_FORMAT = PK_OPT_FIRST_COMMAND_OPTION };
+	static const struct option with_format[] = {
+		{ "format", required_argument, NULL, OPT_FORMAT },
+		PK_CLI_COMMON_OPTIONS,
+		{ NULL, 0, NULL, 0 },
+	};
+	int c, rc;
+
+	pk_cli_getopt_reset();
+	/* Without --format the table starts after the format row. */
+	while ((c = getopt_long(argc, argv, ":h", format ? with_format : with_format + 1, NULL)) != -1) {
+		if (c == OPT_FORMAT) {
+			if ((rc = pk_cli_parse_format(optarg, sessions_usage, format)))
+				return rc;
+		} else if ((rc = pk_cli_common_option(cli, c, argv, sessions_usage, sessions_help)) >= 0) {
+			return rc;
+		}
+	}
+	*first = optind;
+	return -1;
+}
+
+/* ---- list -------------------------------------------------------------- */
+
+static void json_session_details(struct pk_json *j, const struct pk_session *s)
+{
+	char when[40];
+
+	pk_json_key(j, "mode");
+	pk_json_string(j, s->mode);
+	pk_json_key(j, "frequency_hz");
+	pk_json_double(j, s->frequency);
+	pk_json_key(j, "ended_at");
+	if (s->ended_ns > 0) {
+		pk_format_iso_time(s->ended_ns, when, sizeof(when));
+		pk_json_string(j, when);
+	} else {
+		pk_json_null(j);
+	}
+	pk_json_key(j, "exit_status");
+	if (s->exit_status >= 0)
+		pk_json_int(j, s->exit_status);
+	else
+		pk_json_null(j);
+	pk_json_key(j, "host");
+	pk_json_string(j, s->host);
+	pk_json_key(j, "kernel");
+	pk_json_string(j, s->kernel);
+	pk_json_key(j, "recorder_pid");
+	pk_json_int(j, s->recorder_pid);
+}
+
+static void list_table(struct pk_cli *cli, const struct pk_session *v, size_t n)
+{
+	static const struct pk_column cols[] = {
+		{ "ID", PK_ALIGN_RIGHT, 0, PK_TRUNC_END },
+		{ "NAME", PK_ALIGN_LEFT, 40, PK_TRUNC_END },
+		{ "STATUS", PK_ALIGN_LEFT, 0, PK_TRUNC_END },
+		{ "STARTED", PK_ALIGN_LEFT, 0, PK_TRUNC_END },
+		{ "DURATION", PK_ALIGN_RIGHT, 0, PK_TRUNC_END },
+		{ "SAMPLES", PK_ALIGN_RIGHT, 0, PK_TRUNC_END },
+		{ "COMMAND", PK_ALIGN_LEFT, 60, PK_TRUNC_END },
+	};
+	struct pk_table *t;
+	size_t i;
+
+	if (!n) {
+		printf("no sessions in '%s'; record one with 'perfkitd run -- PROGRAM' "
+		       "or 'perfkitd attach PID'\n", cli->db_path);
+		return;
+	}
+	t = pk_table_new(cols, sizeof(cols) / sizeof(cols[0]));
+	for (i = 0; i < n; i++) {
+		char when[32], dur[32];
+
+		pk_format_local_time(v[i].started_ns, when, sizeof(when));
+		pk_format_duration(pk_cli_session_duration(cli->store, &v[i]), dur, sizeof(dur));
+		pk_table_row(t);
+		pk_table_cellf(t, "%" PRId64, v[i].id);
+		pk_table_cell(t, v[i].name);
+		pk_table_cell(t, v[i].status);
+		pk_table_cell(t, when);
+		pk_table_cell(t, dur);
+		pk_table_cellf(t, "%" PRId64, v[i].samples);
+		pk_table_cell(t, v[i].command);
+	}
+	pk_table_print(t, stdout);
+	pk_table_free(t);
+}
+
+static void list_json(struct pk_cli *cli, const struct pk_session *v, size_t n)
+{
+	struct pk_json j;
+	size_t i;
+
+	pk_json_init(&j, stdout, 1);
+	pk_json_begin_array(&j);
+	for (i = 0; i < n; i++) {
+		pk_json_begin_object(&j);
+		pk_cli_json_session(&j, cli->store, &v[i]);
+		json_session_details(&j, &v[i]);
+		pk_json_end_object(&j);
+	}
+	pk_json_end_array(&j);
+	pk_json_finish(&j);
+}
+
+static void list_csv(struct pk_cli *cli, const struct pk_session *v, size_t n)
+{
+	static const char *const header[] = {
+		"id", "name", "status", "started_at", "duration_s", "samples", "pid", "mode", "command",
+	};
+	struct pk_csv c;
+	size_t i;
+
+	pk_csv_init(&c, stdout);
+	for (i = 0; i < sizeof(header) / sizeof(header[0]); i++)
+		pk_csv_field(&c, header[i]);
+	pk_csv_end_row(&c);
+	for (i = 0; i < n; i++) {
+		char when[40];
+
+		pk_format_iso_time(v[i].started_ns, when, sizeof(when));
+		pk_csv_int(&c, v[i].id);
+		pk_csv_field(&c, v[i].name);
+		pk_csv_field(&c, v[i].status);
+		pk_csv_field(&c, when);
+		pk_csv_double(&c, pk_cli_session_duration(cli->store, &v[i]));
+		pk_csv_int(&c, v[i].samples);
+		pk_csv_int(&c, v[i].pid);
+		pk_csv_field(&c, v[i].mode);
+		pk_csv_field(&c, v[i].command);
+		pk_csv_end_row(&c);
+	}
+	fflush(stdout);
+}
+
+static int sessions_list(int argc, char **argv, struct pk_cli *cli)
+{
+	struct pk_session *v = NULL;
+	size_t n = 0;
+	int format = PK_FORMAT_TABLE, first, rc;
+
+	if ((rc = parse_options(argc, argv, cli, &format, &first)) >= 0)
+		return rc;
+	if (first < argc)
+		return pk_cli_usage_error(sessions_usage, "'sessions list' takes no SESSION; "
+					  "use 'perfkit sessions show %s'", argv[first]);
+	if ((rc = pk_cli_open_store(cli, PK_STORE_MODE_READ)))
+		return rc;
+	if (pk_store_session_list(cli->store, &v, &n) != PK_STORE_OK) {
+		pk_error("cannot list the sessions in '%s': %s", cli->db_path, pk_store_errmsg(cli->store));
+		return PK_EXIT_FAILURE;
+	}
+	if (format == PK_FORMAT_JSON)
+		list_json(cli, v, n);
+	else if (format == PK_FORMAT_CSV)
+		list_csv(cli, v, n);
+	else
+		list_table(cli, v, n);
+	pk_session_array_free(v, n);
+	return PK_EXIT_OK;
+}
+
+/* ---- show -------------------------------------------------------------- */
+
+/* A session's stats with a mark for each one already shown, so that keys
+ * this version does not know are still shown (by key) at the end. */
+struct stat_view {
+	struct pk_stat *v;
+	size_t n;
+	char *shown;
+};
+
+static int stat_take(struct stat_view *sv, const char *key, double *value)
+{
+	size_t i;
+
+	for (i = 0; i < sv->n; i++) {
+		if (strcmp(sv->v[i].key, key))
+			continue;
+		sv->shown[i] = 1;
+		*value = sv->v[i].value;
+		return 1;
+	}
+	return 0;
+}
+
+static void show_line(const char *label, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void show_line(const char *label, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%-26s", label);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+}
+
+static void show_table(struct pk_cli *cli, const struct pk_session *s, struct stat_view *sv)
+{
+	char buf[64], buf2[64];
+	double v, w, samples = (double)s->samples;
+	size_t i;
+
+	show_line("session", "%s (id %" PRId64 ")", s->name, s->id);
+	show_line("command", "%s", s->command ? s->command : "-");
+	if (s->exit_status >= 0)
+		show_line("status", "%s (exit status %d)", s->status, s->exit_status);
+	else
+		show_line("status", "%s", s->status);
+	show_line("pid", "%d", s->pid);
+	show_line("mode", "%s", s->mode ? s->mode : "-");
+	show_line("host", "%s (kernel %s)", s->host ? s->host : "-", s->kernel ? s->kernel : "-");
+	pk_format_iso_time(s->started_ns, buf, sizeof(buf));
+	show_line("started", "%s", buf);
+	if (s->ended_ns > 0) {
+		pk_format_iso_time(s->ended_ns, buf, sizeof(buf));
+		show_line("ended", "%s", buf);
+	}
+	v = pk_cli_session_duration(cli->store, s);
+	stat_take(sv, "duration_s", &w);
+	show_line("duration", "%.3f s", v);
+	show_line("samples", "%" PRId64, s->samples);
+	if (stat_take(sv, "lost_samples", &v))
+		show_line("lost samples", "%.0f", v);
+	if (stat_take(sv, "threads", &v))
+		show_line("threads", "%.0f", v);
+	if (stat_take(sv, "user_cpu_s", &v))
+		show_line("target user CPU", "%.3f s", v);
+	if (stat_take(sv, "sys_cpu_s", &v))
+		show_line("target system CPU", "%.3f s", v);
+	snprintf(buf, sizeof(buf), "%g Hz asked", s->frequency);
+	buf2[0] = '\0';
+	if (stat_take(sv, "achieved_hz", &v))
+		snprintf(buf2, sizeof(buf2), ", %.1f Hz achieved", v);
+	show_line("frequency", "%s%s", buf, buf2);
+	if (stat_take(sv, "unwind_failures", &v))
+		show_line("unwind failures", "%.0f (%.1f%% of samples)", v, samples > 0 ? 100.0 * v / samples : 0.0);
+	if (stat_take(sv, "complete_stacks", &v))
+		show_line("complete stacks", "%.1f%% (%.0f samples)", samples > 0 ? 100.0 * v / samples : 0.0, v);
+	if (stat_take(sv, "stop_median_us", &v)) {
+		if (stat_take(sv, "stop_p99_us", &w))
+			show_line("target stopped per sample", "%.1f µs median, %.1f µs p99", v, w);
+		else
+			show_line("target stopped per sample", "%.1f µs median", v);
+	} else if (stat_take(sv, "stop_p99_us", &w)) {
+		show_line("target stopped per sample", "%.1f µs p99", w);
+	}
+	if (stat_take(sv, "recorder_cpu_per_sample_us", &v))
+		show_line("recorder CPU per sample", "%.1f µs", v);
+	if (stat_take(sv, "recorder_cpu_s", &v))
+		show_line("recorder CPU", "%.3f s", v);
+	for (i = 0; i < sv->n; i++)
+		if (!sv->shown[i])
+			show_line(sv->v[i].key, "%g", sv->v[i].value);
+}
+
+static void show_json(struct pk_cli *cli, const struct pk_session *s, const struct stat_view *sv)
+{
+	struct pk_json j;
+	size_t i;
+
+	pk_json_init(&j, stdout, 1);
+	pk_json_begin_object(&j);
+	pk_cli_json_session(&j, cli->store, s);
+	json_session_details(&j, s);
+	pk_json_key(&j, "stats");
+	pk_json_begin_object(&j);
+	for (i = 0; i < sv->n; i++) {
+		pk_json_key(&j, sv->v[i].key);
+		pk_json_double(&j, sv->v[i].value);
+	}
+	pk_json_end_object(&j);
+	pk_json_end_object(&j);
+	pk_json_finish(&j);
+}
+
+static void show_csv(struct pk_cli *cli, const struct pk_session *s, const struct stat_view *sv)
+{
+	struct pk_csv c;
+	char when[40];
+	size_t i;
+
+	pk_csv_init(&c, stdout);
+	pk_csv_field(&c, "key");
+	pk_csv_field(&c, "value");
+	pk_csv_end_row(&c);
+#define ROW(key, call) do { pk_csv_field(&c, key); call; pk_csv_end_row(&c); } while (0)
+	ROW("id", pk_csv_int(&c, s->id));
+	ROW("name", pk_csv_field(&c, s->name));
+	ROW("command", pk_csv_field(&c, s->command));
+	ROW("pid", pk_csv_int(&c, s->pid));
+	ROW("status", pk_csv_field(&c, s->status));
+	pk_format_iso_time(s->started_ns, when, sizeof(when));
+	ROW("started_at", pk_csv_field(&c, when));
+	ROW("duration_s", pk_csv_double(&c, pk_cli_session_duration(cli->store, s)));
+	ROW("samples", pk_csv_int(&c, s->samples));
+	ROW("mode", pk_csv_field(&c, s->mode));
+	ROW("frequency_hz", pk_csv_double(&c, s->frequency));
+	for (i = 0; i < sv->n; i++)
+		ROW(sv->v[i].key, pk_csv_double(&c, sv->v[i].value));
+#undef ROW
+	fflush(stdout);
+}
+
+static int sessions_show(int argc, char **argv, struct pk_cli *cli)
+{
+	struct stat_view sv = { NULL, 0, NULL };
+	struct pk_session s;
+	int format = PK_FORMAT_TABLE, first, rc;
+
+	if ((rc = parse_options(argc, argv, cli, &format, &first)) >= 0)
+		return rc;
+	if (first + 1 != argc)
+		return pk_cli_usage_error(sessions_usage, first >= argc ? "which session? give a SESSION"
+					  : "one SESSION at a time");
+	if ((rc = pk_cli_open_store(cli, PK_STORE_MODE_READ)) || (rc = pk_cli_find_session(cli, argv[first], &s)))
+		return rc;
+	if (pk_store_stats(cli->store, s.id, &sv.v, &sv.n) != PK_STORE_OK) {
+		pk_error("cannot read the statistics of session '%s': %s", s.name, pk_store_errmsg(cli->store));
+		pk_session_release(&s);
+		return PK_EXIT_FAILURE;
+	}
+	sv.shown = pk_xcalloc(sv.n + 1, 1);
+	if (format == PK_FORMAT_JSON)
+		show_json(cli, &s, &sv);
+	else if (format == PK_FORMAT_CSV)
+		show_csv(cli, &s, &sv);
+	else
+		show_table(cli, &s, &sv);
+	free(sv.shown);
+	pk_stat_array_free(sv.v, sv.n);
+	pk_session_release(&s);
+	return PK_EXIT_OK;
+}
+
+/* ---- rm ---------------------------------------------------------------- */
+
+static int sessions_rm(int argc, char **argv, struct pk_cli *cli)
+{
+	struct pk_session *v;
+	int first, rc, i, n;
+
+	if ((rc = parse_options(argc, argv, cli, NULL, &first)) >= 0)
+		return rc;
+	if (first >= argc)
+		return pk_cli_usage_error(sessions_usage, "which sessions? give one or more SESSION");
+	if ((rc = pk_cli_open_store(cli, PK_STORE_MODE_WRITE)))
+		return rc;
+	/* Resolve every operand before removing anything: all or nothing. */
+	n = argc - first;
+	v = pk_xcalloc((size_t)n, sizeof(*v));
+	for (i = 0; i < n && !rc; i++) {
+		if ((rc = pk_cli_find_session(cli, argv[first + i], &v[i])))
+			break;
+		if (!strcmp(v[i].status, "recording")) {
+			pk_error("session '%s' is being recorded; stop it first with 'perfkit sessions stop %s'",
+				 v[i].name, v[i].name);
+			rc = PK_EXIT_FAILURE;
+		}
+	}
+	for (i = 0; i < n && !rc; i++) {
+		int j, dup = 0;
+
+		for (j = 0; j < i; j++)
+			dup |= v[j].id == v[i].id;
+		if (dup)
+			continue;
+		if (pk_store_session_remove(cli->store, v[i].id) != PK_STORE_OK) {
+			pk_error("cannot remove session '%s': %s", v[i].name, pk_store_errmsg(cli->store));
+			rc = PK_EXIT_FAILURE;
+			break;
+		}
+		printf("removed session '%s' (id %" PRId64 ")\n", v[i].name, v[i].id);
+	}
+	for (i = 0; i < n; i++)
+		pk_session_release(&v[i]);
+	free(v);
+	return rc;
+}
+
+/* ---- stop -------------------------------------------------------------- */
+
+/* Whether pid is a live perfkitd process (by /proc/PID/comm). */
+static int is_perfkitd(int pid)
+{
+	char path[64], comm[32] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	if (!(f = fopen(path, "r")))
+		return 0;
+	if (!fgets(comm, sizeof(comm), f))
+		comm[0] = '\0';
+	fclose(f);
+	comm[strcspn(comm, "\n")] = '\0';
+	return !strcmp(comm, "perfkitd");
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/*
+ * Poll the store until session sid leaves "recording" or the deadline
+ * passes.  Returns 0 with *s refreshed, or -1 on timeout or error.
+ */
+static int wait_until_saved(struct pk_cli *cli, int64_t sid, int recorder, struct pk_session *s)
+{
+	uint64_t deadline = pk_monotonic_ns() + (uint64_t)(STOP_DEADLINE_S * 1e9);
+	int reopened = 0;
+
+	for (;;) {
+		struct pk_session now;
+
+		/* By name: unique, and looked up before numeric ids. */
+		if (pk_store_session_find(cli->store, s->name, &now) != PK_STORE_OK || now.id != sid) {
+			pk_session_release(&now);
+			pk_error("session '%s' disappeared from '%s' while stopping", s->name, cli->db_path);
+			return -1;
+		}
+		if (strcmp(now.status, "recording")) {
+			pk_session_release(s);
+			*s = now;
+			return 0;
+		}
+		pk_session_release(&now);
+		/* A recorder that died without saving: opening the store again
+		 * marks the session aborted (see pk_store_open). */
+		if (!is_perfkitd(recorder) && !reopened) {
+			reopened = 1;
+			pk_store_close(cli->store);
+			cli->store = NULL;
+			if (pk_cli_open_store(cli, PK_STORE_MODE_READ))
+				return -1;
+			continue;
+		}
+		if (pk_monotonic_ns() >= deadline)
+			break;
+		sleep_ms(STOP_POLL_MS);
+	}
+	pk_error("perfkitd (pid %d) did not finish session '%s' within %.0f s; "
+		 "it may still be saving: check 'perfkit sessions list' again",
+		 recorder, s->name, STOP_DEADLINE_S);
+	return -1;
+}
+
+static int sessions_stop(int argc, char **argv, struct pk_cli *cli)
+{
+	struct pk_session s;
+	struct utsname u;
+	char dur[32];
+	int first, rc, recorder;
+
+	if ((rc = parse_options(argc, argv, cli, NULL, &first)) >= 0)
+		return rc;
+	if (first + 1 != argc)
+		return pk_cli_usage_error(sessions_usage, first >= argc ? "which session? give a SESSION"
+					  : "one SESSION at a time");
+	if ((rc = pk_cli_open_store(cli, PK_STORE_MODE_READ)) || (rc = pk_cli_find_session(cli, argv[first], &s)))
+		return rc;
+	rc = PK_EXIT_FAILURE;
+	recorder = s.recorder_pid;
+	if (strcmp(s.status, "recording")) {
+		pk_error("session '%s' is not being recorded (it is %s); nothing to stop", s.name, s.status);
+		goto out;
+	}
+	if (uname(&u) == 0 && s.host && strcmp(s.host, u.nodename)) {
+		pk_error("session '%s' is being recorded on host '%s', not here; stop it there",
+			 s.name, s.host);
+		goto out;
+	}
+	if (recorder <= 0 || !is_perfkitd(recorder)) {
+		pk_error("the recorder of session '%s' (pid %d) is not a running perfkitd; "
+			 "the session will be marked aborted", s.name, recorder);
+		goto out;
+	}
+	if (kill(recorder, SIGTERM) < 0) {
+		if (errno == EPERM)
+			pk_error("cannot stop perfkitd (pid %d): operation not permitted; "
+				 "run as the user who started it, or as root", recorder);
+		else
+			pk_perror("cannot stop perfkitd (pid %d)", recorder);
+		goto out;
+	}
+	if (wait_until_saved(cli, s.id, recorder, &s) < 0)
+		goto out;
+	pk_format_duration(pk_cli_session_duration(cli->store, &s), dur, sizeof(dur));
+	printf("session '%s' %s: %" PRId64 " samples, %s\n", s.name, s.status, s.samples, dur);
+	rc = PK_EXIT_OK;
+out:
+	pk_session_release(&s);
+	return rc;
+}
+
+/* ---- dispatch ---------------------------------------------------------- */
+
+int cmd_sessions(int argc, char **argv, struct pk_cli *cli)
+{
+	static const struct {
+		const char *name;
+		int (*run)(int argc, char **argv, struct pk_cli *cli);
+	} subs[] = {
+		{ "list", sessions_list },
+		{ "show", sessions_show },
+		{ "rm", sessions_rm },
+		{ "remove", sessions_rm },
+		{ "stop", sessions_stop },
+	};
+	size_t i;
+
+	/* "perfkit sessions" and "perfkit sessions --format json" list. */
+	if (argc < 2 || argv[1][0] == '-')
+		return sessions_list(argc, argv, cli);
+	for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
+		if (!strcmp(argv[1], subs[i].name))
+			return subs[i].run(argc - 1, argv + 1, cli);
+	return pk_cli_usage_error(sessions_usage, "unknown sessions command '%s'; use list, show, rm or stop",
+				  argv[1]);
+}
