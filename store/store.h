@@ -52,6 +52,8 @@ struct pk_store;
  * Both modes mark as "aborted" any session left "recording" whose recorder
  * process (recorder_pid on this host) no longer exists.  A read-mode open of
  * a file that cannot be written still succeeds (the fix-up is skipped).
+ * READ mode on a missing file returns PK_STORE_NOTFOUND; a READ-mode store
+ * refuses interning and samples (PK_STORE_READONLY).
  */
 int pk_store_open(const char *path, enum pk_store_mode mode, struct pk_store **out,
 		  char *err, size_t errlen);
