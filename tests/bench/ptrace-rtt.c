@@ -1,0 +1,134 @@
+/*
+ * ptrace-rtt.c - the bare ptrace round trip, as a baseline for perfkitd.
+ *
+ *   ptrace-rtt [RATE_HZ] [COUNT]
+ *
+ * Forks a child that spins, seizes it, and COUNT times (default 3000), at
+ * RATE_HZ (default 999), measures one stop the way a sampler must:
+ * PTRACE_INTERRUPT, waitpid for the stop, PTRACE_GETREGS, PTRACE_CONT.
+ * The time from before the interrupt to after the continue is the
+ * target's stop window with nothing else in it.  Two ways of waiting are
+ * measured: a plain blocking waitpid, and a brief WNOHANG spin before
+ * blocking (what DESIGN.md recommends on VMs).  Prints
+ *
+ *   blocking median_us X p99_us Y
+ *   spinning median_us X p99_us Y
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int compare_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Wait for the interrupt stop of pid; spin WNOHANG first when spin. */
+static int wait_stop(pid_t pid, int spin)
+{
+	int status;
+	pid_t w = 0;
+
+	if (spin) {
+		uint64_t until = now_ns() + 50000;
+
+		while ((w = waitpid(pid, &status, __WALL | WNOHANG)) == 0 && now_ns() < until)
+			;
+	}
+	if (w == 0)
+		w = waitpid(pid, &status, __WALL);
+	if (w != pid || !WIFSTOPPED(status)) {
+		fprintf(stderr, "ptrace-rtt: unexpected wait result\n");
+		return -1;
+	}
+	return 0;
+}
+
+static int measure(pid_t pid, int spin, double rate, int count, const char *label)
+{
+	uint64_t *stop = calloc((size_t)count, sizeof *stop);
+	uint64_t period = (uint64_t)(1e9 / rate);
+	struct timespec next;
+	struct user_regs_struct regs;
+
+	if (!stop)
+		return -1;
+	clock_gettime(CLOCK_MONOTONIC, &next);
+	for (int i = 0; i < count; i++) {
+		uint64_t t0, t1;
+
+		next.tv_nsec += (long)period;
+		while (next.tv_nsec >= 1000000000L) {
+			next.tv_nsec -= 1000000000L;
+			next.tv_sec++;
+		}
+		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL);
+		t0 = now_ns();
+		if (ptrace(PTRACE_INTERRUPT, pid, 0, 0) != 0 || wait_stop(pid, spin) != 0 ||
+		    ptrace(PTRACE_GETREGS, pid, 0, &regs) != 0 || ptrace(PTRACE_CONT, pid, 0, 0) != 0) {
+			fprintf(stderr, "ptrace-rtt: %s\n", strerror(errno));
+			free(stop);
+			return -1;
+		}
+		t1 = now_ns();
+		stop[i] = t1 - t0;
+	}
+	qsort(stop, (size_t)count, sizeof *stop, compare_u64);
+	printf("%s median_us %.1f p99_us %.1f\n", label, stop[count / 2] / 1e3,
+	       stop[(size_t)((double)count * 0.99)] / 1e3);
+	free(stop);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	double rate = argc > 1 ? atof(argv[1]) : 999;
+	int count = argc > 2 ? atoi(argv[2]) : 3000;
+	pid_t pid;
+	int rc;
+
+	if (rate <= 0 || count < 100) {
+		fprintf(stderr, "usage: ptrace-rtt [RATE_HZ] [COUNT>=100]\n");
+		return 2;
+	}
+	pid = fork();
+	if (pid < 0) {
+		perror("fork");
+		return 1;
+	}
+	if (pid == 0) {
+		volatile uint64_t x = 0;
+
+		for (;;)
+			x = x + 1;
+	}
+	if (ptrace(PTRACE_SEIZE, pid, 0, 0) != 0) {
+		fprintf(stderr, "ptrace-rtt: seize: %s\n", strerror(errno));
+		kill(pid, SIGKILL);
+		return 77;
+	}
+	rc = measure(pid, 0, rate, count, "blocking");
+	if (rc == 0)
+		rc = measure(pid, 1, rate, count, "spinning");
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, __WALL);
+	return rc == 0 ? 0 : 1;
+}
