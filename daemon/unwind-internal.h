@@ -83,8 +83,10 @@ extern unw_accessors_t pk_unwind_accessors;
 
 /* unwind-modules.c */
 /* The slot for the mapping containing addr (NULL when none), resolving
- * its module on first use; may reload the maps once per unwind. */
-struct pk_unwind_slot *pk_unwind_slot_for(struct pk_unwinder *u, uint64_t addr,
+ * its module on first use.  When addr is an IP outside every mapping (a
+ * dlopen since the maps were read), the maps are reloaded, at most once
+ * per unwind and rate-limited. */
+struct pk_unwind_slot *pk_unwind_slot_for(struct pk_unwinder *u, uint64_t addr, int is_ip,
 					  const struct pk_mapping **map_out);
 /* Copy up to 8 bytes of target memory at addr from a local image.
  * Returns 0, or -1 when addr is not in a read-only part of a module. */

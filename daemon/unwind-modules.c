@@ -339,7 +339,7 @@ static int maybe_reload(struct pk_unwinder *u)
 	return pk_maps_load(u->maps, u->pid) == 0;
 }
 
-struct pk_unwind_slot *pk_unwind_slot_for(struct pk_unwinder *u, uint64_t addr,
+struct pk_unwind_slot *pk_unwind_slot_for(struct pk_unwinder *u, uint64_t addr, int is_ip,
 					  const struct pk_mapping **map_out)
 {
 	const struct pk_mapping *map;
@@ -348,7 +348,7 @@ struct pk_unwind_slot *pk_unwind_slot_for(struct pk_unwinder *u, uint64_t addr,
 	if (!u->slots_valid || u->slots_generation != u->maps->generation)
 		reindex(u);
 	map = pk_maps_find(u->maps, addr);
-	if (!map && maybe_reload(u)) {
+	if (!map && is_ip && maybe_reload(u)) {
 		reindex(u);
 		map = pk_maps_find(u->maps, addr);
 	}
@@ -379,7 +379,7 @@ int pk_unwind_local_read(struct pk_unwinder *u, uint64_t addr, uint64_t *val)
 		if (addr >= r->lo && addr < r->hi)
 			goto copy;
 	}
-	slot = pk_unwind_slot_for(u, addr, &map);
+	slot = pk_unwind_slot_for(u, addr, 0, &map);
 	if (!slot || !slot->module)
 		return -1;
 	vaddr = addr - slot->bias;
@@ -414,7 +414,7 @@ copy:
 int pk_unwind_find_proc_info(struct pk_unwinder *u, unw_word_t ip, unw_proc_info_t *pi,
 			     int need_unwind_info)
 {
-	struct pk_unwind_slot *slot = pk_unwind_slot_for(u, ip, NULL);
+	struct pk_unwind_slot *slot = pk_unwind_slot_for(u, ip, 1, NULL);
 	const struct pk_unwind_module *mod;
 	unw_dyn_info_t di;
 

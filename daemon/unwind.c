@@ -136,11 +136,12 @@ static enum walk_end walk(struct pk_unwinder *u, uint64_t *ips, int *n, int max)
 		unw_word_t ip, sp;
 		int r;
 
-		if (*n >= max)
-			return END_TRUNCATED;
 		r = unw_step(&c);
 		if (r == 0)
 			return END_COMPLETE;
+		/* Full, and the stack goes on. */
+		if (*n >= max)
+			return END_TRUNCATED;
 		if (r < 0) {
 			uint64_t fip;
 

@@ -55,6 +55,9 @@ void pk_unwinder_flush(struct pk_unwinder *u);
  * (>= 1 whenever regs are valid).  *complete is set to 1 when the walk
  * reached the outermost frame (the CFI marks the end: _start, clone's
  * child, a thread start routine's caller), 0 when it stopped early.
+ * When an IP falls outside every mapping (a dlopen), pk_unwind reloads
+ * the borrowed maps itself (pk_maps_load, rate-limited): pointers into
+ * maps->v taken before the call may not survive it.
  */
 int pk_unwind(struct pk_unwinder *u, const struct pk_unwind_input *in,
 	      uint64_t *ips, int max, int *complete);

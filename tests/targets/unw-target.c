@@ -7,6 +7,7 @@
  *   unw-target signal         main > run_signal > busy_until_signal,
  *                             then on SIGUSR1: on_signal on top of a signal frame
  *   unw-target thread         a second thread: thread_start > thread_inner
+ *   unw-target vdso           main > run_vdso > clock_gettime (libc) > the vDSO
  *
  * When the stack is in place the program writes to fd 3 (one byte, or the
  * spinning thread's tid for "thread"; "signal" writes 'r' when busy and
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #define KEEP __attribute__((noinline, noipa))
@@ -131,6 +133,18 @@ static KEEP int run_thread(void)
 	return 0;
 }
 
+static KEEP int run_vdso(void)
+{
+	struct timespec ts;
+
+	notify("r", 1);
+	for (;;) {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		spin_counter += (unsigned long)ts.tv_nsec;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int r = 2;
@@ -143,6 +157,8 @@ int main(int argc, char **argv)
 		r = run_signal();
 	else if (argc >= 2 && strcmp(argv[1], "thread") == 0)
 		r = run_thread();
+	else if (argc >= 2 && strcmp(argv[1], "vdso") == 0)
+		r = run_vdso();
 	/* A store after the calls: main stays a frame (no tail calls). */
 	spin_counter = (unsigned long)r;
 	return r;

@@ -688,6 +688,93 @@ static void test_thread(void)
 	target_stop(&t);
 }
 
+/* Inside the vDSO, whose unwind tables exist only in the target's memory. */
+static void test_vdso(void)
+{
+	struct target t;
+	struct pk_maps maps = { 0 };
+	struct pk_unwinder *u;
+	struct sample s;
+	uint64_t ips[MAX_FRAMES];
+	const struct pk_mapping *m = NULL;
+	int n, complete, i, tries;
+
+	CU_ASSERT_FATAL(target_start(&t, target_pie, "vdso", NULL, NULL) == 0);
+	CU_ASSERT_FATAL(pk_maps_load(&maps, t.pid) == 0);
+	for (tries = 0; tries < 500; tries++) {
+		if (take_sample(t.pid, t.pid, 16 * 1024, &s) < 0)
+			break;
+		m = pk_maps_find(&maps, s.regs.rip);
+		if (m && m->special && strcmp(m->path, "[vdso]") == 0)
+			break;
+		m = NULL;
+		free(s.stack);
+		s.stack = NULL;
+		usleep(1000);
+	}
+	if (!m) {
+		/* Without a vDSO clock source (some hypervisors) clock_gettime
+		 * is a system call: nothing to test here. */
+		fprintf(stderr, "\n  skipped: clock_gettime never ran in the vDSO here\n");
+		pk_maps_release(&maps);
+		target_stop(&t);
+		return;
+	}
+	u = pk_unwinder_new(t.pid, &maps);
+	CU_ASSERT_FATAL(u != NULL);
+	n = unwind_sample(u, &s, ips, &complete);
+	CU_ASSERT(complete == 1);
+	/* vDSO frames, clock_gettime in libc, then run_vdso and main. */
+	for (i = 1; i < n && pk_maps_find(&maps, ips[i] - 1) == m; i++)
+		;
+	CU_ASSERT(frame_in_file(&maps, ips[i], "libc.so"));
+	while (i < n && frame_in_file(&maps, ips[i], "libc.so"))
+		i++;
+	CU_ASSERT_FATAL(i + 2 < n);
+	CU_ASSERT(frame_in(&t, &maps, ips, i, "run_vdso", 0));
+	CU_ASSERT(frame_in(&t, &maps, ips, i + 1, "main", 0));
+	assert_tail_to_start(&t, &maps, ips, i + 2, n);
+	CU_ASSERT(pk_unwinder_stats(u)->remote_reads == 0);
+	pk_unwinder_free(u);
+	pk_maps_release(&maps);
+	free(s.stack);
+	target_stop(&t);
+}
+
+/* An IP outside every known mapping (as after a dlopen) makes the
+ * unwinder read the maps again, once. */
+static void test_maps_reload(void)
+{
+	struct target t;
+	struct pk_maps maps = { 0 };
+	struct pk_unwinder *u;
+	struct sample s;
+	uint64_t ips[MAX_FRAMES];
+	int n, complete;
+
+	CU_ASSERT_FATAL(target_start(&t, target_pie, "recurse", "3", NULL) == 0);
+	if (sample_in(&t, t.pid, 16 * 1024, "spin_here", &s) < 0) {
+		CU_FAIL("cannot sample the target");
+		target_stop(&t);
+		return;
+	}
+	maps.pid = t.pid;  /* nothing loaded yet */
+	u = pk_unwinder_new(t.pid, &maps);
+	CU_ASSERT_FATAL(u != NULL);
+	n = unwind_sample(u, &s, ips, &complete);
+	CU_ASSERT(maps.generation == 1 && maps.n > 0);
+	CU_ASSERT(complete == 1);
+	CU_ASSERT_FATAL(n == 1 + 4 + 2 + 3);
+	CU_ASSERT(frame_in(&t, &maps, ips, 0, "spin_here", 0));
+	CU_ASSERT(frame_in(&t, &maps, ips, 4, "recurse", 0));
+	CU_ASSERT(frame_in(&t, &maps, ips, 5, "run_recurse", 0));
+	assert_tail_to_start(&t, &maps, ips, 7, n);
+	pk_unwinder_free(u);
+	pk_maps_release(&maps);
+	free(s.stack);
+	target_stop(&t);
+}
+
 /*
  * Not a timing assertion: prints the cost of a 21-frame unwind (cold, then
  * warm over many repeats) and checks the warm path reads nothing from the
@@ -726,6 +813,16 @@ static void test_steady_state(void)
 	fprintf(stderr, "\n  unwind of %d frames: first %.1f us, then %.2f us each over %d; "
 		"remote reads %llu\n", n, (double)(t1 - t0) / 1e3, (double)(t2 - t1) / 1e3 / reps,
 		reps, (unsigned long long)pk_unwinder_stats(u)->remote_reads);
+
+	/* max equal to the depth still ends complete; one less does not. */
+	{
+		struct pk_unwind_input in = { &s.regs, s.regs.rsp, s.stack, s.len };
+		int c = -1;
+
+		CU_ASSERT(pk_unwind(u, &in, ips, n, &c) == n && c == 1);
+		CU_ASSERT(pk_unwind(u, &in, ips, n - 1, &c) == n - 1 && c == 0);
+		CU_ASSERT(pk_unwind(u, &in, ips, 1, &c) == 1 && c == 0 && ips[0] == s.regs.rip);
+	}
 
 	/* After a flush (exec) everything is rebuilt and still right. */
 	pk_unwinder_flush(u);
@@ -802,6 +899,8 @@ int main(void)
 	    !CU_add_test(suite, "through libc's qsort", test_qsort) ||
 	    !CU_add_test(suite, "signal handler frame", test_signal_frame) ||
 	    !CU_add_test(suite, "second thread", test_thread) ||
+	    !CU_add_test(suite, "inside the vDSO", test_vdso) ||
+	    !CU_add_test(suite, "maps reloaded for an unknown IP", test_maps_reload) ||
 	    !CU_add_test(suite, "steady state", test_steady_state)) {
 		CU_cleanup_registry();
 		return 1;
