@@ -166,7 +166,7 @@ static int check_path(struct pk_store *st, enum pk_store_mode mode, int *writabl
 }
 
 /* Open the SQLite connection; read-only opens fall back to immutable. */
-static int connect(struct pk_store *st, enum pk_store_mode mode, int writable)
+static int open_connection(struct pk_store *st, enum pk_store_mode mode, int writable)
 {
 	int flags = writable ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY;
 	if (mode == PK_STORE_MODE_WRITE)
@@ -239,7 +239,7 @@ int pk_store_open(const char *path, enum pk_store_mode mode, struct pk_store **o
 	st->mode = mode;
 	rc = check_path(st, mode, &writable);
 	if (rc == PK_STORE_OK)
-		rc = connect(st, mode, writable);
+		rc = open_connection(st, mode, writable);
 	if (rc == PK_STORE_OK)
 		rc = recognise(st, mode, &version);
 	st->schema = version;

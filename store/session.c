@@ -301,8 +301,8 @@ int pk_store_session_remove(struct pk_store *st, int64_t sid)
 	size_t i;
 	int rc = PK_STORE_OK;
 
-	if (pk_store_exec(st, "BEGIN IMMEDIATE") != PK_STORE_OK)
-		return pk_store_sqlfail(st, "cannot start removing the session");
+	if ((rc = pk_store_exec(st, "BEGIN IMMEDIATE")) != PK_STORE_OK)
+		return rc;
 	for (i = 0; i < sizeof(tables) / sizeof(tables[0]) && rc == PK_STORE_OK; i++) {
 		char *sql;
 		sqlite3_stmt *q;
