@@ -169,6 +169,7 @@ static int check_path(struct pk_store *st, enum pk_store_mode mode, int *writabl
 static int open_connection(struct pk_store *st, enum pk_store_mode mode, int writable)
 {
 	int flags = writable ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY;
+
 	if (mode == PK_STORE_MODE_WRITE)
 		flags |= SQLITE_OPEN_CREATE;
 	if (sqlite3_open_v2(st->path, &st->db, flags, NULL) != SQLITE_OK)
