@@ -220,7 +220,9 @@ int pk_maps_open_path(const struct pk_maps *m, const struct pk_mapping *map, cha
 
 /*
  * The main thread's stack is "[stack]"; other threads' stacks are plain
- * anonymous read-write mappings (glibc allocates them with mmap).
+ * anonymous read-write mappings (glibc allocates them with mmap), and a
+ * signal handler may run on an alternate stack anywhere, [heap] included.
+ * What matters for clipping a copy is the read-write mapping holding sp.
  */
 const struct pk_mapping *pk_maps_find_stack(const struct pk_maps *m, uint64_t sp)
 {
@@ -228,7 +230,5 @@ const struct pk_mapping *pk_maps_find_stack(const struct pk_maps *m, uint64_t sp
 
 	if (!map || (map->prot & (PROT_READ | PROT_WRITE)) != (PROT_READ | PROT_WRITE))
 		return NULL;
-	if (!map->path || strncmp(map->path, "[stack", 6) == 0)
-		return map;
-	return NULL;
+	return map;
 }

@@ -8,6 +8,9 @@
  *                             then on SIGUSR1: on_signal on top of a signal frame
  *   unw-target thread         a second thread: thread_start > thread_inner
  *   unw-target vdso           main > run_vdso > clock_gettime (libc) > the vDSO
+ *   unw-target fp             main > run_fp > fp_only > spin_here, where fp_only
+ *                             keeps a frame pointer but its CFI is wrong (the
+ *                             CFA in r15, which is 0): libunwind cannot step it
  *
  * When the stack is in place the program writes to fd 3 (one byte, or the
  * spinning thread's tid for "thread"; "signal" writes 'r' when busy and
@@ -133,6 +136,35 @@ static KEEP int run_thread(void)
 	return 0;
 }
 
+/*
+ * Hand-written so that its unwind information is deliberately broken while
+ * its frame-pointer record is right: the unwinder must fall back to rbp.
+ */
+void fp_only(void);
+__asm__(".text\n"
+	".type fp_only, @function\n"
+	"fp_only:\n"
+	"	.cfi_startproc\n"
+	"	push %rbp\n"
+	"	mov %rsp, %rbp\n"
+	"	push %r15\n"
+	"	sub $8, %rsp\n"
+	"	xor %r15d, %r15d\n"
+	"	.cfi_def_cfa %r15, 0\n"
+	"	call spin_here\n"
+	"	add $8, %rsp\n"
+	"	pop %r15\n"
+	"	pop %rbp\n"
+	"	ret\n"
+	"	.cfi_endproc\n"
+	".size fp_only, .-fp_only\n");
+
+static KEEP int run_fp(void)
+{
+	fp_only();
+	return (int)spin_counter;
+}
+
 static KEEP int run_vdso(void)
 {
 	struct timespec ts;
@@ -157,6 +189,8 @@ int main(int argc, char **argv)
 		r = run_signal();
 	else if (argc >= 2 && strcmp(argv[1], "thread") == 0)
 		r = run_thread();
+	else if (argc >= 2 && strcmp(argv[1], "fp") == 0)
+		r = run_fp();
 	else if (argc >= 2 && strcmp(argv[1], "vdso") == 0)
 		r = run_vdso();
 	/* A store after the calls: main stays a frame (no tail calls). */

@@ -473,6 +473,9 @@ static void test_fp_step(void)
 	u->stack = NULL;
 	pk_unwinder_free(u);
 	pk_unwinder_free(NULL);
+	pk_unwinder_flush(NULL);
+	errno = 0;
+	CU_ASSERT(pk_unwinder_new(getpid(), NULL) == NULL && errno == EINVAL);
 	pk_maps_release(&maps);
 }
 
@@ -682,6 +685,40 @@ static void test_thread(void)
 	for (int i = 2; i < n; i++)
 		CU_ASSERT(frame_in_file(&maps, ips[i], "libc.so"));
 	CU_ASSERT(pk_unwinder_stats(u)->remote_reads == 0);
+	pk_unwinder_free(u);
+	pk_maps_release(&maps);
+	free(s.stack);
+	target_stop(&t);
+}
+
+/* A frame whose CFI is broken but whose frame pointer is right. */
+static void test_fp_fallback(void)
+{
+	struct target t;
+	struct pk_maps maps = { 0 };
+	struct pk_unwinder *u;
+	struct sample s;
+	uint64_t ips[MAX_FRAMES];
+	int n, complete;
+
+	CU_ASSERT_FATAL(target_start(&t, target_pie, "fp", NULL, NULL) == 0);
+	if (sample_in(&t, t.pid, 16 * 1024, "spin_here", &s) < 0) {
+		CU_FAIL("cannot sample the target");
+		target_stop(&t);
+		return;
+	}
+	CU_ASSERT_FATAL(pk_maps_load(&maps, t.pid) == 0);
+	u = pk_unwinder_new(t.pid, &maps);
+	CU_ASSERT_FATAL(u != NULL);
+	n = unwind_sample(u, &s, ips, &complete);
+	CU_ASSERT(complete == 1);
+	CU_ASSERT_FATAL(n >= 6);
+	CU_ASSERT(frame_in(&t, &maps, ips, 0, "spin_here", 0));
+	CU_ASSERT(frame_in(&t, &maps, ips, 1, "fp_only", 0));
+	CU_ASSERT(frame_in(&t, &maps, ips, 2, "run_fp", 0));
+	CU_ASSERT(frame_in(&t, &maps, ips, 3, "main", 0));
+	assert_tail_to_start(&t, &maps, ips, 4, n);
+	CU_ASSERT(pk_unwinder_stats(u)->fp_fallbacks == 1);
 	pk_unwinder_free(u);
 	pk_maps_release(&maps);
 	free(s.stack);
@@ -900,6 +937,7 @@ int main(void)
 	    !CU_add_test(suite, "signal handler frame", test_signal_frame) ||
 	    !CU_add_test(suite, "second thread", test_thread) ||
 	    !CU_add_test(suite, "inside the vDSO", test_vdso) ||
+	    !CU_add_test(suite, "frame-pointer fallback", test_fp_fallback) ||
 	    !CU_add_test(suite, "maps reloaded for an unknown IP", test_maps_reload) ||
 	    !CU_add_test(suite, "steady state", test_steady_state)) {
 		CU_cleanup_registry();
