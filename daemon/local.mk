@@ -18,3 +18,6 @@ daemon_perfkitd_CFLAGS = $(AM_CFLAGS)
 daemon_perfkitd_LDADD = daemon/libpkdaemon.a store/libpkstore.a lib/libpkcommon.a \
 	$(LIBUNWIND_LIBS) $(LIBDW_LIBS) $(LIBELF_LIBS) $(SQLITE_LIBS) $(ZLIB_LIBS) -lstdc++ -lm
 dist_man_MANS += man/perfkitd.1
+
+# The symbolizer's sources are listed in daemon/symbols.mk.
+daemon_libpkdaemon_a_SOURCES += $(PK_SYMBOLS_SOURCES)

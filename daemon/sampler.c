@@ -1,16 +1,12 @@
 /*
- * sampler.c - one sampling round (see sampler.h).
- *
- * Only one thread is stopped at a time, and only for as long as it takes
- * to read its registers and copy the top of its stack; unwinding (tens of
- * microseconds) happens after PTRACE_CONT, from the copy.
+ * sampler.c - interrupt, copy, resume; unwind later (see sampler.h).
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/uio.h>
-#include <sys/user.h>
 #include <unistd.h>
 
 #include "daemon/sampler.h"
@@ -18,32 +14,43 @@
 #include "error.h"
 #include "util.h"
 
-#define STOP_TIMEOUT_NS 20000000ull   /* a thread that does not stop in 20 ms is skipped */
+/* How long a round waits, spinning, for the stops it asked for; stops
+ * that come later are taken by the main loop when SIGCHLD wakes it. */
+#define SPIN_NS 100000ull
 #define PAGE 4096u
 
-void pk_sampler_init(struct pk_sampler *s, struct pk_tracer *tracer, struct pk_maps *maps,
+static void on_interrupt(void *ctx, pid_t tid);
+
+void pk_sampler_init(struct pk_sampler *s, struct pk_tracer *tracer,
 		     struct pk_unwinder *unwinder, struct pk_recorder *recorder,
 		     int wall, int event, size_t stack_bytes, uint64_t start_ns)
 {
 	memset(s, 0, sizeof(*s));
 	s->tracer = tracer;
-	s->maps = maps;
 	s->unwinder = unwinder;
 	s->recorder = recorder;
 	s->wall = wall;
 	s->event = event;
 	s->stack_bytes = stack_bytes;
 	s->start_ns = start_ns;
-	s->stack = pk_xmalloc(stack_bytes);
 	pk_histogram_init(&s->stats.stop_ns);
+	tracer->hooks.on_interrupt = on_interrupt;
+	tracer->hooks.interrupt_ctx = s;
 }
 
 void pk_sampler_release(struct pk_sampler *s)
 {
+	size_t i;
+
 	if (!s)
 		return;
-	free(s->stack);
-	s->stack = NULL;
+	for (i = 0; i < s->cap_captures; i++)
+		free(s->captures[i].stack);
+	free(s->captures);
+	s->captures = NULL;
+	s->n_captures = s->cap_captures = 0;
+	if (s->tracer && s->tracer->hooks.on_interrupt == on_interrupt)
+		s->tracer->hooks.on_interrupt = NULL;
 }
 
 /* The thread's scheduler state from its kept-open stat file; 0 if gone. */
@@ -92,45 +99,56 @@ static size_t copy_stack(pid_t tid, uint64_t sp, unsigned char *buf, size_t len)
 	return got > 0 ? (size_t)got : 0;
 }
 
-/* Stop, copy, resume, unwind, record one thread. */
-static int sample_thread(struct pk_sampler *s, pid_t tid, char state)
+static struct pk_sampler *sampler_of(void *ctx)
 {
+	return ctx;
+}
+
+/* The stop window: registers, stack copy, resume.  Nothing else. */
+static void on_interrupt(void *ctx, pid_t tid)
+{
+	struct pk_sampler *s = sampler_of(ctx);
 	struct pk_thread *th = pk_tracer_find(s->tracer, tid);
-	struct user_regs_struct regs;
+	struct pk_capture *c;
+	int have_regs;
+
+	if (!th)
+		return;
+	if (s->n_captures == s->cap_captures) {
+		size_t old = s->cap_captures;
+
+		pk_xgrow((void **)&s->captures, &s->cap_captures, s->n_captures + 1, sizeof(*s->captures));
+		memset(s->captures + old, 0, (s->cap_captures - old) * sizeof(*s->captures));
+	}
+	c = &s->captures[s->n_captures];
+	if (!c->stack)
+		c->stack = pk_xmalloc(s->stack_bytes);
+	have_regs = ptrace(PTRACE_GETREGS, tid, NULL, &c->regs) == 0;
+	c->len = have_regs ? copy_stack(tid, c->regs.rsp, c->stack, s->stack_bytes) : 0;
+	pk_tracer_resume(s->tracer, th);
+	pk_histogram_add(&s->stats.stop_ns, pk_monotonic_ns() - th->interrupt_ns);
+	if (!have_regs)
+		return;
+	c->tid = tid;
+	c->state = th->sample_state;
+	c->time_ns = th->interrupt_ns;
+	th->samples++;
+	s->n_captures++;
+}
+
+static int record_capture(struct pk_sampler *s, const struct pk_capture *c)
+{
 	struct pk_unwind_input in;
-	uint64_t t0, t1;
-	size_t copied = 0;
-	int rc, n, complete = 0, have_regs;
+	int n, complete = 0;
 	int64_t stack_id;
 
-	t0 = pk_monotonic_ns();
-	rc = pk_tracer_interrupt_wait(s->tracer, th, STOP_TIMEOUT_NS);
-	if (rc == -ESRCH)
-		return 0;
-	if (rc < 0) {
-		s->stats.lost++;
-		return 0;
-	}
-	th = pk_tracer_find(s->tracer, tid);
-	if (!th)
-		return 0;
-	have_regs = ptrace(PTRACE_GETREGS, tid, NULL, &regs) == 0;
-	if (have_regs)
-		copied = copy_stack(tid, regs.rsp, s->stack, s->stack_bytes);
-	pk_tracer_resume(s->tracer, th);
-	t1 = pk_monotonic_ns();
-	pk_histogram_add(&s->stats.stop_ns, t1 - t0);
-	if (!have_regs)
-		return 0;
-
-	/* The thread runs again; the rest costs perfkitd time only. */
-	in.regs = &regs;
-	in.stack_addr = regs.rsp;
-	in.stack = s->stack;
-	in.stack_len = copied;
+	in.regs = &c->regs;
+	in.stack_addr = c->regs.rsp;
+	in.stack = c->stack;
+	in.stack_len = c->len;
 	n = pk_unwind(s->unwinder, &in, s->ips, PK_MAX_FRAMES, &complete);
 	if (n <= 0) {
-		s->ips[0] = regs.rip;
+		s->ips[0] = c->regs.rip;
 		n = 1;
 	}
 	stack_id = pk_recorder_stack(s->recorder, s->ips, n);
@@ -139,23 +157,41 @@ static int sample_thread(struct pk_sampler *s, pid_t tid, char state)
 	s->stats.samples++;
 	if (complete)
 		s->stats.complete++;
-	th = pk_tracer_find(s->tracer, tid);
-	if (th)
-		th->samples++;
-	return pk_recorder_sample(s->recorder, s->event, tid, (int64_t)(t0 - s->start_ns), stack_id, 1,
-				  s->wall ? state : 0);
+	return pk_recorder_sample(s->recorder, s->event, c->tid, (int64_t)(c->time_ns - s->start_ns),
+				  stack_id, 1, s->wall ? c->state : 0);
+}
+
+int pk_sampler_process(struct pk_sampler *s)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < s->n_captures && rc >= 0; i++)
+		rc = record_capture(s, &s->captures[i]);
+	s->n_captures = 0;
+	if (rc < 0 && !s->error)
+		s->error = rc;
+	return rc < 0 ? rc : 0;
+}
+
+static size_t pending_interrupts(const struct pk_tracer *t)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < t->n_threads; i++)
+		n += t->threads[i].interrupt_pending;
+	return n;
 }
 
 int pk_sampler_round(struct pk_sampler *s)
 {
-	pid_t tids[4096];
-	char states[4096];
-	size_t i, n = 0;
+	struct pk_tracer *t = s->tracer;
+	uint64_t start;
+	size_t i;
 
 	s->stats.rounds++;
-	/* Snapshot first: sampling may add or remove threads. */
-	for (i = 0; i < s->tracer->n_threads && n < sizeof(tids) / sizeof(tids[0]); i++) {
-		struct pk_thread *th = &s->tracer->threads[i];
+	for (i = 0; i < t->n_threads; i++) {
+		struct pk_thread *th = &t->threads[i];
 		char st;
 
 		if (th->group_stop || th->exiting || th->stopped)
@@ -165,15 +201,18 @@ int pk_sampler_round(struct pk_sampler *s)
 			continue;
 		if (!s->wall && st != 'R')
 			continue;
-		tids[n] = th->tid;
-		states[n] = st;
-		n++;
+		if (th->interrupt_pending) {
+			s->stats.lost++;
+			continue;
+		}
+		th->sample_state = st;
+		pk_tracer_interrupt(t, th);
 	}
-	for (i = 0; i < n; i++) {
-		int rc = sample_thread(s, tids[i], states[i]);
-
-		if (rc < 0)
-			return rc;
+	/* Take the stops as they come; a thread waiting for a CPU comes later. */
+	start = pk_monotonic_ns();
+	while (pending_interrupts(t) && pk_monotonic_ns() - start < SPIN_NS) {
+		if (!pk_tracer_drain(t))
+			sched_yield();
 	}
-	return 0;
+	return pk_sampler_process(s);
 }

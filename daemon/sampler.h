@@ -1,14 +1,20 @@
 /*
- * sampler.h - one sampling round: for each thread to sample, the short
- * stop window (PTRACE_INTERRUPT, wait, PTRACE_GETREGS, one
- * process_vm_readv of the top of the stack, PTRACE_CONT), then unwinding
- * from the copy while the thread runs again, and recording the stack.
+ * sampler.h - CPU/wall sampling of a seized process.
+ *
+ * At each tick every eligible thread gets a PTRACE_INTERRUPT.  Each
+ * thread's stop is handled the moment it is reported: PTRACE_GETREGS, one
+ * process_vm_readv of the top of the stack, PTRACE_CONT - the only time
+ * the thread is stopped.  Threads are never held stopped together, and a
+ * runnable thread waiting for a CPU does not hold up the others: its stop
+ * is taken whenever it comes.  Unwinding and recording happen afterwards,
+ * from the copies, while every thread runs.
  */
 #ifndef PK_SAMPLER_H
 #define PK_SAMPLER_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/user.h>
 
 #include "daemon/maps.h"
 #include "daemon/recorder.h"
@@ -21,33 +27,51 @@
 struct pk_sampler_stats {
 	uint64_t samples;        /* samples recorded */
 	uint64_t complete;       /* ... whose stack reached the outermost frame */
-	uint64_t lost;           /* a running thread that could not be stopped in time */
+	uint64_t lost;           /* asked for, but the previous interrupt of
+	                            that thread was still pending */
 	uint64_t rounds;         /* sampling rounds (timer ticks) */
-	struct pk_histogram stop_ns; /* target stop time per sample */
+	struct pk_histogram stop_ns; /* interrupt sent -> thread resumed */
+};
+
+/* Registers and stack copied in a stop window, waiting to be unwound. */
+struct pk_capture {
+	pid_t tid;
+	char state;
+	uint64_t time_ns;        /* when the interrupt was sent */
+	struct user_regs_struct regs;
+	size_t len;
+	unsigned char *stack;    /* stack_bytes, owned by the sampler */
 };
 
 struct pk_sampler {
 	struct pk_tracer *tracer;
-	struct pk_maps *maps;
 	struct pk_unwinder *unwinder;
 	struct pk_recorder *recorder;
 	int wall;                /* sample every thread, with its state */
 	int event;               /* store event id of the samples */
 	size_t stack_bytes;
 	uint64_t start_ns;       /* CLOCK_MONOTONIC at session start */
-	unsigned char *stack;    /* copy buffer, stack_bytes */
+	struct pk_capture *captures;
+	size_t n_captures, cap_captures;
 	uint64_t ips[PK_MAX_FRAMES];
+	int error;               /* first store error, 0 if none */
 	struct pk_sampler_stats stats;
 };
 
-/* Set up; the caller owns tracer, maps, unwinder and recorder. */
-void pk_sampler_init(struct pk_sampler *s, struct pk_tracer *tracer, struct pk_maps *maps,
+/* Set up and install the tracer's on_interrupt hook; the caller owns
+ * tracer, unwinder and recorder. */
+void pk_sampler_init(struct pk_sampler *s, struct pk_tracer *tracer,
 		     struct pk_unwinder *unwinder, struct pk_recorder *recorder,
 		     int wall, int event, size_t stack_bytes, uint64_t start_ns);
 void pk_sampler_release(struct pk_sampler *s);
 
-/* Sample every eligible thread once.  Returns 0 or a negative store
- * error (the caller ends the session as aborted). */
+/* One tick: interrupt every eligible thread, take the stops that come
+ * within a short spin, then unwind and record.  Returns 0 or a negative
+ * store error (the caller ends the session as aborted). */
 int pk_sampler_round(struct pk_sampler *s);
+
+/* Unwind and record captures taken by late stops (call after
+ * pk_tracer_drain).  Returns 0 or a negative store error. */
+int pk_sampler_process(struct pk_sampler *s);
 
 #endif

@@ -186,7 +186,7 @@ static int start_sampling(struct recording *r)
 		return -1;
 	}
 	r->start_ns = pk_monotonic_ns();
-	pk_sampler_init(&r->sampler, &r->tracer, &r->maps, r->unwinder, r->recorder, wall, event,
+	pk_sampler_init(&r->sampler, &r->tracer, r->unwinder, r->recorder, wall, event,
 			r->opt->stack_bytes, r->start_ns);
 	r->sampling = 1;
 	getrusage(RUSAGE_SELF, &r->self_start);
@@ -259,15 +259,14 @@ static int sample_loop(struct recording *r)
 		if (fds[0].revents & POLLIN)
 			read_signals(r);
 		pk_tracer_drain(&r->tracer);
-		if ((fds[1].revents & POLLIN) &&
+		rc = pk_sampler_process(&r->sampler);
+		if (rc >= 0 && (fds[1].revents & POLLIN) &&
 		    read(r->timerfd, &expirations, sizeof(expirations)) == (ssize_t)sizeof(expirations) &&
-		    !r->tracer.exited && !r->stop_requested) {
+		    !r->tracer.exited && !r->stop_requested)
 			rc = pk_sampler_round(&r->sampler);
-			if (rc < 0) {
-				pk_error("cannot store samples in '%s': %s", r->db.path, pk_store_errmsg(r->st));
-				return -1;
-			}
-			pk_tracer_drain(&r->tracer);
+		if (rc < 0) {
+			pk_error("cannot store samples in '%s': %s", r->db.path, pk_store_errmsg(r->st));
+			return -1;
 		}
 		now = pk_monotonic_ns();
 		if (now - last_cpu >= CPU_POLL_INTERVAL_NS) {
@@ -312,8 +311,7 @@ static void store_stats(struct recording *r, double user_s, double sys_s)
 	pk_store_set_stat(r->st, sid, "achieved_hz", achieved);
 	pk_store_set_stat(r->st, sid, "lost_samples", (double)ss->lost);
 	pk_store_set_stat(r->st, sid, "unwind_failures", us ? (double)us->failures : 0);
-	pk_store_set_stat(r->st, sid, "complete_stacks",
-			  ss->samples ? 100.0 * (double)ss->complete / (double)ss->samples : 0);
+	pk_store_set_stat(r->st, sid, "complete_stacks", (double)ss->complete);
 	pk_store_set_stat(r->st, sid, "stop_median_us", (double)pk_histogram_percentile(&ss->stop_ns, 50) / 1e3);
 	pk_store_set_stat(r->st, sid, "stop_p99_us", (double)pk_histogram_percentile(&ss->stop_ns, 99) / 1e3);
 	pk_store_set_stat(r->st, sid, "recorder_cpu_s", self_cpu);

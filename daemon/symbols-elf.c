@@ -217,8 +217,8 @@ long pk_sym_elf_read_symbols(Elf *elf, GElf_Word type, struct pk_sym_module *m)
 	for (size_t i = 1; i < count; i++) {
 		GElf_Sym sym;
 		struct pk_sym_raw r;
-		const char *name;
-		char *readable;
+		const char *name, *at;
+		char *readable, *plain;
 		int kind;
 
 		if (gelf_getsym(data, (int)i, &sym) == NULL)
@@ -229,11 +229,18 @@ long pk_sym_elf_read_symbols(Elf *elf, GElf_Word type, struct pk_sym_module *m)
 		name = elf_strptr(elf, shdr.sh_link, sym.st_name);
 		if (name == NULL || name[0] == '\0')
 			continue;
+		/* "memcpy@@GLIBC_2.14": the version says which ABI, not which
+		 * function; dropping it keeps names comparable across builds. */
+		at = strchr(name, '@');
+		plain = at != NULL && at != name ? strndup(name, (size_t)(at - name)) : NULL;
+		if (plain != NULL)
+			name = plain;
 		readable = pk_demangle(name);
 		r.start = sym.st_value;
 		r.size = sym.st_size;
 		r.section_end = section_end(elf, &sym);
 		r.name = pk_sym_arena_strdup(&m->arena, readable != NULL ? readable : name);
+		free(plain);
 		r.rank = binding_rank(GELF_ST_BIND(sym.st_info));
 		free(readable);
 		table_add(&m->symbols, &r);
@@ -308,6 +315,9 @@ void pk_sym_table_finish(struct pk_sym_table *t)
 		i = next;
 	}
 	t->n = n;
+	t->starts = pk_xcalloc(n ? n : 1, sizeof(*t->starts));
+	for (i = 0; i < n; i++)
+		t->starts[i] = t->v[i].start;
 	free(t->raw);
 	t->raw = NULL;
 	t->nraw = t->capraw = 0;
@@ -320,7 +330,7 @@ const struct pk_sym_entry *pk_sym_table_find(const struct pk_sym_table *t, uint6
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (t->v[mid].start <= vaddr)
+		if (t->starts[mid] <= vaddr)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -342,5 +352,6 @@ void pk_sym_table_release(struct pk_sym_table *t)
 {
 	free(t->raw);
 	free(t->v);
+	free(t->starts);
 	memset(t, 0, sizeof(*t));
 }

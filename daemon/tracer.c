@@ -147,6 +147,18 @@ int pk_tracer_seize_child(struct pk_tracer *t)
 	return 0;
 }
 
+int pk_tracer_interrupt(struct pk_tracer *t, struct pk_thread *th)
+{
+	(void)t;
+	if (th->interrupt_pending || th->stopped)
+		return 0;
+	if (ptrace(PTRACE_INTERRUPT, th->tid, NULL, NULL) < 0)
+		return -errno;
+	th->interrupt_pending = 1;
+	th->interrupt_ns = pk_monotonic_ns();
+	return 0;
+}
+
 int pk_tracer_resume(struct pk_tracer *t, struct pk_thread *th)
 {
 	long rc;
@@ -289,11 +301,12 @@ int pk_tracer_drain(struct pk_tracer *t)
 		enum pk_stop_kind kind = pk_tracer_handle(t, tid, status);
 
 		n++;
-		/* A late interrupt stop nobody waits for any more. */
 		if (kind == PK_STOP_INTERRUPT && !t->stopping) {
 			struct pk_thread *th = pk_tracer_find(t, tid);
 
-			if (th)
+			if (th && t->hooks.on_interrupt)
+				t->hooks.on_interrupt(t->hooks.interrupt_ctx, tid);
+			else if (th)
 				pk_tracer_resume(t, th);
 		}
 	}

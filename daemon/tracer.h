@@ -29,6 +29,8 @@ struct pk_thread {
 	unsigned exiting : 1;     /* PTRACE_EVENT_EXIT seen */
 	int pending_signal;       /* signal to deliver when resumed/detached */
 	uint64_t samples;
+	uint64_t interrupt_ns;    /* when the pending interrupt was sent */
+	char sample_state;        /* scheduler state read when it was sent */
 };
 
 /* What pk_tracer_handle() made of one wait status. */
@@ -54,6 +56,11 @@ struct pk_tracer_hooks {
 	int (*on_trap)(void *ctx, pid_t tid);
 	/* A new thread appeared. */
 	void (*on_thread)(void *ctx, pid_t tid);
+	/* Our PTRACE_INTERRUPT stopped tid (reported by pk_tracer_drain).
+	 * The hook must resume the thread (pk_tracer_resume).  Without a
+	 * hook the thread is resumed at once. */
+	void (*on_interrupt)(void *interrupt_ctx, pid_t tid);
+	void *interrupt_ctx;
 };
 
 struct pk_tracer {
@@ -91,8 +98,12 @@ struct pk_thread *pk_tracer_find(struct pk_tracer *t, pid_t tid);
  */
 enum pk_stop_kind pk_tracer_handle(struct pk_tracer *t, pid_t tid, int status);
 
-/* Reap and handle every status available now.  Returns how many. */
+/* Reap and handle every status available now; interrupt stops go to
+ * hooks.on_interrupt.  Returns how many. */
 int pk_tracer_drain(struct pk_tracer *t);
+
+/* Send PTRACE_INTERRUPT unless one is pending; 0, or -errno (ESRCH: gone). */
+int pk_tracer_interrupt(struct pk_tracer *t, struct pk_thread *th);
 
 /* Resume a stopped thread with its pending signal (PTRACE_CONT). */
 int pk_tracer_resume(struct pk_tracer *t, struct pk_thread *th);
