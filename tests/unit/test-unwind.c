@@ -812,6 +812,14 @@ static void test_maps_reload(void)
 	target_stop(&t);
 }
 
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 /*
  * Not a timing assertion: prints the cost of a 21-frame unwind (cold, then
  * warm over many repeats) and checks the warm path reads nothing from the
@@ -823,7 +831,7 @@ static void test_steady_state(void)
 	struct pk_maps maps = { 0 };
 	struct pk_unwinder *u;
 	struct sample s;
-	uint64_t ips[MAX_FRAMES], t0, t1, t2;
+	uint64_t ips[MAX_FRAMES], t0, t1, t2, cpu0, cpu1;
 	int n = 0, complete = 0, reps = 2000;
 
 	CU_ASSERT_FATAL(target_start(&t, target_pie, "recurse", "14", NULL) == 0);
@@ -835,21 +843,26 @@ static void test_steady_state(void)
 	CU_ASSERT_FATAL(pk_maps_load(&maps, t.pid) == 0);
 	u = pk_unwinder_new(t.pid, &maps);
 	CU_ASSERT_FATAL(u != NULL);
+	/* Stopped, so the spinning target does not compete for the CPU. */
+	kill(t.pid, SIGSTOP);
 	t0 = pk_monotonic_ns();
 	n = unwind_sample(u, &s, ips, &complete);
 	t1 = pk_monotonic_ns();
+	cpu0 = thread_cpu_ns();
 	for (int i = 0; i < reps; i++) {
 		int c, m = unwind_sample(u, &s, ips, &c);
 
 		CU_ASSERT_FATAL(m == n && c == 1);
 	}
 	t2 = pk_monotonic_ns();
+	cpu1 = thread_cpu_ns();
 	CU_ASSERT(n == 21 && complete == 1);
 	CU_ASSERT(pk_unwinder_stats(u)->remote_reads == 0);
 	CU_ASSERT(pk_unwinder_stats(u)->complete == (uint64_t)reps + 1);
-	fprintf(stderr, "\n  unwind of %d frames: first %.1f us, then %.2f us each over %d; "
-		"remote reads %llu\n", n, (double)(t1 - t0) / 1e3, (double)(t2 - t1) / 1e3 / reps,
-		reps, (unsigned long long)pk_unwinder_stats(u)->remote_reads);
+	fprintf(stderr, "\n  unwind of %d frames: first %.1f us, then %.2f us each over %d "
+		"(%.2f us CPU); remote reads %llu\n", n, (double)(t1 - t0) / 1e3,
+		(double)(t2 - t1) / 1e3 / reps, reps, (double)(cpu1 - cpu0) / 1e3 / reps,
+		(unsigned long long)pk_unwinder_stats(u)->remote_reads);
 
 	/* max equal to the depth still ends complete; one less does not. */
 	{
