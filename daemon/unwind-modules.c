@@ -258,6 +258,15 @@ static struct pk_unwind_module *module_for(struct pk_unwinder *u, const struct p
 		load_vdso(u, mod, map);
 	else
 		load_file(u, mod, map);
+	/* Not ELF, or not ours to parse: remember that, keep no image. */
+	if (!mod->usable && mod->image) {
+		if (mod->mmapped)
+			munmap((void *)mod->image, mod->size);
+		else
+			free((void *)mod->image);
+		mod->image = NULL;
+		mod->size = 0;
+	}
 	mod->next = u->modules;
 	u->modules = mod;
 	return mod->usable ? mod : NULL;
@@ -440,7 +449,7 @@ void pk_unwind_modules_free(struct pk_unwinder *u)
 
 	for (mod = u->modules; mod; mod = next) {
 		next = mod->next;
-		if (mod->mmapped)
+		if (mod->image && mod->mmapped)
 			munmap((void *)mod->image, mod->size);
 		else
 			free((void *)mod->image);
