@@ -49,6 +49,7 @@ struct pk_sym_table {
 	struct pk_sym_raw *raw;
 	size_t nraw, capraw;
 	struct pk_sym_entry *v; /* after pk_sym_table_finish */
+	uint64_t *starts;       /* v[i].start, dense for the binary search */
 	size_t n;
 };
 

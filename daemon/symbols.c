@@ -5,8 +5,10 @@
  * named when last checked) and modules (each ELF file read, under its
  * build-id and under its device/inode/mtime/size identity).  A lookup
  * hashes the path, re-checks the file with stat() at most once a second,
- * and binary-searches the module's sorted symbols; files are read once,
- * however many paths (/proc/PID/root/..., one per process) lead to them.
+ * and binary-searches the module's sorted symbols and line tables (unless
+ * the answer for that module and offset is still in a small cache); files
+ * are read once, however many paths (/proc/PID/root/..., one per process)
+ * lead to them.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +21,10 @@
 
 /* How long a path's identity is trusted before stat() checks it again. */
 #define REVALIDATE_NS 1000000000ull
+
+/* Answers kept per (module, offset): a sampled program spends its time in
+ * few places, so most lookups repeat.  Direct-mapped, 2^12 entries. */
+#define RESULT_BITS 12
 
 /* --- a string-keyed hash table (open addressing) ---------------------- */
 
@@ -117,8 +123,15 @@ struct path_memo {
 	uint64_t checked_ns;
 };
 
+struct result_slot {
+	const struct pk_sym_module *module; /* NULL: empty */
+	uint64_t offset;
+	struct pk_symbol symbol;
+};
+
 struct pk_symbolizer {
 	struct map paths;           /* open_path -> struct path_memo */
+	struct result_slot *results; /* 1 << RESULT_BITS, allocated on first use */
 	struct map modules;         /* "b:BUILDID", "f:DEV:INO:MTIME:SIZE" -> module */
 	struct map images;          /* caller's key -> module */
 	struct pk_sym_module *all;  /* every module, owned */
@@ -162,6 +175,7 @@ void pk_symbolizer_free(struct pk_symbolizer *s)
 		next = m->next;
 		module_free(m);
 	}
+	free(s->results);
 	free(s);
 }
 
@@ -278,7 +292,7 @@ static struct pk_sym_module *module_for_path(struct pk_symbolizer *s, struct pat
 	return m;
 }
 
-static void resolve(const struct pk_sym_module *m, uint64_t offset, struct pk_symbol *out)
+static void resolve_uncached(const struct pk_sym_module *m, uint64_t offset, struct pk_symbol *out)
 {
 	const struct pk_sym_entry *e;
 	uint64_t vaddr;
@@ -298,6 +312,23 @@ static void resolve(const struct pk_sym_module *m, uint64_t offset, struct pk_sy
 		out->file = NULL;
 		out->line = 0;
 	}
+}
+
+static void resolve(struct pk_symbolizer *s, const struct pk_sym_module *m, uint64_t offset,
+		    struct pk_symbol *out)
+{
+	uint64_t key = (offset ^ ((uintptr_t)m >> 4)) * 0x9e3779b97f4a7c15ull;
+	struct result_slot *slot;
+
+	if (s->results == NULL)
+		s->results = pk_xcalloc((size_t)1 << RESULT_BITS, sizeof(*s->results));
+	slot = &s->results[key >> (64 - RESULT_BITS)];
+	if (slot->module != m || slot->offset != offset) {
+		resolve_uncached(m, offset, &slot->symbol);
+		slot->module = m;
+		slot->offset = offset;
+	}
+	*out = slot->symbol;
 }
 
 int pk_symbolize(struct pk_symbolizer *s, const char *open_path, const char *debug_root,
@@ -323,7 +354,7 @@ int pk_symbolize(struct pk_symbolizer *s, const char *open_path, const char *deb
 	}
 	if (pm->module == NULL)
 		return -1;
-	resolve(pm->module, offset, out);
+	resolve(s, pm->module, offset, out);
 	return 0;
 }
 
@@ -352,6 +383,6 @@ int pk_symbolize_image(struct pk_symbolizer *s, const char *key, const void *ima
 		m = module_for_elf(s, elf, NULL, "/", NULL, copy);
 		map_put(&s->images, key, m);
 	}
-	resolve(m, offset, out);
+	resolve(s, m, offset, out);
 	return 0;
 }

@@ -7,6 +7,8 @@
  * demangled, and the source file and line from DWARF where present.  Each
  * file is read once: a cache keyed by build-id (or device, inode and
  * mtime when there is none) with sorted symbol arrays.
+ *
+ * A symbolizer is not thread-safe: use one per thread, or lock around it.
  */
 #ifndef PK_SYMBOLS_H
 #define PK_SYMBOLS_H
