@@ -38,4 +38,9 @@ int cmd_report(int argc, char **argv, struct pk_cli *cli);
 /* Further commands (flamegraph, export, allocs, analyze, compare, ...)
  * are declared below by their authors. */
 
+/* src/cmd-flamegraph.c: interactive SVG flame graph */
+int cmd_flamegraph(int argc, char **argv, struct pk_cli *cli);
+/* src/cmd-export.c: folded stacks, pprof, speedscope */
+int cmd_export(int argc, char **argv, struct pk_cli *cli);
+
 #endif

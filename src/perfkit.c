@@ -15,6 +15,8 @@
 static const struct pk_command commands[] = {
 	{ "sessions", cmd_sessions, "list, show, remove or stop recorded sessions" },
 	{ "report", cmd_report, "per-function statistics: self and total samples and time" },
+	{ "flamegraph", cmd_flamegraph, "interactive SVG flame graph of a session" },
+	{ "export", cmd_export, "write a session as folded stacks, pprof or speedscope" },
 	/* One row per command, in the order 'perfkit --help' lists them. */
 };
 
