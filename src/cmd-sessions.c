@@ -284,7 +284,10 @@ static void show_table(struct pk_cli *cli, const struct pk_session *s, struct st
 	}
 	v = pk_cli_session_duration(cli->store, s);
 	stat_take(sv, "duration_s", &w);
-	show_line("duration", "%.3f s", v);
+	if (isfinite(v))
+		show_line("duration", "%.3f s", v);
+	else
+		show_line("duration", "-");
 	show_line("samples", "%" PRId64, s->samples);
 	if (stat_take(sv, "lost_samples", &v))
 		show_line("lost samples", "%.0f", v);
@@ -472,16 +475,22 @@ static void sleep_ms(long ms)
 
 /*
  * Poll the store until session sid leaves "recording" or the deadline
- * passes.  Returns 0 with *s refreshed, or -1 on timeout or error.
+ * passes.  Each poll opens the database afresh: a long-lived connection
+ * could keep reading a stale snapshot, and an open also marks the session
+ * aborted once its recorder has died without saving (see pk_store_open).
+ * Returns 0 with *s refreshed, or -1 on timeout or error.
  */
 static int wait_until_saved(struct pk_cli *cli, int64_t sid, int recorder, struct pk_session *s)
 {
 	uint64_t deadline = pk_monotonic_ns() + (uint64_t)(STOP_DEADLINE_S * 1e9);
-	int reopened = 0;
 
 	for (;;) {
 		struct pk_session now;
 
+		pk_store_close(cli->store);
+		cli->store = NULL;
+		if (pk_cli_open_store(cli, PK_STORE_MODE_READ))
+			return -1;
 		/* By name: unique, and looked up before numeric ids. */
 		if (pk_store_session_find(cli->store, s->name, &now) != PK_STORE_OK || now.id != sid) {
 			pk_session_release(&now);
@@ -494,23 +503,13 @@ static int wait_until_saved(struct pk_cli *cli, int64_t sid, int recorder, struc
 			return 0;
 		}
 		pk_session_release(&now);
-		/* A recorder that died without saving: opening the store again
-		 * marks the session aborted (see pk_store_open). */
-		if (!is_perfkitd(recorder) && !reopened) {
-			reopened = 1;
-			pk_store_close(cli->store);
-			cli->store = NULL;
-			if (pk_cli_open_store(cli, PK_STORE_MODE_READ))
-				return -1;
-			continue;
-		}
 		if (pk_monotonic_ns() >= deadline)
 			break;
 		sleep_ms(STOP_POLL_MS);
 	}
-	pk_error("perfkitd (pid %d) did not finish session '%s' within %.0f s; "
-		 "it may still be saving: check 'perfkit sessions list' again",
-		 recorder, s->name, STOP_DEADLINE_S);
+	pk_error("perfkitd (pid %d) did not finish session '%s' within %.0f s; %s", recorder, s->name,
+		 STOP_DEADLINE_S, is_perfkitd(recorder) ? "it is still running: check 'perfkit sessions list' later"
+		 : "it has exited without saving it");
 	return -1;
 }
 

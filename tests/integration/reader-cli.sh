@@ -154,4 +154,33 @@ expect_status 0 pk --db "$db" sessions list --format json
 python3 -c 'import json, sys; assert [s["name"] for s in json.load(open(sys.argv[1]))] == ["plain"]' "$tmp/out" \
 	|| fail "rm left: $(cat "$tmp/out")"
 
+# --- stop: a real perfkitd recording in the foreground of a subshell ------
+PERFKITD=$top_builddir/daemon/perfkitd
+if [ -x "$PERFKITD" ]; then
+	sh -c 'while :; do :; done' &
+	target=$!
+	"$PERFKITD" attach "$target" --name live -q 2>"$tmp/perfkitd.err" &
+	recorder=$!
+	trap 'kill -KILL $target $recorder 2>/dev/null; rm -rf "$tmp"' EXIT
+	# Wait (with a deadline) until the session exists and has samples.
+	for i in $(seq 1 100); do
+		pk sessions show --format json live >"$tmp/out" 2>/dev/null &&
+			python3 -c 'import json, sys; s = json.load(open(sys.argv[1])); sys.exit(0 if s["samples"] > 0 else 1)' \
+				"$tmp/out" 2>/dev/null && break
+		kill -0 "$recorder" 2>/dev/null || break
+		sleep 0.1
+	done
+	if ! kill -0 "$recorder" 2>/dev/null; then
+		kill -KILL "$target"
+		echo "$name: note: perfkitd could not record here ($(cat "$tmp/perfkitd.err")); stop not tested" >&2
+	else
+		expect_status 0 pk sessions stop live
+		grep -q "^session 'live' complete: [1-9][0-9]* samples" "$tmp/out" || fail "stop: $(cat "$tmp/out")"
+		wait "$recorder" || fail "perfkitd exited $? after 'sessions stop'"
+		kill -0 "$target" 2>/dev/null || fail "the target died when its recording was stopped"
+		kill -KILL "$target"
+		expect_status 1 pk sessions stop live
+	fi
+fi
+
 echo "$name: ok"
