@@ -258,6 +258,13 @@ static size_t leading_underscores(const char *s)
 	return n;
 }
 
+/* glibc's hidden internal aliases (__GI_memcpy for memcpy): never the
+ * name a reader knows. */
+static int internal_alias(const char *s)
+{
+	return strncmp(s, "__GI_", 5) == 0;
+}
+
 /* Sort order: address, then the preferred alias first. */
 static int compare_raw(const void *pa, const void *pb)
 {
@@ -270,6 +277,8 @@ static int compare_raw(const void *pa, const void *pb)
 		return a->size == 0 ? 1 : -1;
 	if (a->rank != b->rank)
 		return a->rank - b->rank;
+	if (internal_alias(a->name) != internal_alias(b->name))
+		return internal_alias(a->name) - internal_alias(b->name);
 	ua = leading_underscores(a->name);
 	ub = leading_underscores(b->name);
 	if (ua != ub)

@@ -89,8 +89,9 @@ int pk_sym_elf_has_lines(Elf *elf);
 long pk_sym_elf_read_symbols(Elf *elf, GElf_Word type, struct pk_sym_module *m);
 
 /* Sort the raw symbols, merge aliases (sized over zero-size, then global
- * over weak over local, then fewer leading underscores, then the shorter
- * name, then strcmp: deterministic), give zero-size symbols the extent up
+ * over weak over local, then any name over glibc's __GI_ aliases, then
+ * fewer leading underscores, then the shorter name, then strcmp:
+ * deterministic), give zero-size symbols the extent up
  * to the next symbol within their section, and free the raw array. */
 void pk_sym_table_finish(struct pk_sym_table *t);
 

@@ -77,6 +77,8 @@ static const char prog_code[] =
 	"int pk_alias_global(int) __attribute__((alias(\"pk_local_impl\")));\n"
 	"int pk_alias_weak(int) __attribute__((weak, alias(\"pk_local_impl\")));\n"
 	"static int pk_ifunc_impl(int x) { return x + 1; }\n"
+	"__attribute__((noinline)) static int ____pk_internal(int x) { return x ^ pk_sink; }\n"
+	"static int __GI_____pk_internal(int) __attribute__((alias(\"____pk_internal\")));\n"
 	"static void *pk_ifunc_resolver(void) { return (void *)pk_ifunc_impl; }\n"
 	"int pk_ifunc(int) __attribute__((ifunc(\"pk_ifunc_resolver\")));\n"
 	"int main(void)\n"
@@ -88,10 +90,11 @@ static const char prog_code[] =
 	"	pk_report(\"pk_nosize\", (const void *)pk_nosize);\n"
 	"	pk_report(\"pk_alias\", (const void *)pk_alias_global);\n"
 	"	pk_report(\"pk_table\", pk_table);\n"
+	"	pk_report(\"pk_internal\", (const void *)__GI_____pk_internal);\n"
 	"	pk_report(\"pk_ifunc_resolver\", (const void *)pk_ifunc_resolver);\n"
 	"	pk_nosize();\n"
 	"	return (pk_alpha(1) + pk_beta(2) + pk_lines(3) + pk_alias_global(4) +\n"
-	"		pk_alias_weak(5) + pk_ifunc(6) + pk_table[0]) == 12345;\n"
+	"		pk_alias_weak(5) + pk_ifunc(6) + ____pk_internal(7) + pk_table[0]) == 12345;\n"
 	"}\n";
 
 static const char lib_code[] =
@@ -317,6 +320,7 @@ static void check_program(const struct reports *r, const char *root, int with_st
 	const struct report *a = find(r, "pk_alpha"), *b = find(r, "pk_beta");
 	const struct report *l = find(r, "pk_lines"), *al = find(r, "pk_alias");
 	const struct report *n = find(r, "pk_nosize"), *ifn = find(r, "pk_ifunc_resolver");
+	const struct report *gi = find(r, "pk_internal");
 	struct pk_symbol sym;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
@@ -331,6 +335,8 @@ static void check_program(const struct reports *r, const char *root, int with_st
 		EXPECT_FUNCTION(s, n->path, root, n->offset + 3, "pk_nosize");
 		/* An IFUNC symbol names its resolver's code (and is global). */
 		EXPECT_FUNCTION(s, ifn->path, root, ifn->offset, "pk_ifunc");
+		/* Local aliases: not glibc's __GI_ one. */
+		EXPECT_FUNCTION(s, gi->path, root, gi->offset, "____pk_internal");
 	}
 	/* The address of an offset is its symbol's start plus the distance. */
 	CU_ASSERT_EQUAL(pk_symbolize(s, a->path, root, a->offset + 1, &sym), 0);
