@@ -702,18 +702,20 @@ int main(void)
 		return 1;
 	}
 	if (build_all() != 0) {
-		fprintf(stderr, "test-symbols: could not build the test programs in %s\n", tmpdir);
-		return 1;
+		fprintf(stderr, "test-symbols: could not build the test programs in %s "
+			"(PK_KEEP_TMP=1 keeps it)\n", tmpdir);
+		failures = 1;
+	} else if (CU_initialize_registry() != CUE_SUCCESS) {
+		failures = 1;
+	} else {
+		suite = CU_add_suite("symbols", NULL, NULL);
+		for (size_t i = 0; suite != NULL && i < sizeof(tests) / sizeof(tests[0]); i++)
+			CU_add_test(suite, tests[i].name, tests[i].fn);
+		CU_basic_set_mode(CU_BRM_VERBOSE);
+		CU_basic_run_tests();
+		failures = CU_get_number_of_failures();
+		CU_cleanup_registry();
 	}
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	suite = CU_add_suite("symbols", NULL, NULL);
-	for (size_t i = 0; suite != NULL && i < sizeof(tests) / sizeof(tests[0]); i++)
-		CU_add_test(suite, tests[i].name, tests[i].fn);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
 	if (getenv("PK_KEEP_TMP") == NULL)
 		sh("cd / && rm -rf '%s'", tmpdir);
 	return failures != 0;
