@@ -19,6 +19,7 @@
 #include "error.h"
 #include "json.h"
 #include "output.h"
+#include "strbuf.h"
 #include "util.h"
 
 /* How long "stop" waits for perfkitd to finish the session. */
@@ -228,12 +229,57 @@ static int sessions_list(int argc, char **argv, struct pk_cli *cli)
 /* ---- show -------------------------------------------------------------- */
 
 /* A session's stats with a mark for each one already shown, so that keys
- * this version does not know are still shown (by key) at the end. */
+ * this version does not know are still shown (by key) at the end; and the
+ * number of samples of each event, since shares such as "complete
+ * stacks" are of the sampling event's samples, not of allocations. */
 struct stat_view {
 	struct pk_stat *v;
 	size_t n;
 	char *shown;
+	struct pk_symtab symtab;    /* for the event names */
+	uint64_t *event_samples;    /* by event id - 1 */
+	double sampled;             /* samples of the cpu (or wall) event */
 };
+
+static int count_event(void *ctx, const struct pk_sample *s)
+{
+	struct stat_view *sv = ctx;
+
+	if (s->event > 0 && (size_t)s->event <= sv->symtab.n_events)
+		sv->event_samples[s->event - 1]++;
+	return 0;
+}
+
+/* Fill stats and per-event counts; PK_STORE_OK or the store's error. */
+static int stat_view_load(struct pk_store *st, const struct pk_session *s, struct stat_view *sv)
+{
+	const char *own = s->mode && !strcmp(s->mode, "wall") ? "wall" : "cpu";
+	size_t i;
+	int rc;
+
+	memset(sv, 0, sizeof(*sv));
+	if ((rc = pk_store_stats(st, s->id, &sv->v, &sv->n)) != PK_STORE_OK ||
+	    (rc = pk_store_load_symtab(st, s->id, &sv->symtab)) != PK_STORE_OK)
+		return rc;
+	sv->shown = pk_xcalloc(sv->n + 1, 1);
+	sv->event_samples = pk_xcalloc(sv->symtab.n_events + 1, sizeof(*sv->event_samples));
+	if (sv->symtab.n_events && (rc = pk_store_foreach_sample(st, s->id, 0, count_event, sv)) != PK_STORE_OK)
+		return rc;
+	sv->sampled = (double)s->samples;
+	for (i = 0; i < sv->symtab.n_events; i++)
+		if (!strcmp(sv->symtab.events[i].name, own))
+			sv->sampled = (double)sv->event_samples[i];
+	return PK_STORE_OK;
+}
+
+static void stat_view_release(struct stat_view *sv)
+{
+	free(sv->shown);
+	free(sv->event_samples);
+	pk_stat_array_free(sv->v, sv->n);
+	pk_symtab_release(&sv->symtab);
+	memset(sv, 0, sizeof(*sv));
+}
 
 static int stat_take(struct stat_view *sv, const char *key, double *value)
 {
@@ -264,7 +310,7 @@ static void show_line(const char *label, const char *fmt, ...)
 static void show_table(struct pk_cli *cli, const struct pk_session *s, struct stat_view *sv)
 {
 	char buf[64], buf2[64];
-	double v, w, samples = (double)s->samples;
+	double v, w, samples = sv->sampled;
 	size_t i;
 
 	show_line("session", "%s (id %" PRId64 ")", s->name, s->id);
@@ -288,7 +334,17 @@ static void show_table(struct pk_cli *cli, const struct pk_session *s, struct st
 		show_line("duration", "%.3f s", v);
 	else
 		show_line("duration", "-");
-	show_line("samples", "%" PRId64, s->samples);
+	if (sv->symtab.n_events > 1) {
+		struct pk_strbuf sb = PK_STRBUF_INIT;
+
+		for (i = 0; i < sv->symtab.n_events; i++)
+			pk_strbuf_addf(&sb, "%s%s %" PRIu64, i ? ", " : "", sv->symtab.events[i].name,
+				       sv->event_samples[i]);
+		show_line("samples", "%" PRId64 " (%s)", s->samples, pk_strbuf_str(&sb));
+		pk_strbuf_release(&sb);
+	} else {
+		show_line("samples", "%" PRId64, s->samples);
+	}
 	if (stat_take(sv, "lost_samples", &v))
 		show_line("lost samples", "%.0f", v);
 	if (stat_take(sv, "threads", &v))
@@ -332,6 +388,13 @@ static void show_json(struct pk_cli *cli, const struct pk_session *s, const stru
 	pk_json_begin_object(&j);
 	pk_cli_json_session(&j, cli->store, s);
 	json_session_details(&j, s);
+	pk_json_key(&j, "event_samples");
+	pk_json_begin_object(&j);
+	for (i = 0; i < sv->symtab.n_events; i++) {
+		pk_json_key(&j, sv->symtab.events[i].name);
+		pk_json_uint(&j, sv->event_samples[i]);
+	}
+	pk_json_end_object(&j);
 	pk_json_key(&j, "stats");
 	pk_json_begin_object(&j);
 	for (i = 0; i < sv->n; i++) {
@@ -365,6 +428,12 @@ static void show_csv(struct pk_cli *cli, const struct pk_session *s, const struc
 	ROW("samples", pk_csv_int(&c, s->samples));
 	ROW("mode", pk_csv_field(&c, s->mode));
 	ROW("frequency_hz", pk_csv_double(&c, s->frequency));
+	for (i = 0; i < sv->symtab.n_events; i++) {
+		char *key = pk_xasprintf("event_samples.%s", sv->symtab.events[i].name);
+
+		ROW(key, pk_csv_int(&c, (int64_t)sv->event_samples[i]));
+		free(key);
+	}
 	for (i = 0; i < sv->n; i++)
 		ROW(sv->v[i].key, pk_csv_double(&c, sv->v[i].value));
 #undef ROW
@@ -373,7 +442,7 @@ static void show_csv(struct pk_cli *cli, const struct pk_session *s, const struc
 
 static int sessions_show(int argc, char **argv, struct pk_cli *cli)
 {
-	struct stat_view sv = { NULL, 0, NULL };
+	struct stat_view sv;
 	struct pk_session s;
 	int format = PK_FORMAT_TABLE, first, rc;
 
@@ -384,20 +453,19 @@ static int sessions_show(int argc, char **argv, struct pk_cli *cli)
 					  : "one SESSION at a time");
 	if ((rc = pk_cli_open_store(cli, PK_STORE_MODE_READ)) || (rc = pk_cli_find_session(cli, argv[first], &s)))
 		return rc;
-	if (pk_store_stats(cli->store, s.id, &sv.v, &sv.n) != PK_STORE_OK) {
+	if (stat_view_load(cli->store, &s, &sv) != PK_STORE_OK) {
 		pk_error("cannot read the statistics of session '%s': %s", s.name, pk_store_errmsg(cli->store));
+		stat_view_release(&sv);
 		pk_session_release(&s);
 		return PK_EXIT_FAILURE;
 	}
-	sv.shown = pk_xcalloc(sv.n + 1, 1);
 	if (format == PK_FORMAT_JSON)
 		show_json(cli, &s, &sv);
 	else if (format == PK_FORMAT_CSV)
 		show_csv(cli, &s, &sv);
 	else
 		show_table(cli, &s, &sv);
-	free(sv.shown);
-	pk_stat_array_free(sv.v, sv.n);
+	stat_view_release(&sv);
 	pk_session_release(&s);
 	return PK_EXIT_OK;
 }

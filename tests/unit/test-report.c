@@ -194,6 +194,7 @@ static int build_sessions(void)
 	BUILD(pk_store_set_stat(st, b.sid, "duration_s", 1.02) == PK_STORE_OK);
 	BUILD(pk_store_set_stat(st, b.sid, "threads", 2) == PK_STORE_OK);
 	BUILD(pk_store_set_stat(st, b.sid, "stop_median_us", 21.5) == PK_STORE_OK);
+	BUILD(pk_store_set_stat(st, b.sid, "complete_stacks", 51) == PK_STORE_OK);
 	BUILD(pk_store_set_stat(st, b.sid, "zz_future_key", 7.25) == PK_STORE_OK);
 	end(&b);
 
@@ -804,6 +805,9 @@ static void test_sessions_commands(void)
 	CU_ASSERT_EQUAL(r.rc, 0);
 	CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "100 Hz asked, 50.0 Hz achieved"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "21.5 µs median"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "105 (cpu 102, alloc 3)"));
+	/* Shares are of the 102 cpu samples, not of all 105. */
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "complete stacks           50.0% (51 samples)"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "threads"));
 	/* A key this version has no label for is still shown. */
 	CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "zz_future_key"));
@@ -815,6 +819,7 @@ static void test_sessions_commands(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "\"achieved_hz\": 50"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "\"zz_future_key\": 7.25"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "\"samples\": 105"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "\"event_samples\": {\n    \"cpu\": 102,\n    \"alloc\": 3\n  }"));
 	run_release(&r);
 
 	/* stop: only a recording session, only a real perfkitd. */
