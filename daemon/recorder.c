@@ -70,9 +70,8 @@ void pk_recorder_flush_caches(struct pk_recorder *r)
 	free(r->vdso);
 	r->vdso = NULL;
 	r->vdso_size = 0;
-	/* A new symbolizer: the old files' cache may hold the old program. */
-	pk_symbolizer_free(r->sym);
-	r->sym = pk_symbolizer_new();
+	/* Paths may name other files now; files already read stay cached. */
+	pk_symbolizer_flush(r->sym);
 }
 
 int pk_recorder_event(struct pk_recorder *r, const char *name, const char *unit)
