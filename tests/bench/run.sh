@@ -158,11 +158,10 @@ n = c = 0.0
 for line in open(sys.argv[1]):
     name, s, f = line.split()
     try:
-        s, f = float(s), float(f)
+        s, f = float(s), float(f)   # samples, samples with complete stacks
     except ValueError:
         continue
-    if f > 1: f /= 100
-    n += s; c += s * f
+    n += s; c += f
 print(c / n if n else "nan")' "$W/suite")"
 
 # ---- 4. keeping up: 4 busy threads at 999 Hz ------------------------------
@@ -275,7 +274,6 @@ rows.append(("perfkitd stop per sample median / p99 (999 Hz)", "%.1f / %.1f us" 
 rows.append(("  median vs bare (blocking; spin)", "x%.2f; x%.2f" % (mr, mr2), "<= x1.3", verdict(ok(mr <= 1.3, mr))))
 rows.append(("  p99 vs bare (blocking; spin)", "x%.2f; x%.2f" % (pr, pr2), "<= x5", verdict(ok(pr <= 5, pr))))
 cs = g("complete_stacks")
-cs = cs / 100 if cs > 1 else cs
 rows.append(("complete stacks, tracee suite", "%.2f%%" % (cs * 100), ">= 99%", verdict(ok(cs >= 0.99, cs))))
 kr = g("keepup_ratio")
 rows.append(("4 threads @999 Hz: samples / (999 x target CPU s)", "%.1f%% (%d samples, %.2f CPU s)" % (kr * 100, g("keepup_samples") if not math.isnan(g("keepup_samples")) else -1, g("keepup_target_cpu")), ">= 95%", verdict(ok(kr >= 0.95, kr))))

@@ -32,7 +32,7 @@ pk_log "recorder pid $recorder"
 "$PERFKIT" sessions list --format json >"$PK_TMP/list.json" 2>"$PK_TMP/list.err" ||
 	{ pk_show "$PK_TMP/list.err"; pk_fail "perfkit sessions list failed"; }
 st=$(pk_json "$PK_TMP/list.json" '[s["status"] for s in d if s["name"] == "bg"]')
-[ "$st" = "['recording']" ] || { pk_show "$PK_TMP/list.json"; pk_fail "sessions list shows bg as $st, expected recording"; }
+[ "$st" = '["recording"]' ] || { pk_show "$PK_TMP/list.json"; pk_fail "sessions list shows bg as $st, expected recording"; }
 
 # Let it record a little, then stop it.
 sleep 1

@@ -29,7 +29,7 @@ untouched() {
 # ---- no such PID --------------------------------------------------------
 nopid=$(( $(cat /proc/sys/kernel/pid_max) - 1 ))
 while [ -e "/proc/$nopid" ]; do nopid=$((nopid - 1)); done
-pk_expect_error "attach to missing pid $nopid" "no such (process|pid)|does not exist|not exist" \
+pk_expect_error "attach to missing pid $nopid" "no (such )?process|does not exist|not exist" \
 	"$PERFKITD" attach "$nopid" -d 1
 pk_error_also "attach to missing pid" "$nopid"
 
@@ -96,11 +96,11 @@ fi
 
 # ---- permission denied --------------------------------------------------
 if [ "$(id -u)" = 0 ]; then
-	if command -v setpriv >/dev/null && pk_as_nobody true 2>/dev/null; then
+	if command -v setpriv >/dev/null && "${PK_AS_NOBODY[@]}" true 2>/dev/null; then
 		chmod 711 "$PK_TMP"
 		mkdir -m 777 "$PK_TMP/nobody"
 		pk_expect_error "attach as nobody to root's process" "permi|not allowed" \
-			pk_as_nobody "$PERFKITD" attach "$pid" -d 1 --db "$PK_TMP/nobody/t.db"
+			"${PK_AS_NOBODY[@]}" "$PERFKITD" attach "$pid" -d 1 --db "$PK_TMP/nobody/t.db"
 		pk_error_also "the message gives the way out" "root|cap_sys_ptrace|ptrace_scope"
 		if [ -e /proc/sys/kernel/yama/ptrace_scope ]; then
 			pk_error_also "the message names ptrace_scope (Yama is on)" "ptrace_scope"

@@ -30,9 +30,9 @@ chmod 711 "$PK_TMP"
 mkdir -m 555 "$PK_TMP/ro"
 mkdir -m 777 "$PK_TMP/scratch"
 if [ "$(id -u)" = 0 ]; then
-	if command -v setpriv >/dev/null && pk_as_nobody true 2>/dev/null; then
+	if command -v setpriv >/dev/null && "${PK_AS_NOBODY[@]}" true 2>/dev/null; then
 		pk_expect_error "a database in a read-only directory" "writ|permission|read-only" \
-			pk_as_nobody "$PERFKITD" run -q --db "$PK_TMP/ro/t.db" -- /bin/sh -c "touch $PK_TMP/scratch/ran"
+			"${PK_AS_NOBODY[@]}" "$PERFKITD" run -q --db "$PK_TMP/ro/t.db" -- /bin/sh -c "touch $PK_TMP/scratch/ran"
 		pk_error_also "the message names the database" "ro/t.db|$PK_TMP/ro"
 	else
 		pk_log "note: cannot switch to user nobody; not-writable case not run"

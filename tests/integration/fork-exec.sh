@@ -7,7 +7,8 @@
 #
 # Checks: perfkitd run exits 0 with "forkexec ok" (the children ran and
 # ended as they should under a tracer); samples are attributed to both
-# before_exec and after_exec (symbols reloaded after exec), about evenly
+# before_exec and after_exec (on the stack: total samples; symbols
+# reloaded after exec), about evenly
 # (each half within 4 sigma + 0.05: the two stages burn the same CPU; the
 # allowance covers exec and start-up around the stages); child_work has
 # no samples, since forks are not followed unless asked (--follow-forks);
@@ -26,9 +27,9 @@ grep -q '^forkexec ok' "$PK_TMP/out" || { pk_show "$PK_TMP/out"; pk_fail "the pr
 
 [ "$(pk_session_field fx status)" = complete ] || pk_fail "session fx is not complete"
 pk_report fx "$PK_TMP/report.json"
-before=$(pk_func "$PK_TMP/report.json" before_exec self_samples)
-after=$(pk_func "$PK_TMP/report.json" after_exec self_samples)
-child=$(pk_func "$PK_TMP/report.json" child_work self_samples)
+before=$(pk_func "$PK_TMP/report.json" before_exec total_samples)
+after=$(pk_func "$PK_TMP/report.json" after_exec total_samples)
+child=$(pk_func "$PK_TMP/report.json" child_work total_samples)
 pk_log "before_exec $before, after_exec $after, child_work $child samples"
 pk_check_ge "before_exec samples" "$before" 20
 pk_check_ge "after_exec samples (exec followed, symbols reloaded)" "$after" 20

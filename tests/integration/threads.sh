@@ -8,14 +8,15 @@
 # machine the four share the CPUs) we expect thousands of samples.
 #
 # Checks:
-#  * each worker's share of the samples in the four workers equals its
-#    share of their CPU time within 4 binomial sigma + 0.03 systematic
+#  * each worker's share of the samples in the four workers (its total
+#    samples: each thread's stacks hold its worker, whatever the leaf, so
+#    this counts the thread's samples) equals its share of their CPU time within 4 binomial sigma + 0.03 systematic
 #    (the four threads do not end at exactly the same moment: the last
 #    one may run alone for a scheduler slice or two, which shifts runnable
 #    time, what cpu mode samples, slightly away from CPU time);
-#  * `perfkit report --thread TID` of each worker's thread shows that
-#    worker as at least 90% of the thread's samples (thread start-up and
-#    clock reads are the rest), so the four thread ids were all sampled
+#  * `perfkit report --thread TID` of each worker's thread has that
+#    worker on the stack of at least 90% of the thread's samples (thread
+#    start-up is the rest), so the four thread ids were all sampled
 #    and told apart;
 #  * the session counts at least 4 threads; complete stacks >= 99%
 #    (worker stacks reach start_thread / clone, not main).
@@ -34,7 +35,7 @@ pk_report threads "$PK_TMP/report.json"
 cpu_sum=$(awk '{ s += $3 } END { print s }' "$PK_TMP/truth")
 sum=0
 for i in 0 1 2 3; do
-	n[$i]=$(pk_func "$PK_TMP/report.json" "worker_$i" self_samples)
+	n[$i]=$(pk_func "$PK_TMP/report.json" "worker_$i" total_samples)
 	sum=$((sum + n[i]))
 done
 pk_check_ge "samples in the four workers" "$sum" 400
@@ -44,7 +45,7 @@ for i in 0 1 2 3; do
 	pk_check_count "worker_$i share" "${n[$i]}" "$sum" "$p" 0.03
 
 	pk_report threads "$PK_TMP/thread-$tid.json" --thread "$tid"
-	mine=$(pk_func "$PK_TMP/thread-$tid.json" "worker_$i" self_samples)
+	mine=$(pk_func "$PK_TMP/thread-$tid.json" "worker_$i" total_samples)
 	all=$(pk_total_samples "$PK_TMP/thread-$tid.json")
 	[ "$all" -gt 0 ] || pk_fail "thread $tid (worker_$i) has no samples"
 	pk_check_ge "worker_$i share of thread $tid's samples" \
