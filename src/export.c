@@ -44,6 +44,7 @@ char *pk_export_folded_name(const char *name)
 
 int pk_outfile_open(struct pk_outfile *o, const char *path)
 {
+	struct stat st;
 	const char *base;
 	mode_t mask;
 	int fd;
@@ -53,8 +54,21 @@ int pk_outfile_open(struct pk_outfile *o, const char *path)
 		o->fp = stdout;
 		return 0;
 	}
+	/* Only a new file or an existing regular file is replaced by rename.
+	 * A symbolic link (/dev/stdout), a device or a fifo is written in
+	 * place: renaming over it would replace the link or the device. */
+	if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode) &&
+	    !(stat(path, &st) == 0 && S_ISDIR(st.st_mode))) {
+		o->fp = fopen(path, "w");
+		if (!o->fp) {
+			pk_error("cannot write '%s': %s", path, strerror(errno));
+			return -1;
+		}
+		o->path = pk_xstrdup(path);
+		return 0;
+	}
 	base = pk_basename(path);
-	if (!*base) {
+	if (!*base || (stat(path, &st) == 0 && S_ISDIR(st.st_mode))) {
 		pk_error("cannot write '%s': it names a directory; give a file name", path);
 		return -1;
 	}
@@ -94,13 +108,17 @@ int pk_outfile_commit(struct pk_outfile *o)
 	if (!o->fp)
 		return -1;
 	if (!o->tmp) {
-		if (fflush(o->fp) != 0 || ferror(o->fp)) {
-			if (errno != EPIPE)
-				pk_perror("cannot write the output");
-			return -1;
-		}
+		/* stdout, or a device written in place */
+		int failed = fflush(o->fp) != 0 || ferror(o->fp);
+
+		if (o->path && fclose(o->fp) != 0)
+			failed = 1;
 		o->fp = NULL;
-		return 0;
+		if (failed && errno != EPIPE)
+			pk_perror("cannot write '%s'", o->path ? o->path : "standard output");
+		free(o->path);
+		o->path = NULL;
+		return failed ? -1 : 0;
 	}
 	if (fflush(o->fp) != 0 || ferror(o->fp))
 		err = errno ? errno : EIO;
@@ -127,6 +145,8 @@ void pk_outfile_abort(struct pk_outfile *o)
 		if (o->fp)
 			fclose(o->fp);
 		unlink(o->tmp);
+	} else if (o->path && o->fp) {
+		fclose(o->fp);
 	}
 	free(o->tmp);
 	free(o->path);

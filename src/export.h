@@ -91,7 +91,10 @@ void pk_render_warn_empty(const struct pk_profile *p, const struct pk_filter *fi
 /*
  * An output that appears whole or not at all: a named file is written
  * under a temporary name in the same directory and renamed into place by
- * pk_outfile_commit; "-" or NULL is stdout.
+ * pk_outfile_commit, so a failure leaves an earlier file untouched and no
+ * partial one.  "-" or NULL is stdout; an existing symbolic link, device
+ * or fifo (say /dev/stdout) is written in place, as renaming over it
+ * would replace the link or the device.
  */
 struct pk_outfile {
 	FILE *fp;          /* write here */

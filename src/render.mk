@@ -43,7 +43,13 @@ tests_unit_test_flamegraph_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
 tests_unit_test_flamegraph_LDADD = src/libpksrc.a store/libpkstore.a lib/libpkcommon.a \
 	$(SQLITE_LIBS) $(ZLIB_LIBS) $(CUNIT_LIBS) -lm
 
-PK_RENDER_TESTS =
+PK_RENDER_TESTS = \
+	tests/integration/export-folded.sh \
+	tests/integration/export-pprof.sh \
+	tests/integration/export-speedscope.sh \
+	tests/integration/export-svg.sh \
+	tests/integration/export-errors.sh
 
 TESTS += tests/unit/test-flamegraph $(PK_RENDER_TESTS)
-EXTRA_DIST += $(PK_RENDER_TESTS) tests/js/package.json tests/js/package-lock.json
+EXTRA_DIST += $(PK_RENDER_TESTS) tests/integration/export-common.sh \
+	tests/js/package.json tests/js/package-lock.json tests/js/validate-speedscope.js
