@@ -62,16 +62,19 @@
 		}
 	}
 
+	/* Put frame f at x, w px.  At the top level (zoomed === 0) the
+	 * numbers written by perfkit are restored as they were. */
 	function place(f, x, w) {
-		if (f.x !== x || f.w !== w) {
-			f.rect.setAttribute("x", x.toFixed(2));
-			f.rect.setAttribute("width", w.toFixed(2));
-			f.x = x;
-			f.w = w;
+		var xs = zoomed === 0 ? f.x0 : x.toFixed(2), ws = zoomed === 0 ? f.w0 : w.toFixed(2);
+		if (f.xs !== xs || f.ws !== ws) {
+			f.rect.setAttribute("x", xs);
+			f.rect.setAttribute("width", ws);
+			f.xs = xs;
+			f.ws = ws;
+			setLabel(f, w);
+			if (f.text)
+				f.text.setAttribute("x", (Number(xs) + 3).toFixed(2));
 		}
-		setLabel(f, w);
-		if (f.text)
-			f.text.setAttribute("x", (x + 3).toFixed(2));
 	}
 
 	function setState(f, dim, hide) {
@@ -114,7 +117,8 @@
 		if (f.module)
 			what += " (" + f.module + ")";
 		return what + ": " + fmtCount(f.v) + " " + D.unit + ", " + fmtPct(f.v, D.total) +
-			" of all, " + fmtPct(Math.min(f.v, z.v), z.v) + " of zoomed frame";
+			" of all, " + fmtPct(Math.min(f.v, z.v), z.v) + " of zoomed frame" +
+			(f.note ? "; " + f.note : "");
 	}
 
 	/* Mark matching frames; show their share, nested matches counted once. */
@@ -125,9 +129,12 @@
 			try {
 				searchRe = new RegExp(text);
 			} catch (e) {
-				matched.textContent = "invalid regular expression";
-				for (k = 0; k < frames.length; k++)
+				searchRe = null;
+				for (k = 0; k < frames.length; k++) {
 					frames[k].g.classList.remove("match");
+					frames[k].match = false;
+				}
+				matched.textContent = "invalid regular expression";
 				return;
 			}
 		}
@@ -189,10 +196,12 @@
 				g: g, rect: rect, text: g.querySelector("text"),
 				s: Number(g.getAttribute("data-s")), v: Number(g.getAttribute("data-v")),
 				d: Number(g.getAttribute("data-d")),
-				x: Number(rect.getAttribute("x")), w: Number(rect.getAttribute("width")),
+				x0: rect.getAttribute("x"), w0: rect.getAttribute("width"),
+				xs: rect.getAttribute("x"), ws: rect.getAttribute("width"),
 				y: Number(rect.getAttribute("y")),
 				name: fi >= 0 ? D.funcs[fi][0] : null,
 				module: fi >= 0 ? D.funcs[fi][1] : "",
+				note: g.getAttribute("data-n") || "",
 				label: null, dim: false, hide: false, match: false
 			};
 			if (fi < 0)

@@ -48,8 +48,10 @@ PK_RENDER_TESTS = \
 	tests/integration/export-pprof.sh \
 	tests/integration/export-speedscope.sh \
 	tests/integration/export-svg.sh \
-	tests/integration/export-errors.sh
+	tests/integration/export-errors.sh \
+	tests/integration/flamegraph-browser.sh
 
 TESTS += tests/unit/test-flamegraph $(PK_RENDER_TESTS)
 EXTRA_DIST += $(PK_RENDER_TESTS) tests/integration/export-common.sh \
-	tests/js/package.json tests/js/package-lock.json tests/js/validate-speedscope.js
+	tests/js/package.json tests/js/package-lock.json tests/js/validate-speedscope.js \
+	tests/js/flamegraph-browser.js
