@@ -386,11 +386,17 @@ int pk_session_attach(const struct pk_options *opt)
 		return PK_EXIT_FAILURE;
 	}
 	if (opt->background) {
+		/* An SQLite connection must not cross a fork: the store was
+		 * opened above only to report its errors on the terminal. */
+		pk_store_close(r.st);
+		r.st = NULL;
+		pk_dbpath_release(&r.db);
 		rc = pk_background_fork();
-		if (rc >= 0) {
-			pk_store_close(r.st);
-			pk_dbpath_release(&r.db);
+		if (rc >= 0)
 			return rc;
+		if (open_store(&r) < 0) {
+			finish(&r, "aborted", -1, 0, 0);
+			return PK_EXIT_FAILURE;
 		}
 	}
 	if (block_signals(&r) < 0) {
