@@ -1,1 +1,23 @@
-# daemon/probe.mk
+# daemon/probe.mk - the probe engine (int3 backend) and allocation tracking.
+PK_PROBE_SOURCES = \
+	daemon/probe.c daemon/probe.h daemon/probe-int.h \
+	daemon/probe-insn.c daemon/probe-insn.h \
+	daemon/probe-inject.c \
+	daemon/probe-return.c \
+	daemon/alloc.c daemon/alloc.h daemon/alloc-int.h \
+	daemon/alloc-table.c
+
+daemon_libpkdaemon_a_SOURCES += $(PK_PROBE_SOURCES)
+
+check_PROGRAMS += tests/unit/test-probe tests/targets/alloc-suite tests/targets/alloc-cxx
+TESTS += tests/unit/test-probe
+tests_unit_test_probe_SOURCES = tests/unit/test-probe.c $(PK_PROBE_SOURCES)
+tests_unit_test_probe_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS) $(LIBELF_CFLAGS)
+tests_unit_test_probe_LDADD = lib/libpkcommon.a $(CUNIT_LIBS) $(LIBELF_LIBS)
+
+tests_targets_alloc_suite_SOURCES = tests/targets/alloc-suite.c
+tests_targets_alloc_suite_CFLAGS = $(PK_TARGET_CFLAGS) -pthread
+tests_targets_alloc_suite_LDFLAGS = -pthread
+
+tests_targets_alloc_cxx_SOURCES = tests/targets/alloc-cxx.cc
+tests_targets_alloc_cxx_CXXFLAGS = $(PK_TARGET_CXXFLAGS)

@@ -1,0 +1,338 @@
+/*
+ * alloc.c - malloc-family semantics on top of the probe engine (see
+ * alloc.h): which names to probe, which calls are outermost, and what
+ * each entry/return means for the live-allocation table and the totals.
+ */
+#include "daemon/alloc-int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/probe-insn.h"
+#include "util.h"
+
+struct fn_info {
+	int fn;                 /* enum pk_alloc_fn, -1 = unused probe id */
+	uint64_t mod_start, mod_end;
+};
+
+struct pk_alloc {
+	struct pk_probes *probes;
+	struct pk_alloc_hooks hooks;
+	struct fn_info *fns;    /* by probe id */
+	size_t nfns;
+	struct pk_live_table live;
+	struct pk_alloc_stats stats;
+};
+
+static const struct {
+	const char *name;
+	enum pk_alloc_fn fn;
+} names[] = {
+	{ "malloc", PK_ALLOC_MALLOC },
+	{ "__libc_malloc", PK_ALLOC_MALLOC },
+	{ "calloc", PK_ALLOC_CALLOC },
+	{ "__libc_calloc", PK_ALLOC_CALLOC },
+	{ "realloc", PK_ALLOC_REALLOC },
+	{ "__libc_realloc", PK_ALLOC_REALLOC },
+	{ "reallocarray", PK_ALLOC_REALLOCARRAY },
+	{ "free", PK_ALLOC_FREE },
+	{ "cfree", PK_ALLOC_FREE },
+	{ "__libc_free", PK_ALLOC_FREE },
+	{ "posix_memalign", PK_ALLOC_POSIX_MEMALIGN },
+	{ "aligned_alloc", PK_ALLOC_MEMALIGN },
+	{ "memalign", PK_ALLOC_MEMALIGN },
+	{ "__libc_memalign", PK_ALLOC_MEMALIGN },
+	{ "valloc", PK_ALLOC_VALLOC },
+	{ "__libc_valloc", PK_ALLOC_VALLOC },
+	{ "pvalloc", PK_ALLOC_PVALLOC },
+	{ "__libc_pvalloc", PK_ALLOC_PVALLOC },
+};
+
+int pk_alloc_fn_of(const char *name)
+{
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(name, names[i].name) == 0)
+			return (int)names[i].fn;
+	/* Itanium C++ ABI: operator new _Znwm/_Znam (+ nothrow, align_val_t
+	 * variants), operator delete _ZdlPv/_ZdaPv (+ sized, nothrow, aligned). */
+	if (strncmp(name, "_Znwm", 5) == 0 || strncmp(name, "_Znam", 5) == 0)
+		return PK_ALLOC_NEW;
+	if (strncmp(name, "_ZdlPv", 6) == 0 || strncmp(name, "_ZdaPv", 6) == 0)
+		return PK_ALLOC_DELETE;
+	return -1;
+}
+
+/* Does the code at addr only tail-jump somewhere (after an endbr64)? */
+static int is_tail_wrapper(struct pk_alloc *a, uint64_t addr)
+{
+	uint8_t code[32];
+	struct pk_insn insn;
+	size_t off = 0;
+
+	if (pk_probes_read(a->probes, addr, code, sizeof(code)) < 0)
+		return -EIO;
+	if (pk_insn_decode(code, sizeof(code), &insn) < 0)
+		return 0;
+	if (insn.is_endbr64) {
+		off = insn.len;
+		if (pk_insn_decode(code + off, sizeof(code) - off, &insn) < 0)
+			return 0;
+	}
+	return insn.cls == PK_INSN_JMP_REL;
+}
+
+static void emit(struct pk_alloc *a, const struct pk_alloc_event *e)
+{
+	if (a->hooks.event)
+		a->hooks.event(a->hooks.ctx, e);
+}
+
+static void record_alloc(struct pk_alloc *a, const struct pk_probe_event *ev, int fn,
+			 uint64_t ptr, uint64_t size)
+{
+	struct pk_alloc_live l = { .ptr = ptr, .size = size, .stack_id = ev->cookie,
+				   .time_ns = ev->time_ns, .caller = ev->ret_addr };
+	struct pk_alloc_event e = { .is_free = 0, .fn = fn, .ptr = ptr, .size = size,
+				    .tid = ev->tid, .time_ns = ev->time_ns,
+				    .stack_id = ev->cookie, .caller = ev->ret_addr };
+	uint64_t old;
+
+	if (!ptr) {
+		a->stats.failed_allocs++;
+		return;
+	}
+	old = pk_live_put(&a->live, &l);
+	if (old) { /* a free we did not see: the block is gone */
+		a->stats.live_bytes -= old - 1;
+		a->stats.live_count--;
+	}
+	a->stats.alloc_calls++;
+	a->stats.bytes_allocated += size;
+	a->stats.live_bytes += size;
+	a->stats.live_count++;
+	if (a->stats.live_bytes > a->stats.peak_bytes)
+		a->stats.peak_bytes = a->stats.live_bytes;
+	emit(a, &e);
+}
+
+static void record_free(struct pk_alloc *a, const struct pk_probe_event *ev, int fn,
+			uint64_t ptr)
+{
+	struct pk_alloc_event e = { .is_free = 1, .fn = fn, .ptr = ptr, .tid = ev->tid,
+				    .time_ns = ev->time_ns, .stack_id = ev->cookie,
+				    .caller = ev->ret_addr };
+	struct pk_alloc_live l;
+
+	if (!ptr)
+		return;
+	a->stats.free_calls++;
+	if (pk_live_take(&a->live, ptr, &l)) {
+		e.known = 1;
+		e.size = l.size;
+		a->stats.bytes_freed += l.size;
+		a->stats.live_bytes -= l.size;
+		a->stats.live_count--;
+	} else {
+		a->stats.unknown_frees++;
+	}
+	emit(a, &e);
+}
+
+static int on_entry(struct pk_alloc *a, struct pk_probe_event *ev, const struct fn_info *fi)
+{
+	if (ev->tail_call) {
+		a->stats.nested_calls++;
+		return 0;
+	}
+	if (ev->depth > 0 && ev->outer_probe >= 0 && (size_t)ev->outer_probe < a->nfns) {
+		const struct fn_info *outer = &a->fns[ev->outer_probe];
+
+		if (ev->ret_addr >= outer->mod_start && ev->ret_addr < outer->mod_end) {
+			a->stats.nested_calls++;
+			return 0;
+		}
+	}
+	ev->cookie = a->hooks.stack ? a->hooks.stack(a->hooks.ctx, ev->tid, ev->regs) : 0;
+	if (fi->fn == PK_ALLOC_FREE || fi->fn == PK_ALLOC_DELETE) {
+		record_free(a, ev, fi->fn, ev->args[0]);
+		/* libc's free calls no allocator; a non-tail delete wrapper does
+		 * (free): hold its return so that free counts as nested */
+		return fi->fn == PK_ALLOC_DELETE;
+	}
+	return 1;
+}
+
+static void on_return(struct pk_alloc *a, struct pk_probe_event *ev, const struct fn_info *fi)
+{
+	uint64_t rax = ev->retval, n = ev->args[1];
+
+	switch (fi->fn) {
+	case PK_ALLOC_MALLOC:
+	case PK_ALLOC_NEW:
+	case PK_ALLOC_VALLOC:
+		record_alloc(a, ev, fi->fn, rax, ev->args[0]);
+		break;
+	case PK_ALLOC_CALLOC:
+		record_alloc(a, ev, fi->fn, rax, ev->args[0] * ev->args[1]);
+		break;
+	case PK_ALLOC_MEMALIGN:
+		record_alloc(a, ev, fi->fn, rax, ev->args[1]);
+		break;
+	case PK_ALLOC_PVALLOC: {
+		uint64_t pg = 4096, sz = ev->args[0] ? (ev->args[0] + pg - 1) & ~(pg - 1) : pg;
+
+		record_alloc(a, ev, fi->fn, rax, sz);
+		break;
+	}
+	case PK_ALLOC_REALLOCARRAY:
+		n = ev->args[1] * ev->args[2];
+		if (ev->args[2] && n / ev->args[2] != ev->args[1]) {
+			a->stats.failed_allocs++; /* overflow: ENOMEM, block unchanged */
+			break;
+		}
+		/* fall through */
+	case PK_ALLOC_REALLOC:
+		if (ev->args[0] == 0) {
+			record_alloc(a, ev, fi->fn, rax, n);
+		} else if (n == 0 && rax == 0) {
+			record_free(a, ev, fi->fn, ev->args[0]); /* realloc(p, 0) */
+		} else if (rax == 0) {
+			a->stats.failed_allocs++; /* the old block is untouched */
+		} else {
+			record_free(a, ev, fi->fn, ev->args[0]);
+			record_alloc(a, ev, fi->fn, rax, n);
+		}
+		break;
+	case PK_ALLOC_POSIX_MEMALIGN: {
+		uint64_t ptr = 0;
+
+		if (rax != 0 || pk_probes_read(a->probes, ev->args[0], &ptr, 8) < 0)
+			a->stats.failed_allocs++;
+		else
+			record_alloc(a, ev, fi->fn, ptr, ev->args[2]);
+		break;
+	}
+	default:
+		break;
+	}
+}
+
+static int on_probe(void *ctx, struct pk_probe_event *ev)
+{
+	struct pk_alloc *a = ctx;
+	const struct fn_info *fi;
+
+	if (ev->probe < 0 || (size_t)ev->probe >= a->nfns || a->fns[ev->probe].fn < 0)
+		return 0;
+	fi = &a->fns[ev->probe];
+	switch (ev->kind) {
+	case PK_PROBE_ENTRY:
+		return on_entry(a, ev, fi);
+	case PK_PROBE_RETURN:
+		on_return(a, ev, fi);
+		return 0;
+	case PK_PROBE_LOST:
+		a->stats.lost_returns++;
+		return 0;
+	}
+	return 0;
+}
+
+struct pk_alloc *pk_alloc_new(pid_t pid, const struct pk_alloc_hooks *hooks)
+{
+	struct pk_alloc *a = calloc(1, sizeof(*a));
+
+	if (!a)
+		return NULL;
+	if (hooks)
+		a->hooks = *hooks;
+	a->probes = pk_probes_new(pid, on_probe, a);
+	if (!a->probes) {
+		free(a);
+		return NULL;
+	}
+	pk_live_init(&a->live);
+	return a;
+}
+
+void pk_alloc_free(struct pk_alloc *a)
+{
+	if (!a)
+		return;
+	pk_probes_free(a->probes);
+	pk_live_release(&a->live);
+	free(a->fns);
+	free(a);
+}
+
+int pk_alloc_add_function(struct pk_alloc *a, const char *name, uint64_t addr,
+			  uint64_t module_start, uint64_t module_end)
+{
+	int fn = pk_alloc_fn_of(name), id;
+
+	if (fn < 0 || !addr)
+		return 0;
+	if (fn == PK_ALLOC_NEW || fn == PK_ALLOC_DELETE) {
+		int tail = is_tail_wrapper(a, addr);
+
+		if (tail < 0)
+			return tail;
+		if (tail)
+			return 0;
+	}
+	id = pk_probe_add(a->probes, addr, name);
+	if (id < 0)
+		return id;
+	if ((size_t)id < a->nfns && a->fns[id].fn >= 0)
+		return 0; /* an alias of a probed address */
+	if ((size_t)id >= a->nfns) {
+		size_t n = (size_t)id + 1;
+
+		a->fns = pk_xrealloc(a->fns, n * sizeof(*a->fns));
+		for (size_t i = a->nfns; i < n; i++)
+			a->fns[i].fn = -1;
+		a->nfns = n;
+	}
+	a->fns[id].fn = fn;
+	a->fns[id].mod_start = module_start;
+	a->fns[id].mod_end = module_end;
+	return 1;
+}
+
+struct pk_probes *pk_alloc_probes(struct pk_alloc *a)
+{
+	return a->probes;
+}
+
+const struct pk_alloc_stats *pk_alloc_stats(const struct pk_alloc *a)
+{
+	return &a->stats;
+}
+
+size_t pk_alloc_live_foreach(const struct pk_alloc *a,
+			     void (*fn)(void *ctx, const struct pk_alloc_live *live), void *ctx)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < a->live.cap; i++)
+		if (a->live.v[i].ptr) {
+			fn(ctx, &a->live.v[i]);
+			n++;
+		}
+	return n;
+}
+
+const struct pk_alloc_live *pk_alloc_live_find(const struct pk_alloc *a, uint64_t ptr)
+{
+	return pk_live_find(&a->live, ptr);
+}
+
+void pk_alloc_reset(struct pk_alloc *a)
+{
+	pk_probes_forget(a->probes);
+	pk_live_release(&a->live);
+	pk_live_init(&a->live);
+	memset(&a->stats, 0, sizeof(a->stats));
+}

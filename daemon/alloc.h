@@ -1,0 +1,130 @@
+/*
+ * alloc.h - allocation tracking on top of the probe engine (probe.h).
+ *
+ * Turns entry/return probes on the malloc family and C++ operator
+ * new/delete into allocation and free events with exact semantics:
+ *   malloc, calloc (n*size), realloc (free of the old block + allocation;
+ *   realloc(NULL,n) is an allocation, realloc(p,0) a free), reallocarray,
+ *   free, posix_memalign (pointer read from *memptr at return),
+ *   aligned_alloc/memalign, valloc, pvalloc (size rounded to pages),
+ *   operator new/new[] (all variants: size in rdi), operator delete.
+ * Only the outermost allocator call of a thread counts: a probed call
+ * reached by a tail jump from a probed function, or called from the same
+ * module as the probed call in progress on that thread (realloc calling
+ * malloc in libc, operator new calling malloc from libstdc++), is nested
+ * and ignored.  A call from elsewhere while one is in progress (a signal
+ * handler allocating) counts.  Aliases (aligned_alloc = memalign,
+ * __libc_malloc = malloc) are probed once: probes are deduplicated by
+ * address.  C++ wrappers that only tail-jump (libstdc++'s operator delete
+ * -> free, new[] -> new) are not probed at all: the inner probe sees the
+ * wrapper's caller as its caller already.
+ *
+ * Costs: free is one stop; every allocation is two (entry and return);
+ * operator new is three (its entry, the nested malloc entry, its return).
+ */
+#ifndef PK_ALLOC_H
+#define PK_ALLOC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/user.h>
+
+#include "daemon/probe.h"
+
+struct pk_alloc;
+
+enum pk_alloc_fn {
+	PK_ALLOC_MALLOC,
+	PK_ALLOC_CALLOC,
+	PK_ALLOC_REALLOC,
+	PK_ALLOC_REALLOCARRAY,
+	PK_ALLOC_FREE,
+	PK_ALLOC_POSIX_MEMALIGN,
+	PK_ALLOC_MEMALIGN,   /* memalign and aligned_alloc (align, size) */
+	PK_ALLOC_VALLOC,
+	PK_ALLOC_PVALLOC,
+	PK_ALLOC_NEW,        /* operator new / new[], every variant */
+	PK_ALLOC_DELETE,     /* operator delete / delete[], when not a tail jump */
+};
+
+/* The allocator function a symbol name denotes; -1 when none. */
+int pk_alloc_fn_of(const char *name);
+
+struct pk_alloc_event {
+	int is_free;            /* 0: allocation of size bytes at ptr; 1: free of ptr */
+	enum pk_alloc_fn fn;    /* the outermost function called */
+	uint64_t ptr;
+	uint64_t size;          /* allocation: requested size; free: size of the
+				   block when known, else 0 */
+	int known;              /* free: ptr was allocated while we watched */
+	pid_t tid;
+	uint64_t time_ns;       /* CLOCK_MONOTONIC */
+	uint64_t stack_id;      /* from the stack hook at the outermost entry */
+	uint64_t caller;        /* return address of the outermost call */
+};
+
+struct pk_alloc_hooks {
+	/* At the entry of every counted call (thread stopped, regs at the
+	 * call with rip = the function): return an id for the caller's stack
+	 * (the tracer copies the stack from regs->rsp and unwinds it).  May be
+	 * NULL: stack ids are then 0. */
+	uint64_t (*stack)(void *ctx, pid_t tid, const struct user_regs_struct *regs);
+	/* Every allocation and free, in order per thread.  May be NULL. */
+	void (*event)(void *ctx, const struct pk_alloc_event *ev);
+	void *ctx;
+};
+
+struct pk_alloc_stats {
+	uint64_t alloc_calls;      /* successful allocations (realloc counts one) */
+	uint64_t free_calls;       /* frees of non-NULL pointers (realloc counts one) */
+	uint64_t bytes_allocated;
+	uint64_t bytes_freed;      /* of known blocks only */
+	uint64_t live_bytes;       /* allocated while watched and not freed */
+	uint64_t live_count;
+	uint64_t peak_bytes;       /* maximum of live_bytes */
+	uint64_t unknown_frees;    /* frees of blocks allocated before we watched */
+	uint64_t failed_allocs;    /* returned NULL / non-zero */
+	uint64_t nested_calls;     /* allocator calls inside allocator calls */
+	uint64_t lost_returns;     /* calls whose return was never seen */
+};
+
+/* A live allocation (the leak list once the target has exited). */
+struct pk_alloc_live {
+	uint64_t ptr, size, stack_id, time_ns, caller;
+};
+
+/* New tracker for process pid; hooks is copied (may be NULL).  The probe
+ * engine it owns is reached with pk_alloc_probes().  NULL on ENOMEM. */
+struct pk_alloc *pk_alloc_new(pid_t pid, const struct pk_alloc_hooks *hooks);
+void pk_alloc_free(struct pk_alloc *a);   /* accepts NULL; no target access */
+
+/*
+ * Offer a function of the target: name (from .dynsym/.symtab), its absolute
+ * address and the [start, end) of the executable mapping of its module.
+ * Returns 1 when a probe was registered, 0 when skipped (not an allocator
+ * name, an alias of a probed address, or a tail-jump wrapper), negative
+ * errno when the code could not be read.  Arm with
+ * pk_probes_arm(pk_alloc_probes(a), tid) afterwards.
+ */
+int pk_alloc_add_function(struct pk_alloc *a, const char *name, uint64_t addr,
+			  uint64_t module_start, uint64_t module_end);
+
+/* The probe engine: the tracer calls pk_probe_handle_trap, detach, fork
+ * and exec handling on it (see probe.h). */
+struct pk_probes *pk_alloc_probes(struct pk_alloc *a);
+
+const struct pk_alloc_stats *pk_alloc_stats(const struct pk_alloc *a);
+
+/* Call fn for each live allocation (unspecified order); returns the count. */
+size_t pk_alloc_live_foreach(const struct pk_alloc *a,
+			     void (*fn)(void *ctx, const struct pk_alloc_live *live),
+			     void *ctx);
+
+/* The live allocation at ptr, or NULL. */
+const struct pk_alloc_live *pk_alloc_live_find(const struct pk_alloc *a, uint64_t ptr);
+
+/* After exec: the old image's allocations are gone; all state dropped. */
+void pk_alloc_reset(struct pk_alloc *a);
+
+#endif

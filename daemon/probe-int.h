@@ -1,0 +1,93 @@
+/*
+ * probe-int.h - internals shared by the probe engine's files (probe.c,
+ * probe-inject.c, probe-return.c).  Not for users of the engine.
+ */
+#ifndef PK_PROBE_INT_H
+#define PK_PROBE_INT_H
+
+#include "daemon/probe.h"
+#include "daemon/probe-insn.h"
+
+#define PK_PROBE_SLOT_SIZE 32u    /* one out-of-line slot */
+#define PK_PROBE_PAGE_SIZE 4096u
+#define PK_PROBE_TRAMP_SIZE 32u   /* slot 0 of the first page: int3 + pad */
+
+struct pk_probe {
+	uint64_t addr;
+	char *name;
+	uint8_t orig;              /* the byte the int3 replaced */
+	uint8_t code[16];          /* original bytes at addr */
+	struct pk_insn insn;
+	uint64_t slot;             /* out-of-line copy, 0 when emulated */
+	int armed;
+	int refused;
+};
+
+struct pk_pending {
+	uint64_t slot;             /* stack address holding the return address */
+	uint64_t orig_ret;         /* what was there before the hijack */
+	uint64_t args[3];
+	uint64_t cookie;
+	int probe;
+};
+
+struct pk_probe_thread {
+	pid_t tid;
+	struct pk_pending *v;
+	size_t n, cap;
+};
+
+struct pk_probe_page {
+	uint64_t addr;
+	unsigned used;             /* bytes handed out */
+};
+
+struct pk_probes {
+	pid_t pid;
+	int memfd;                 /* /proc/PID/mem, -1 until needed */
+	pk_probe_callback cb;
+	void *ctx;
+	struct pk_probe *probes;   /* indexed by id */
+	size_t nprobes, capprobes;
+	int *by_addr;              /* armed probe ids sorted by address */
+	size_t nby_addr;
+	struct pk_probe_page *pages;
+	size_t npages, cappages;
+	uint64_t tramp;            /* return trampoline address, 0 = none */
+	struct pk_probe_thread *threads;
+	size_t nthreads, capthreads;
+	uint64_t syscall_insn;     /* a `syscall` instruction in the target */
+	struct pk_probe_stats stats;
+};
+
+/* probe.c */
+int pk_probes_mem_open(struct pk_probes *p);
+int pk_probes_write(struct pk_probes *p, uint64_t addr, const void *buf, size_t n);
+int pk_mem_write_pid(pid_t pid, uint64_t addr, const void *buf, size_t n);
+int pk_mem_read_pid(pid_t pid, uint64_t addr, void *buf, size_t n);
+
+/* probe-inject.c: run syscall nr with args in stopped thread tid; *result
+ * gets the raw return value (negative errno for errors). */
+int pk_inject_syscall(struct pk_probes *p, pid_t tid, long nr, const uint64_t args[6],
+		      long *result);
+/* Map a PROT_READ|PROT_EXEC page within +-1.5 GiB of near (0 = anywhere). */
+int pk_inject_map_page(struct pk_probes *p, pid_t tid, uint64_t near, uint64_t *addr);
+int pk_inject_unmap(struct pk_probes *p, pid_t tid, uint64_t addr, size_t len);
+
+/* probe-return.c */
+struct pk_probe_thread *pk_probe_thread_get(struct pk_probes *p, pid_t tid, int create);
+int pk_probe_return_push(struct pk_probes *p, struct pk_probe_thread *t,
+			 const struct pk_pending *pend);
+/* Find the pending return whose slot is `slot`, drop (and report LOST)
+ * newer ones; returns 0 and fills *out, -1 when none matches. */
+int pk_probe_return_pop(struct pk_probes *p, struct pk_probe_thread *t, uint64_t slot,
+			struct pk_pending *out);
+/* Drop pending returns a new entry at slot proves abandoned. */
+void pk_probe_return_prune(struct pk_probes *p, struct pk_probe_thread *t, uint64_t slot);
+void pk_probe_report_lost(struct pk_probes *p, pid_t tid, const struct pk_pending *pend);
+/* Write back the pending returns of t into process pid; returns 0 or the
+ * first error. */
+int pk_probe_return_restore(struct pk_probes *p, pid_t pid, const struct pk_probe_thread *t);
+void pk_probe_thread_drop(struct pk_probes *p, struct pk_probe_thread *t, int report);
+
+#endif

@@ -1,0 +1,188 @@
+/*
+ * probe.h - function entry/return probes in a ptrace-controlled process.
+ *
+ * The engine behind --alloc and --probe.  Backend: int3 breakpoints written
+ * through /proc/PID/mem.  The displaced instruction is never restored and
+ * single-stepped: it is executed out of line from a scratch page that the
+ * engine maps into the target with an injected raw mmap syscall (copy of
+ * the instruction, RIP-relative displacement fixed, then a jump back), or
+ * emulated (relative jmp/call), so other threads never run through a
+ * missing breakpoint and one stop is all an entry costs.  Returns are
+ * caught by hijacking the return address (the slot at the stack pointer on
+ * entry) with the address of an int3 "return trampoline" in the scratch
+ * page; each thread has a stack of pending returns.
+ *
+ * Division of work with the tracer (daemon/tracer.c):
+ *   - the tracer seizes every thread, owns waitpid and decides how to
+ *     resume; the engine reads and writes registers and memory of threads
+ *     the tracer hands it, and waits only inside pk_probes_arm /
+ *     pk_probes_detach(UNMAP) on the one thread it injects a syscall into;
+ *   - the tracer seizes with PTRACE_O_TRACEFORK|TRACEVFORK|TRACECLONE|
+ *     TRACEEXEC while probes are armed (a fork child inherits the int3
+ *     bytes and must be cleaned before it runs).
+ *
+ * Thread safety: none; one engine per traced process, used from the
+ * tracer's thread.  All functions returning int return a negative errno
+ * value on error unless stated otherwise.
+ */
+#ifndef PK_PROBE_H
+#define PK_PROBE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/user.h>
+
+struct pk_probes;
+
+enum pk_probe_event_kind {
+	PK_PROBE_ENTRY,   /* a thread hit the int3 at a probed address */
+	PK_PROBE_RETURN,  /* a call whose return was hijacked returned */
+	PK_PROBE_LOST,    /* a pending return that will never come: frame left by
+			     longjmp/exception, thread exit, exec, target exit,
+			     detach while pending */
+};
+
+struct pk_probe_event {
+	enum pk_probe_event_kind kind;
+	int probe;                 /* probe id (pk_probe_add) */
+	pid_t tid;
+	uint64_t time_ns;          /* CLOCK_MONOTONIC when the engine saw it */
+	uint64_t args[3];          /* rdi, rsi, rdx at entry (also on return) */
+	uint64_t ret_addr;         /* the caller's return address (the real one,
+				      also when the call came through a tail
+				      jump from a hijacked function) */
+	uint64_t entry_sp;         /* rsp at entry (the return-address slot) */
+	uint64_t retval;           /* rax, PK_PROBE_RETURN only */
+	uint64_t cookie;           /* ENTRY: set by the callback, handed back
+				      with the RETURN / LOST of the same call */
+	unsigned depth;            /* ENTRY: pending returns on this thread */
+	int outer_probe;           /* ENTRY: probe of the innermost pending
+				      return on this thread, -1 when none */
+	int tail_call;             /* ENTRY: reached by a tail jump out of a
+				      probed function whose return is hijacked
+				      (the return address slot holds the
+				      trampoline) */
+	/* ENTRY only: the thread's registers with rip = probe address, as at
+	 * the call; stack unwinding starts from here (the tracer copies the
+	 * stack from rsp).  NULL for other kinds. */
+	const struct user_regs_struct *regs;
+};
+
+/*
+ * Called for every event, inside pk_probe_handle_trap (the thread is
+ * stopped).  For PK_PROBE_ENTRY return 1 to have the return caught (the
+ * callback may set ev->cookie), 0 not to; the value is ignored for other
+ * kinds.  The callback must not call back into the engine.
+ */
+typedef int (*pk_probe_callback)(void *ctx, struct pk_probe_event *ev);
+
+/* A new engine for process pid (nothing touched yet).  NULL on ENOMEM. */
+struct pk_probes *pk_probes_new(pid_t pid, pk_probe_callback cb, void *ctx);
+
+/* Frees memory only; never touches the target (call pk_probes_detach or
+ * pk_probes_forget first).  Accepts NULL. */
+void pk_probes_free(struct pk_probes *p);
+
+/*
+ * Register a probe at a function entry (absolute address in the target).
+ * name is copied (for messages).  Returns the probe id (>= 0); a second
+ * registration of the same address returns the first id (aliases share one
+ * probe).  Nothing is written until pk_probes_arm.
+ */
+int pk_probe_add(struct pk_probes *p, uint64_t addr, const char *name);
+
+/* Name and address of probe id, NULL / 0 when out of range. */
+const char *pk_probe_name(const struct pk_probes *p, int id);
+uint64_t pk_probe_address(const struct pk_probes *p, int id);
+
+/*
+ * Arm every registered probe not yet armed: decode the first instruction,
+ * map scratch pages near the code (injected mmap through thread tid), write
+ * the out-of-line copies, then the int3 bytes.  Precondition: tid is in a
+ * ptrace-stop from which resuming with signal 0 is right (an interrupt or
+ * event stop, not a signal-delivery-stop of a real signal, not a group
+ * stop).  The engine resumes and waits for tid internally (syscall stops
+ * only) and leaves it stopped in a syscall-exit-stop with its registers
+ * restored: resume it as before.  Returns the number of probes armed; a
+ * probe whose first instruction cannot be run out of line is skipped with
+ * a warning and counted in pk_probes_stats().refused.
+ */
+int pk_probes_arm(struct pk_probes *p, pid_t tid);
+
+/*
+ * A thread reported a SIGTRAP signal-delivery-stop: is it ours?  Returns 1
+ * when handled (the tracer resumes it with PTRACE_CONT and signal 0), 0
+ * when not ours (deliver the SIGTRAP), negative on error (the thread could
+ * not be read/written; treat as gone).  Runs the callback.
+ */
+int pk_probe_handle_trap(struct pk_probes *p, pid_t tid);
+
+/*
+ * Does stopped thread tid have an unreported SIGTRAP of ours (it executed
+ * an int3 of ours, but the stop the tracer saw was another one, e.g. its
+ * PTRACE_INTERRUPT)?  Then before pk_probes_detach the tracer must resume
+ * it (PTRACE_CONT, 0), wait for the SIGTRAP signal-delivery-stop and call
+ * pk_probe_handle_trap, else the SIGTRAP is delivered after detach and
+ * kills the target.  Returns 1 / 0.
+ */
+int pk_probe_trap_pending(struct pk_probes *p, pid_t tid);
+
+/* Thread tid exited (PTRACE_EVENT_EXIT or its exit status): its pending
+ * returns are reported LOST and dropped. */
+void pk_probes_thread_exit(struct pk_probes *p, pid_t tid);
+
+/*
+ * Undo everything in a live target.  Precondition: every thread of the
+ * process is in a ptrace-stop and listed in tids (n of them), none with an
+ * unreported trap (pk_probe_trap_pending).  For each thread: a rip inside
+ * the scratch page or at the return trampoline is moved to where the
+ * original code would be; every pending hijacked return address still on
+ * its stack is written back.  Then every int3 byte is replaced by the
+ * original.  flags: PK_PROBE_DETACH_UNMAP also unmaps the scratch pages by
+ * an injected munmap through tids[0] (only safe when no signal frame on any
+ * stack can point into them; without it the pages stay mapped, executable
+ * and harmless: the out-of-line copies still jump back to the original
+ * code).  After this the engine is empty and may be armed again.  Returns
+ * 0, or the first error (restoration goes on past errors).
+ */
+#define PK_PROBE_DETACH_UNMAP 1
+int pk_probes_detach(struct pk_probes *p, const pid_t *tids, size_t n, int flags);
+
+/*
+ * PTRACE_EVENT_FORK / VFORK... : a fork child (stopped, pid child) is a copy
+ * of the parent's memory, int3 bytes and hijacked return slots included.
+ * Removes the breakpoints in the child and restores the return addresses
+ * that parent_tid (the forking thread) had pending.  Not for a vfork
+ * child (it shares the parent's memory: keep handling its traps as a
+ * thread of the process until it execs or exits).  Returns 0 or -errno.
+ */
+int pk_probes_clean_child(struct pk_probes *p, pid_t child, pid_t parent_tid);
+
+/*
+ * The process exec'ed or exited: its memory is gone.  Pending returns are
+ * reported LOST, all per-thread state, scratch pages and armed state are
+ * dropped; registered probes stay registered but unarmed (their addresses
+ * are meaningless after exec: the caller normally frees the engine and
+ * makes a new one for the new image).
+ */
+void pk_probes_forget(struct pk_probes *p);
+
+struct pk_probe_stats {
+	uint64_t traps;       /* traps handled */
+	uint64_t entries;
+	uint64_t returns;
+	uint64_t lost;        /* pending returns that never came back */
+	unsigned armed;       /* probes armed now */
+	unsigned refused;     /* probes that could not be armed */
+	unsigned pages;       /* scratch pages mapped */
+};
+void pk_probes_stats(const struct pk_probes *p, struct pk_probe_stats *out);
+
+/* Address of the return trampoline (0 before the first arm). */
+uint64_t pk_probes_trampoline(const struct pk_probes *p);
+
+/* Read target memory (through /proc/PID/mem).  Returns 0 or -errno. */
+int pk_probes_read(struct pk_probes *p, uint64_t addr, void *buf, size_t n);
+
+#endif

@@ -1,0 +1,894 @@
+/*
+ * test-probe.c - the probe engine (daemon/probe*.c) and allocation tracking
+ * (daemon/alloc*.c) against real tracees (tests/targets/alloc-*).
+ *
+ * A small ptrace driver stands in for perfkitd's tracer: it starts a
+ * tracee, waits for its "ready", seizes it, resolves the allocator
+ * functions from /proc/PID/maps and the ELF dynamic symbol tables, arms the
+ * probes and runs the event loop (SIGTRAP -> pk_probe_handle_trap, fork ->
+ * pk_probes_clean_child, thread exit).  The truth is what each tracee
+ * prints (leaked pointers with sizes, counts) and what it is known to do
+ * per function; events are attributed to functions by their caller
+ * address looked up in the tracee's .symtab.
+ */
+#include <CUnit/Basic.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon/alloc.h"
+#include "daemon/probe-insn.h"
+#include "daemon/probe.h"
+
+#define MAX_TIDS 64
+#define MAX_EVENTS 200000
+
+struct tracee {
+	pid_t pid;
+	int in_fd, out_fd;
+	char out[65536];
+	size_t outlen;
+	pid_t tids[MAX_TIDS];
+	size_t ntids;
+	int status;             /* wait status of the leader */
+	int exited;
+	int sigtraps_delivered; /* SIGTRAPs that were not ours */
+	int forks_cleaned;
+	char path[PATH_MAX];
+	uint64_t exe_base;
+};
+
+struct recorded {
+	struct pk_alloc_event *v;
+	size_t n;
+	long detach_after;      /* >0: detach once this many events were seen */
+	int detach_now;
+};
+
+static struct recorded rec;
+
+static void on_event(void *ctx, const struct pk_alloc_event *ev)
+{
+	(void)ctx;
+	if (rec.n < MAX_EVENTS)
+		rec.v[rec.n++] = *ev;
+	if (rec.detach_after > 0 && (long)rec.n >= rec.detach_after)
+		rec.detach_now = 1;
+}
+
+static char builddir[256];
+
+static void target_path(char *buf, size_t n, const char *name)
+{
+	snprintf(buf, n, "%s/tests/targets/%s", builddir, name);
+}
+
+/* ---- ELF symbol lookup (enough for the tests) ---- */
+
+typedef void (*sym_fn)(void *ctx, const char *name, uint64_t value, uint64_t size);
+
+static int elf_symbols(const char *path, int want_dynsym, sym_fn fn, void *ctx)
+{
+	int fd = open(path, O_RDONLY);
+	Elf *e;
+	Elf_Scn *scn = NULL;
+
+	if (fd < 0)
+		return -1;
+	elf_version(EV_CURRENT);
+	e = elf_begin(fd, ELF_C_READ, NULL);
+	while (e && (scn = elf_nextscn(e, scn)) != NULL) {
+		GElf_Shdr sh;
+		Elf_Data *d;
+
+		gelf_getshdr(scn, &sh);
+		if (sh.sh_type != (want_dynsym ? SHT_DYNSYM : SHT_SYMTAB))
+			continue;
+		d = elf_getdata(scn, NULL);
+		for (size_t i = 0; d && i < sh.sh_size / sh.sh_entsize; i++) {
+			GElf_Sym s;
+			const char *name;
+
+			gelf_getsym(d, (int)i, &s);
+			if (GELF_ST_TYPE(s.st_info) != STT_FUNC && GELF_ST_TYPE(s.st_info) != STT_GNU_IFUNC)
+				continue;
+			if (s.st_shndx == SHN_UNDEF)
+				continue;
+			name = elf_strptr(e, sh.sh_link, s.st_name);
+			if (name)
+				fn(ctx, name, s.st_value, s.st_size);
+		}
+	}
+	if (e)
+		elf_end(e);
+	close(fd);
+	return 0;
+}
+
+struct module {
+	char path[512];
+	uint64_t base, xstart, xend;
+};
+
+/* Find the module whose path contains `needle`: load base (offset 0
+ * mapping) and executable range. */
+static int find_module(pid_t pid, const char *needle, struct module *m)
+{
+	char path[64], line[1024];
+	FILE *f;
+	int found = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	memset(m, 0, sizeof(*m));
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long s, e, off;
+		char perms[8], file[512] = "";
+
+		if (sscanf(line, "%llx-%llx %7s %llx %*s %*s %511s", &s, &e, perms, &off, file) < 4)
+			continue;
+		if (!strstr(file, needle))
+			continue;
+		if (!found || s < m->base) {
+			if (off == 0)
+				m->base = s;
+		}
+		snprintf(m->path, sizeof(m->path), "%s", file);
+		if (perms[2] == 'x') {
+			m->xstart = s;
+			m->xend = e;
+		}
+		found = 1;
+	}
+	fclose(f);
+	return found ? 0 : -1;
+}
+
+struct add_ctx {
+	struct pk_alloc *a;
+	const struct module *m;
+	int added;
+};
+
+static void add_sym(void *ctx, const char *name, uint64_t value, uint64_t size)
+{
+	struct add_ctx *c = ctx;
+
+	(void)size;
+	if (pk_alloc_add_function(c->a, name, c->m->base + value, c->m->xstart, c->m->xend) == 1)
+		c->added++;
+}
+
+struct range_ctx {
+	const char *name;
+	uint64_t start, end;
+};
+
+static void find_sym(void *ctx, const char *name, uint64_t value, uint64_t size)
+{
+	struct range_ctx *c = ctx;
+
+	if (strcmp(name, c->name) == 0) {
+		c->start = value;
+		c->end = value + size;
+	}
+}
+
+/* [start, end) of function `name` in the tracee's executable (PIE). */
+static int func_range(struct tracee *t, const char *name, uint64_t *start, uint64_t *end)
+{
+	struct range_ctx c = { name, 0, 0 };
+
+	elf_symbols(t->path, 0, find_sym, &c);
+	if (!c.start)
+		return -1;
+	*start = t->exe_base + c.start;
+	*end = t->exe_base + c.end;
+	return 0;
+}
+
+/* ---- the driver ---- */
+
+static void add_tid(struct tracee *t, pid_t tid)
+{
+	for (size_t i = 0; i < t->ntids; i++)
+		if (t->tids[i] == tid)
+			return;
+	if (t->ntids < MAX_TIDS)
+		t->tids[t->ntids++] = tid;
+}
+
+static void drop_tid(struct tracee *t, pid_t tid)
+{
+	for (size_t i = 0; i < t->ntids; i++)
+		if (t->tids[i] == tid) {
+			t->tids[i] = t->tids[--t->ntids];
+			return;
+		}
+}
+
+static void read_output(struct tracee *t, int block)
+{
+	for (;;) {
+		ssize_t r;
+
+		if (!block)
+			fcntl(t->out_fd, F_SETFL, O_NONBLOCK);
+		r = read(t->out_fd, t->out + t->outlen, sizeof(t->out) - 1 - t->outlen);
+		if (r <= 0)
+			break;
+		t->outlen += (size_t)r;
+		t->out[t->outlen] = 0;
+	}
+}
+
+/* Start the tracee and wait for its "ready" line; it is not traced yet. */
+static int start(struct tracee *t, const char *name, const char *arg1, const char *arg2)
+{
+	int in[2], out[2];
+	char line[16];
+
+	char rel[300];
+
+	memset(t, 0, sizeof(*t));
+	target_path(rel, sizeof(rel), name);
+	if (!realpath(rel, t->path) || access(t->path, X_OK) != 0 || pipe(in) || pipe(out))
+		return -1;
+	t->pid = fork();
+	if (t->pid == 0) {
+		char *argv[] = { t->path, (char *)arg1, (char *)arg2, NULL };
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		close(in[1]);
+		close(out[0]);
+		execv(t->path, argv);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	t->in_fd = in[1];
+	t->out_fd = out[0];
+	if (read(t->out_fd, line, 6) != 6 || memcmp(line, "ready\n", 6) != 0)
+		return -1;
+	return 0;
+}
+
+/* Seize and stop the tracee (it is blocked in read(0)). */
+static int seize(struct tracee *t)
+{
+	int st;
+	long opts = PTRACE_O_TRACECLONE | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK |
+		    PTRACE_O_TRACEEXEC | PTRACE_O_TRACEEXIT;
+	struct module exe;
+
+	if (ptrace(PTRACE_SEIZE, t->pid, 0, (void *)opts) < 0)
+		return -1;
+	if (ptrace(PTRACE_INTERRUPT, t->pid, 0, 0) < 0)
+		return -1;
+	if (waitpid(t->pid, &st, __WALL) != t->pid || !WIFSTOPPED(st))
+		return -1;
+	add_tid(t, t->pid);
+	if (find_module(t->pid, t->path, &exe) == 0)
+		t->exe_base = exe.base;
+	return 0;
+}
+
+/* Resolve and register allocator functions of libc and libstdc++. */
+static int add_allocators(struct tracee *t, struct pk_alloc *a)
+{
+	static const char *mods[] = { "/libc.so", "/libstdc++.so" };
+	int total = 0;
+
+	for (size_t i = 0; i < 2; i++) {
+		struct module m;
+		struct add_ctx c = { a, &m, 0 };
+
+		if (find_module(t->pid, mods[i], &m) < 0)
+			continue;
+		elf_symbols(m.path, 1, add_sym, &c);
+		if (getenv("PROBE_DEBUG"))
+			fprintf(stderr, "%s: %d allocator probes\n", m.path, c.added);
+		total += c.added;
+	}
+	return total;
+}
+
+static void go(struct tracee *t)
+{
+	if (write(t->in_fd, "g", 1) != 1)
+		perror("write");
+}
+
+/* Stop every thread but `current` (already stopped), settle traps, detach
+ * the engine, then detach ptrace. */
+static int detach_all(struct tracee *t, struct pk_probes *p, pid_t current, int flags)
+{
+	int sigs[MAX_TIDS] = { 0 };
+	int err;
+
+	for (size_t i = 0; i < t->ntids; i++) {
+		pid_t tid = t->tids[i];
+		int st;
+
+		if (tid == current)
+			continue;
+		if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) < 0)
+			continue;
+		for (;;) {
+			if (waitpid(tid, &st, __WALL) != tid)
+				break;
+			if (!WIFSTOPPED(st))
+				break;
+			if ((st >> 16) == 0 && WSTOPSIG(st) == SIGTRAP) {
+				if (pk_probe_handle_trap(p, tid) != 1)
+					sigs[i] = SIGTRAP;
+				break;
+			}
+			if ((st >> 16) == 0) {
+				sigs[i] = WSTOPSIG(st);
+				break;
+			}
+			if (pk_probe_trap_pending(p, tid)) {
+				ptrace(PTRACE_CONT, tid, 0, 0);
+				continue;
+			}
+			break;
+		}
+	}
+	err = pk_probes_detach(p, t->tids, t->ntids, flags);
+	for (size_t i = 0; i < t->ntids; i++)
+		ptrace(PTRACE_DETACH, t->tids[i], 0, (void *)(long)sigs[i]);
+	return err;
+}
+
+/* Run until the leader exits (or detach is requested and done). */
+static int run(struct tracee *t, struct pk_probes *p)
+{
+	for (;;) {
+		int st, sig = 0;
+		pid_t tid = waitpid(-1, &st, __WALL);
+
+		if (tid < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (WIFEXITED(st) || WIFSIGNALED(st)) {
+			if (tid == t->pid) {
+				t->status = st;
+				t->exited = 1;
+				pk_probes_forget(p);
+				return 0;
+			}
+			drop_tid(t, tid);
+			continue;
+		}
+		if (!WIFSTOPPED(st))
+			continue;
+		if (getenv("PROBE_DEBUG")) {
+			struct user_regs_struct r;
+
+			ptrace(PTRACE_GETREGS, tid, 0, &r);
+			fprintf(stderr, "stop tid %d status %#x rip %#llx\n", (int)tid, st,
+				(unsigned long long)r.rip);
+		}
+		switch (st >> 16) {
+		case PTRACE_EVENT_CLONE: {
+			unsigned long nt = 0;
+
+			ptrace(PTRACE_GETEVENTMSG, tid, 0, &nt);
+			add_tid(t, (pid_t)nt);
+			break;
+		}
+		case PTRACE_EVENT_FORK: {
+			unsigned long child = 0;
+			int cst;
+
+			ptrace(PTRACE_GETEVENTMSG, tid, 0, &child);
+			waitpid((pid_t)child, &cst, __WALL);
+			if (pk_probes_clean_child(p, (pid_t)child, tid) == 0)
+				t->forks_cleaned++;
+			ptrace(PTRACE_DETACH, (pid_t)child, 0, 0);
+			break;
+		}
+		case PTRACE_EVENT_EXIT:
+			pk_probes_thread_exit(p, tid);
+			break;
+		case PTRACE_EVENT_EXEC:
+			pk_probes_forget(p);
+			break;
+		case 0:
+			if (WSTOPSIG(st) == SIGTRAP) {
+				int r = pk_probe_handle_trap(p, tid);
+
+				if (r != 1) {
+					sig = SIGTRAP;
+					t->sigtraps_delivered++;
+				}
+				if (rec.detach_now && r == 1) {
+					rec.detach_now = 0;
+					rec.detach_after = 0;
+					return detach_all(t, p, tid, PK_PROBE_DETACH_UNMAP) < 0 ? -1 : 1;
+				}
+			} else {
+				sig = WSTOPSIG(st);
+			}
+			break;
+		default:
+			break;
+		}
+		ptrace(PTRACE_CONT, tid, 0, (void *)(long)sig);
+	}
+}
+
+/* Start, seize, arm, go, run to the end.  Returns the tracker. */
+static struct pk_alloc *trace(struct tracee *t, const char *name, const char *a1, const char *a2,
+			      int arm)
+{
+	struct pk_alloc_hooks hooks = { NULL, on_event, NULL };
+	struct pk_alloc *a;
+	int r;
+
+	rec.n = 0;
+	rec.detach_now = 0;
+	if (start(t, name, a1, a2) < 0 || seize(t) < 0)
+		return NULL;
+	a = pk_alloc_new(t->pid, &hooks);
+	if (arm) {
+		CU_ASSERT(add_allocators(t, a) >= 9); /* 9 distinct in glibc 2.36 */
+		r = pk_probes_arm(pk_alloc_probes(a), t->pid);
+		CU_ASSERT(r >= 9);
+	}
+	ptrace(PTRACE_CONT, t->pid, 0, 0);
+	go(t);
+	r = run(t, pk_alloc_probes(a));
+	CU_ASSERT(r >= 0);
+	if (r == 1) /* detached: reap */
+		waitpid(t->pid, &t->status, 0);
+	read_output(t, 1);
+	close(t->in_fd);
+	close(t->out_fd);
+	return a;
+}
+
+static int exited_ok(const struct tracee *t)
+{
+	return WIFEXITED(t->status) && WEXITSTATUS(t->status) == 0;
+}
+
+/* ---- helpers over recorded events ---- */
+
+struct tally {
+	long allocs, frees, unknown_frees;
+	uint64_t bytes, bytes_freed;
+};
+
+static struct tally tally_caller(uint64_t lo, uint64_t hi, int want_size)
+{
+	struct tally s = { 0 };
+
+	for (size_t i = 0; i < rec.n; i++) {
+		const struct pk_alloc_event *e = &rec.v[i];
+
+		if (e->caller < lo || e->caller >= hi)
+			continue;
+		if (want_size >= 0 && !e->is_free && e->size != (uint64_t)want_size)
+			continue;
+		if (e->is_free) {
+			s.frees++;
+			if (!e->known)
+				s.unknown_frees++;
+			s.bytes_freed += e->size;
+		} else {
+			s.allocs++;
+			s.bytes += e->size;
+		}
+	}
+	return s;
+}
+
+/* Check every "leak PTR SIZE" line against the live table; returns count. */
+static int check_leaks(const struct tracee *t, const struct pk_alloc *a)
+{
+	const char *s = t->out;
+	int n = 0;
+
+	while ((s = strstr(s, "leak ")) != NULL) {
+		unsigned long long ptr, size;
+
+		if (sscanf(s, "leak %llx %llu", &ptr, &size) == 2) {
+			const struct pk_alloc_live *l = pk_alloc_live_find(a, ptr);
+
+			CU_ASSERT_PTR_NOT_NULL(l);
+			if (l)
+				CU_ASSERT_EQUAL(l->size, size);
+			n++;
+		}
+		s += 5;
+	}
+	return n;
+}
+
+/* ---- tests ---- */
+
+static void test_decoder(void)
+{
+	/* the glibc 2.36 / libstdc++ prologues named in DESIGN.md */
+	static const struct {
+		uint8_t code[16];
+		unsigned len;
+		int rip, cls;
+	} cases[] = {
+		{ { 0x41, 0x54 }, 2, 0, PK_INSN_PLAIN },                         /* push %r12 */
+		{ { 0x48, 0x85, 0xff }, 3, 0, PK_INSN_PLAIN },                   /* test %rdi,%rdi */
+		{ { 0x80, 0x3d, 0x01, 0x02, 0x14, 0x00, 0x00 }, 7, 1, PK_INSN_PLAIN }, /* cmpb $0,x(%rip) */
+		{ { 0xf3, 0x0f, 0x1e, 0xfa }, 4, 0, PK_INSN_PLAIN },             /* endbr64 */
+		{ { 0x48, 0x89, 0xf0 }, 3, 0, PK_INSN_PLAIN },                   /* mov %rsi,%rax */
+		{ { 0xe9, 0x87, 0x2f, 0xff, 0xff }, 5, 0, PK_INSN_JMP_REL },     /* jmp rel32 */
+		{ { 0xe8, 0x00, 0x00, 0x00, 0x00 }, 5, 0, PK_INSN_CALL_REL },
+		{ { 0x48, 0x8b, 0x05, 0x34, 0x98, 0x13, 0x00 }, 7, 1, PK_INSN_PLAIN }, /* mov x(%rip),%rax */
+		{ { 0x48, 0x83, 0xec, 0x10 }, 4, 0, PK_INSN_PLAIN },             /* sub $0x10,%rsp */
+		{ { 0x48, 0xb8, 1, 2, 3, 4, 5, 6, 7, 8 }, 10, 0, PK_INSN_PLAIN }, /* movabs */
+		{ { 0x64, 0xc7, 0x00, 0x0c, 0, 0, 0 }, 7, 0, PK_INSN_PLAIN },     /* movl $0xc,%fs:(%rax) */
+		{ { 0x66, 0x0f, 0x1f, 0x44, 0x00, 0x00 }, 6, 0, PK_INSN_PLAIN },  /* nopw */
+		{ { 0x74, 0x07 }, 2, 0, PK_INSN_UNSAFE },                        /* je */
+		{ { 0xc3 }, 1, 0, PK_INSN_UNSAFE },                              /* ret */
+		{ { 0xff, 0x15, 0, 0, 0, 0 }, 6, 1, PK_INSN_UNSAFE },            /* call *x(%rip) */
+		{ { 0xff, 0x25, 0, 0, 0, 0 }, 6, 1, PK_INSN_PLAIN },             /* jmp *x(%rip) */
+		{ { 0x4c, 0x8d, 0x44, 0x24, 0x08 }, 5, 0, PK_INSN_PLAIN },        /* lea 8(%rsp),%r8 */
+	};
+	struct pk_insn in;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		CU_ASSERT_EQUAL_FATAL(pk_insn_decode(cases[i].code, sizeof(cases[i].code), &in), 0);
+		CU_ASSERT_EQUAL(in.len, cases[i].len);
+		CU_ASSERT_EQUAL(in.rip_relative, cases[i].rip);
+		CU_ASSERT_EQUAL((int)in.cls, cases[i].cls);
+	}
+	CU_ASSERT_EQUAL(pk_insn_decode((const uint8_t *)"\xc5\xf8\x77", 3, &in), -1); /* VEX */
+	CU_ASSERT_EQUAL(pk_insn_decode((const uint8_t *)"\x48", 1, &in), -1);         /* truncated */
+}
+
+static void test_basic(void)
+{
+	struct tracee t;
+	struct pk_alloc *a = trace(&t, "alloc-suite", "basic", NULL, 1);
+	uint64_t lo = 0, hi = 0;
+	struct tally s;
+	const struct pk_alloc_stats *st;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	CU_ASSERT(exited_ok(&t));
+	CU_ASSERT(strstr(t.out, "done\n") != NULL);
+	CU_ASSERT_EQUAL(t.sigtraps_delivered, 0);
+
+	CU_ASSERT_EQUAL_FATAL(func_range(&t, "hot", &lo, &hi), 0);
+	s = tally_caller(lo, hi, -1);
+	CU_ASSERT_EQUAL(s.allocs, 10000);
+	CU_ASSERT_EQUAL(s.bytes, 1000000);
+	CU_ASSERT_EQUAL(s.frees, 0);
+	CU_ASSERT_EQUAL_FATAL(func_range(&t, "cold", &lo, &hi), 0);
+	s = tally_caller(lo, hi, -1);
+	CU_ASSERT_EQUAL(s.allocs, 2);
+	CU_ASSERT_EQUAL(s.bytes, 100);
+	CU_ASSERT_EQUAL_FATAL(func_range(&t, "release", &lo, &hi), 0);
+	s = tally_caller(lo, hi, -1);
+	CU_ASSERT_EQUAL(s.frees, 9996 + 1);
+	CU_ASSERT_EQUAL(s.unknown_frees, 0);
+	CU_ASSERT_EQUAL(s.bytes_freed, 9996 * 100 + 50);
+
+	/* realloc chain: realloc(NULL,10), 20 growths, realloc(p,0) */
+	CU_ASSERT_EQUAL_FATAL(func_range(&t, "chain", &lo, &hi), 0);
+	s = tally_caller(lo, hi, -1);
+	CU_ASSERT_EQUAL(s.allocs, 21);
+	CU_ASSERT_EQUAL(s.bytes, 10 * (1 + 2 + 3 + 4 + 5 + 6 + 7 + 8 + 9 + 10 + 11 + 12 + 13 +
+				       14 + 15 + 16 + 17 + 18 + 19 + 20 + 21));
+	CU_ASSERT_EQUAL(s.frees, 21);
+	CU_ASSERT_EQUAL(s.unknown_frees, 0);
+	CU_ASSERT_EQUAL(s.bytes_freed, s.bytes);
+
+	/* posix_memalign 1000 (leaked), aligned_alloc 128, memalign 100,
+	 * valloc 5000, pvalloc 100 -> 4096, reallocarray 10*20, calloc 10*30 */
+	CU_ASSERT_EQUAL_FATAL(func_range(&t, "aligned", &lo, &hi), 0);
+	s = tally_caller(lo, hi, -1);
+	CU_ASSERT_EQUAL(s.allocs, 7);
+	CU_ASSERT_EQUAL(s.bytes, 1000 + 128 + 100 + 5000 + 4096 + 200 + 300);
+	CU_ASSERT_EQUAL(s.frees, 6);
+	CU_ASSERT_EQUAL(s.unknown_frees, 0);
+	CU_ASSERT_EQUAL(s.bytes_freed, 128 + 100 + 5000 + 4096 + 200 + 300);
+
+	/* 3 blocks from before arming, freed in main: unknown, never negative */
+	CU_ASSERT_EQUAL_FATAL(func_range(&t, "mode_basic", &lo, &hi), 0);
+	s = tally_caller(lo, hi, -1);
+	CU_ASSERT_EQUAL(s.frees, 3);
+	CU_ASSERT_EQUAL(s.unknown_frees, 3);
+
+	/* exactly the printed leaks are live, with their sizes */
+	CU_ASSERT_EQUAL(check_leaks(&t, a), 6);
+	st = pk_alloc_stats(a);
+	CU_ASSERT(st->unknown_frees >= 3);
+	CU_ASSERT(st->live_count >= 6);
+	CU_ASSERT(st->live_bytes >= 4 * 100 + 50 + 1000);
+	CU_ASSERT(st->peak_bytes >= 1000000);
+	CU_ASSERT_EQUAL(st->alloc_calls - st->live_count, st->free_calls - st->unknown_frees);
+	CU_ASSERT(st->nested_calls >= 1); /* realloc(NULL,n) tail-jumps to malloc */
+	pk_alloc_free(a);
+}
+
+static void test_threads(void)
+{
+	struct tracee t;
+	struct pk_alloc *a = trace(&t, "alloc-suite", "threads", NULL, 1);
+	uint64_t lo = 0, hi = 0;
+	struct tally s;
+	int tids_seen = 0;
+	pid_t seen[8] = { 0 };
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	CU_ASSERT(exited_ok(&t));
+	CU_ASSERT_EQUAL(t.sigtraps_delivered, 0);
+	CU_ASSERT_EQUAL_FATAL(func_range(&t, "worker", &lo, &hi), 0);
+	s = tally_caller(lo, hi, -1);
+	CU_ASSERT_EQUAL(s.allocs, 4 * 5000 + 4);
+	CU_ASSERT_EQUAL(s.frees, 4 * 5000);
+	CU_ASSERT_EQUAL(s.unknown_frees, 0);
+	CU_ASSERT_EQUAL(s.bytes, 5000 * (32 + 33 + 34 + 35) + 1000 + 1001 + 1002 + 1003);
+	for (size_t i = 0; i < rec.n; i++) {
+		int k;
+
+		if (rec.v[i].caller < lo || rec.v[i].caller >= hi)
+			continue;
+		for (k = 0; k < tids_seen && seen[k] != rec.v[i].tid; k++)
+			;
+		if (k == tids_seen && tids_seen < 8)
+			seen[tids_seen++] = rec.v[i].tid;
+	}
+	CU_ASSERT_EQUAL(tids_seen, 4);
+	CU_ASSERT_EQUAL(check_leaks(&t, a), 4);
+	pk_alloc_free(a);
+}
+
+static void test_signal(void)
+{
+	struct tracee t;
+	struct pk_alloc *a = trace(&t, "alloc-suite", "signal", NULL, 1);
+	uint64_t lo = 0, hi = 0;
+	struct tally s;
+	int handled = -1;
+	const char *h;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	CU_ASSERT(exited_ok(&t));
+	CU_ASSERT_EQUAL(t.sigtraps_delivered, 0);
+	h = strstr(t.out, "handler ");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+	sscanf(h, "handler %d", &handled);
+	CU_ASSERT(handled >= 20);
+	CU_ASSERT_EQUAL_FATAL(func_range(&t, "on_alarm", &lo, &hi), 0);
+	s = tally_caller(lo, hi, -1);
+	CU_ASSERT_EQUAL(s.allocs, handled);
+	CU_ASSERT_EQUAL(s.bytes, 77 * (uint64_t)handled);
+	CU_ASSERT_EQUAL_FATAL(func_range(&t, "mode_signal", &lo, &hi), 0);
+	s = tally_caller(lo, hi, -1);
+	CU_ASSERT(s.allocs >= 20000);
+	CU_ASSERT_EQUAL(s.frees, s.allocs + handled);
+	CU_ASSERT_EQUAL(s.unknown_frees, 0);
+	pk_alloc_free(a);
+}
+
+static void test_fork(void)
+{
+	struct tracee t;
+	struct pk_alloc *a = trace(&t, "alloc-suite", "fork", NULL, 1);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	CU_ASSERT(exited_ok(&t));
+	CU_ASSERT_EQUAL(t.forks_cleaned, 1);
+	CU_ASSERT(strstr(t.out, "child exited 0\n") != NULL);
+	CU_ASSERT_EQUAL(t.sigtraps_delivered, 0);
+	pk_alloc_free(a);
+}
+
+static void test_cxx(void)
+{
+	struct tracee t;
+	struct pk_alloc *a = trace(&t, "alloc-cxx", NULL, NULL, 1);
+	uint64_t lo = 0, hi = 0;
+	struct tally s;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	CU_ASSERT(exited_ok(&t));
+	CU_ASSERT_EQUAL(t.sigtraps_delivered, 0);
+	CU_ASSERT_EQUAL_FATAL(func_range(&t, "_Z12make_objectsv", &lo, &hi), 0);
+	s = tally_caller(lo, hi, -1);
+	CU_ASSERT_EQUAL(s.allocs, 100 + 50 + 1);
+	CU_ASSERT_EQUAL(s.bytes, 100 * 40 + 50 * 100 + 40);
+	CU_ASSERT_EQUAL(s.frees, 1);
+	CU_ASSERT_EQUAL_FATAL(func_range(&t, "_Z12drop_objectsv", &lo, &hi), 0);
+	s = tally_caller(lo, hi, -1);
+	CU_ASSERT_EQUAL(s.frees, 97 + 50);
+	CU_ASSERT_EQUAL(s.unknown_frees, 0);
+	CU_ASSERT_EQUAL(s.bytes_freed, 97 * 40 + 50 * 100);
+	CU_ASSERT_EQUAL(check_leaks(&t, a), 3);
+	CU_ASSERT_EQUAL_FATAL(func_range(&t, "_Z12make_objectsv", &lo, &hi), 0);
+	/* the malloc inside operator new is nested: no event names malloc
+	 * with a caller in the program's functions that use new */
+	for (size_t i = 0; i < rec.n; i++)
+		CU_ASSERT(rec.v[i].is_free || rec.v[i].fn == PK_ALLOC_NEW ||
+			  rec.v[i].caller < lo || rec.v[i].caller >= hi);
+	pk_alloc_free(a);
+}
+
+static void test_detach_mid_run(void)
+{
+	struct tracee t;
+	struct pk_alloc *a;
+	unsigned long sum = 0, expect = 0;
+	const char *s;
+	const long n = 20000;
+	char arg[32];
+
+	for (long i = 0; i < n; i++)
+		expect += (unsigned long)(i & 255);
+	expect *= 2;
+	snprintf(arg, sizeof(arg), "%ld", n);
+	rec.detach_after = 3001; /* odd: the stopping thread is inside malloc */
+	a = trace(&t, "alloc-suite", "loop", arg, 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	CU_ASSERT_EQUAL(rec.detach_after, 0); /* the detach happened */
+	CU_ASSERT(exited_ok(&t));
+	s = strstr(t.out, "sum ");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	sscanf(s, "sum %lu", &sum);
+	CU_ASSERT_EQUAL(sum, expect);
+	CU_ASSERT(rec.n >= 3000 && rec.n < 4 * (size_t)n);
+	rec.detach_after = 0;
+	pk_alloc_free(a);
+}
+
+/* Bare stop: interrupt, wait, getregs, cont on a spinning child. */
+static double bare_stop_us(int rounds)
+{
+	pid_t c = fork();
+	struct timespec t0, t1;
+	struct user_regs_struct regs;
+	int st;
+
+	if (c == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		for (;;)
+			__asm__ volatile("" ::: "memory");
+	}
+	ptrace(PTRACE_SEIZE, c, 0, 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int i = 0; i < rounds; i++) {
+		ptrace(PTRACE_INTERRUPT, c, 0, 0);
+		waitpid(c, &st, __WALL);
+		ptrace(PTRACE_GETREGS, c, 0, &regs);
+		ptrace(PTRACE_CONT, c, 0, 0);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	kill(c, SIGKILL);
+	waitpid(c, &st, 0);
+	return ((t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec)) / rounds / 1e3;
+}
+
+static double bench_ns(struct pk_alloc **out, int arm, const char *n)
+{
+	struct tracee t;
+	struct pk_alloc *a = trace(&t, "alloc-suite", "bench", n, arm);
+	double ns = 0;
+	const char *s = strstr(t.out, "bench ");
+
+	if (s)
+		sscanf(s, "bench %lf", &ns);
+	*out = a;
+	return ns;
+}
+
+/* Not a timing assertion: prints the cost per event against a bare stop
+ * measured in the same run; asserts only the stop counts per event. */
+static void test_cost(void)
+{
+	struct pk_alloc *plain, *armed;
+	struct pk_probe_stats ps;
+	const long n = 3000;
+	double bare = bare_stop_us(3000);
+	double ns0 = bench_ns(&plain, 0, "3000");
+	double ns1 = bench_ns(&armed, 1, "3000");
+	double per_stop, per_event;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(armed);
+	pk_probes_stats(pk_alloc_probes(armed), &ps);
+	/* 3 stops per malloc+free pair: malloc entry + return, free entry */
+	CU_ASSERT(ps.traps >= 3 * (uint64_t)n && ps.traps < 3 * (uint64_t)n + 200);
+	per_stop = (ns1 - ns0) / 3 / 1e3;
+	per_event = (ns1 - ns0) / 2 / 1e3;
+	fprintf(stderr,
+		"\n  cost: bare stop (interrupt+wait+getregs+cont) %.1f us; probed malloc+free "
+		"pair %.1f us (unprobed %.3f us): %.1f us per stop (%.2fx bare), %.1f us per "
+		"event (malloc 2 stops, free 1)\n",
+		bare, ns1 / 1e3, ns0 / 1e3, per_stop, per_stop / bare, per_event);
+	pk_alloc_free(plain);
+	pk_alloc_free(armed);
+}
+
+int main(int argc, char **argv)
+{
+	const char *bd = getenv("top_builddir");
+	CU_pSuite s;
+	unsigned fails;
+
+	(void)argc;
+	if (bd)
+		snprintf(builddir, sizeof(builddir), "%s", bd);
+	else {
+		/* run from the build dir: tests/unit/test-probe */
+		snprintf(builddir, sizeof(builddir), "%s", argv[0]);
+		char *p = strstr(builddir, "tests/unit/");
+		if (p)
+			*p = 0;
+		if (!builddir[0] || p == builddir)
+			snprintf(builddir, sizeof(builddir), ".");
+	}
+	{
+		char path[600];
+
+		target_path(path, sizeof(path), "alloc-suite");
+		if (access(path, X_OK) != 0) {
+			fprintf(stderr, "test-probe: %s not built\n", path);
+			return 1;
+		}
+	}
+	{
+		/* ptrace allowed here?  (Yama, containers without SYS_PTRACE) */
+		pid_t c = fork();
+		int st, ok;
+
+		if (c == 0) {
+			pause();
+			_exit(0);
+		}
+		ok = ptrace(PTRACE_SEIZE, c, 0, 0) == 0;
+		kill(c, SIGKILL);
+		waitpid(c, &st, 0);
+		if (!ok) {
+			fprintf(stderr, "test-probe: skipped: ptrace not permitted here\n");
+			return 77;
+		}
+	}
+	alarm(600);
+	rec.v = calloc(MAX_EVENTS, sizeof(*rec.v));
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	s = CU_add_suite("probe", NULL, NULL);
+	CU_add_test(s, "x86-64 decoder on glibc prologues", test_decoder);
+	CU_add_test(s, "hot/cold counts, realloc, aligned, leaks", test_basic);
+	CU_add_test(s, "4 threads", test_threads);
+	CU_add_test(s, "signal handler allocating", test_signal);
+	CU_add_test(s, "fork while probed", test_fork);
+	CU_add_test(s, "C++ new/delete", test_cxx);
+	CU_add_test(s, "detach mid-run", test_detach_mid_run);
+	CU_add_test(s, "cost per event", test_cost);
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	fails = CU_get_number_of_failures();
+	CU_cleanup_registry();
+	free(rec.v);
+	return fails != 0;
+}
