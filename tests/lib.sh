@@ -20,7 +20,8 @@
 # systematic allowance that each test states and justifies (time spent in
 # clock reads, thread start-up, the edges of the recording window).
 #
-# Set PK_KEEP=1 to keep $PK_TMP for inspection, PK_VERBOSE=1 for traces.
+# $PK_TMP is removed at exit, except after a failure (PK_KEEP_ON_FAIL=0
+# removes it then too) or with PK_KEEP=1.  PK_VERBOSE=1 traces the script.
 
 PK_PIDS=
 PK_TMP=
@@ -40,15 +41,30 @@ pk_fail() {
 	exit 1
 }
 
-# pk_track PID...: kill these at exit if they still run.
+# Start time of a process (clock ticks since boot, stat field 22), which
+# with the pid names it uniquely: a pid alone may be reused.
+pk_start_time() {
+	local s
+	s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	s=${s##*) }
+	set -- $s
+	echo "${20}"
+}
+
+# pk_track PID...: kill these at exit if they still run (and are still the
+# same processes: pid and start time are recorded).
 pk_track() {
-	PK_PIDS="$PK_PIDS $*"
+	local pid
+	for pid in "$@"; do
+		PK_PIDS="$PK_PIDS $pid:$(pk_start_time "$pid")"
+	done
 }
 
 pk_cleanup() {
-	local rc=$? pid
-	for pid in $PK_PIDS; do
-		if kill -0 "$pid" 2>/dev/null; then
+	local rc=$? entry pid
+	for entry in $PK_PIDS; do
+		pid=${entry%%:*}
+		if [ -n "${entry#*:}" ] && [ "$(pk_start_time "$pid")" = "${entry#*:}" ]; then
 			kill -KILL "$pid" 2>/dev/null
 		fi
 	done

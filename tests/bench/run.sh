@@ -222,6 +222,7 @@ while kill -0 "$pkpid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do
 done
 kill -0 "$pkpid" 2>/dev/null && { log "long run overran its deadline; killed"; kill -KILL "$pkpid"; }
 wait "$pkpid" 2>/dev/null
+PIDS=   # reaped: its pid may be reused from now on
 python3 - "$W/rss" >>"$RESULTS" <<'EOF'
 import sys
 v = [int(x) for x in open(sys.argv[1]).read().split()]
