@@ -40,7 +40,15 @@ struct pk_unwind_module {
 	uint64_t hdr_vaddr;           /* .eh_frame_hdr */
 	uint64_t table_vaddr;         /* its sorted table */
 	uint64_t fde_count;
+	int has_synth;                /* no .eh_frame_hdr: a table built here */
+	int32_t *synth_table;         /* from .eh_frame (unwind-ehframe.c) */
+	uint64_t synth_addr;          /* where the accessor serves it */
 };
+
+/* Synthesized tables are served from addresses no user mapping can have
+ * (the kernel half); each module gets its own 4 GiB window. */
+#define PK_UNWIND_SYNTH_BASE 0xffff900000000000ull
+#define PK_UNWIND_SYNTH_WINDOW 0x100000000ull
 
 /* What the unwinder knows about one entry of maps->v. */
 struct pk_unwind_slot {
@@ -68,6 +76,7 @@ struct pk_unwinder {
 	int slots_valid;
 	struct pk_unwind_range hit[2];
 	uint64_t last_reload_ns;
+	unsigned synth_count;             /* synthesized tables handed out */
 
 	/* The unwind in progress. */
 	unw_word_t regs[UNW_X86_64_RIP + 1];
@@ -94,6 +103,10 @@ int pk_unwind_local_read(struct pk_unwinder *u, uint64_t addr, uint64_t *val);
 int pk_unwind_find_proc_info(struct pk_unwinder *u, unw_word_t ip, unw_proc_info_t *pi,
 			     int need_unwind_info);
 void pk_unwind_modules_free(struct pk_unwinder *u);
+
+/* unwind-ehframe.c: build mod's search table from .eh_frame (elf is the
+ * module's Elf *) when it has no .eh_frame_hdr; sets has_synth. */
+void pk_unwind_build_table(struct pk_unwind_module *mod, void *elf);
 
 /* unwind-fp.c: one frame-pointer step over the stack copy.  From a frame
  * (ip, sp, bp) finds the caller's return address *ip_out, its sp and bp.

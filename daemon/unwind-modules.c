@@ -165,6 +165,8 @@ static void parse_elf(struct pk_unwind_module *mod)
 	mod->usable = 1;
 	if (hdr_size)
 		parse_eh_frame_hdr(mod, hdr_vaddr, hdr_size);
+	if (!mod->has_table)
+		pk_unwind_build_table(mod, elf);
 out:
 	elf_end(elf);
 }
@@ -388,6 +390,22 @@ int pk_unwind_local_read(struct pk_unwinder *u, uint64_t addr, uint64_t *val)
 		if (addr >= r->lo && addr < r->hi)
 			goto copy;
 	}
+	if (addr >= PK_UNWIND_SYNTH_BASE) {
+		struct pk_unwind_module *m;
+
+		for (m = u->modules; m; m = m->next) {
+			uint64_t len = m->fde_count * 8;
+
+			if (m->has_synth && m->synth_addr && addr >= m->synth_addr &&
+			    addr < m->synth_addr + len) {
+				memcpy(&v, (const unsigned char *)m->synth_table + (addr - m->synth_addr),
+				       addr + 8 <= m->synth_addr + len ? 8 : m->synth_addr + len - addr);
+				*val = v;
+				return 0;
+			}
+		}
+		return -1;
+	}
 	slot = pk_unwind_slot_for(u, addr, 0, &map);
 	if (!slot || !slot->module)
 		return -1;
@@ -427,9 +445,11 @@ int pk_unwind_find_proc_info(struct pk_unwinder *u, unw_word_t ip, unw_proc_info
 	const struct pk_unwind_module *mod;
 	unw_dyn_info_t di;
 
-	if (!slot || !slot->module || !slot->module->has_table)
+	if (!slot || !slot->module || !(slot->module->has_table || slot->module->has_synth))
 		return -UNW_ENOINFO;
 	mod = slot->module;
+	if (mod->has_synth && !mod->synth_addr)
+		slot->module->synth_addr = PK_UNWIND_SYNTH_BASE + (uint64_t)u->synth_count++ * PK_UNWIND_SYNTH_WINDOW;
 	memset(&di, 0, sizeof(di));
 	di.start_ip = slot->bias + mod->text_lo;
 	di.end_ip = slot->bias + mod->text_hi;
@@ -437,7 +457,7 @@ int pk_unwind_find_proc_info(struct pk_unwinder *u, unw_word_t ip, unw_proc_info
 		return -UNW_ENOINFO;
 	di.format = UNW_INFO_FORMAT_REMOTE_TABLE;
 	di.u.rti.segbase = slot->bias + mod->hdr_vaddr;
-	di.u.rti.table_data = slot->bias + mod->table_vaddr;
+	di.u.rti.table_data = mod->has_synth ? mod->synth_addr : slot->bias + mod->table_vaddr;
 	/* In words; a table entry is two int32s, one 64-bit word. */
 	di.u.rti.table_len = mod->fde_count * 8 / sizeof(unw_word_t);
 	return _Ux86_64_dwarf_search_unwind_table(u->as, ip, &di, pi, need_unwind_info, u);
@@ -454,6 +474,7 @@ void pk_unwind_modules_free(struct pk_unwinder *u)
 		else
 			free((void *)mod->image);
 		free(mod->path);
+		free(mod->synth_table);
 		free(mod);
 	}
 	u->modules = NULL;
