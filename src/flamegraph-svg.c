@@ -119,7 +119,8 @@ static int label_for(struct pk_strbuf *out, const char *name, double width)
 static const char svg_style[] =
 	"<style type=\"text/css\"><![CDATA[\n"
 	"text{font-family:Verdana,Arial,sans-serif;font-size:12px;fill:#000}\n"
-	"#frames text{pointer-events:none}\n"
+	"#frames text{pointer-events:none;text-rendering:optimizeSpeed}\n"
+	"#frames rect{shape-rendering:crispEdges}\n"
 	"#frames g{cursor:pointer}\n"
 	"#frames g:hover rect{stroke:#000;stroke-width:0.5}\n"
 	"#frames g.dim rect{fill-opacity:0.45}\n"
@@ -264,6 +265,16 @@ int pk_fg_write_svg(FILE *out, const struct pk_fg_tree *t, const struct pk_fg_op
 			pk_fg_color(opt->palette, f->family, f->hash, color);
 			fprintf(out, "<g data-f=\"%" PRIu32 "\"", func_index[t->nodes[r->node].func]);
 			name = f->name;
+			if (opt->frame_hook) {
+				const char *note = NULL;
+
+				opt->frame_hook(opt->frame_hook_ctx, r->node, color, &note);
+				if (note && *note) {
+					pk_strbuf_reset(&esc);
+					pk_strbuf_add_xml(&esc, note);
+					fprintf(out, " data-n=\"%s\"", esc.buf);
+				}
+			}
 		}
 		fprintf(out,
 			" data-s=\"%" PRIu64 "\" data-v=\"%" PRIu64 "\" data-d=\"%" PRIu32
