@@ -207,7 +207,81 @@ async function main(argv) {
 	return 0;
 }
 
-main(process.argv).then((rc) => process.exit(rc), (e) => {
+/*
+ * flamegraph-browser.js --names SVG REPORT.json - hostile function names
+ * in the browser: the page loads without script errors, the names the
+ * script shows are exactly the report's (markup, quotes, ';' and invalid
+ * UTF-8 included: the latter as U+FFFD in both), hovering shows a name as
+ * text, never as markup, and a search for a name with '&', '<' and '>' in
+ * it highlights exactly the frames of that name.
+ */
+async function names(argv) {
+	const svgFile = path.resolve(argv[3]);
+	const report = JSON.parse(fs.readFileSync(argv[4], "utf8"));
+	const userDir = fs.mkdtempSync(path.join(os.tmpdir(), "pk-chromium-"));
+	const context = await chromium.launchPersistentContext(userDir, {
+		executablePath: "/usr/bin/chromium", headless: true, args: FLAGS,
+		viewport: { width: 1300, height: 900 }
+	});
+	try {
+		const page = context.pages()[0] || await context.newPage();
+		const errors = [];
+		page.on("pageerror", (e) => errors.push(String(e)));
+		page.on("dialog", (d) => { errors.push("dialog: " + d.message()); d.dismiss(); });
+		await page.goto("file://" + svgFile);
+		await page.waitForFunction(() => window.pkFlameGraph !== undefined, null, { timeout: 20000 });
+		const data = await page.evaluate(() => window.pkData);
+		const shown = new Set(data.funcs.map((f) => f[0]));
+		const want = new Set(report.functions.map((f) => f.function));
+		want.add("all");
+		if (report.no_stack_weight)
+			want.add("[no stack]");
+		const extra = [...shown].filter((n) => !want.has(n));
+		check(extra.length === 0, "names not in the report: " + JSON.stringify(extra.slice(0, 5)));
+		/* Hover a frame whose name has markup in it. */
+		const k = await page.$$eval("#frames > g", (gs, funcs) => gs.findIndex((g) =>
+			g.hasAttribute("data-f") && /[<&;"]/.test(funcs[Number(g.getAttribute("data-f"))][0])),
+			data.funcs);
+		check(k >= 0, "no frame with a hostile name drawn");
+		if (k >= 0) {
+			const fi = await page.getAttribute(`#frames > g:nth-child(${k + 1})`, "data-f");
+			const name = data.funcs[Number(fi)][0];
+			await page.hover(`#frames > g:nth-child(${k + 1}) rect`);
+			const details = await page.textContent("#details");
+			check(details.startsWith(name + " ("), `hover shows "${details}" for ${JSON.stringify(name)}`);
+			check(await page.$$eval("#details *", (e) => e.length) === 0, "hover text became markup");
+		}
+		/* A literal search for a name with '&', '<' or '>' in it. */
+		const target = data.funcs.map((f) => f[0]).find((n) => /[&<>]/.test(n));
+		check(target !== undefined, "no name with & < > in the graph");
+		if (target !== undefined) {
+			await page.fill("#search", "^" + target.replace(/[.*+?^${}()|[\]\\]/g, "\\$&") + "$");
+			const res = await page.$$eval("#frames > g", (gs, [funcs, t]) => {
+				let marked = 0, named = 0;
+				for (const g of gs) {
+					const isT = g.hasAttribute("data-f") && funcs[Number(g.getAttribute("data-f"))][0] === t;
+					named += isT;
+					marked += g.classList.contains("match");
+				}
+				return [marked, named];
+			}, [data.funcs, target]);
+			check(res[0] === res[1] && res[1] > 0, `search for ${JSON.stringify(target)}: ` +
+				`${res[0]} highlighted, ${res[1]} frames of that name`);
+		}
+		check(errors.length === 0, "page errors: " + errors.join("; "));
+		console.log(`${shown.size} names as in the report; hostile hover and search ok`);
+	} finally {
+		await context.close();
+		fs.rmSync(userDir, { recursive: true, force: true });
+	}
+	if (problems.length) {
+		console.error(problems.join("\n"));
+		return 1;
+	}
+	return 0;
+}
+
+(process.argv[2] === "--names" ? names(process.argv) : main(process.argv)).then((rc) => process.exit(rc), (e) => {
 	console.error(String(e && e.stack || e));
 	process.exit(1);
 });
