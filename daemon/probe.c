@@ -547,6 +547,7 @@ static int fix_thread_rip(struct pk_probes *p, pid_t tid)
 			return 0;
 		}
 	}
+	p->stats.moved++;
 	return ptrace(PTRACE_SETREGS, tid, 0, &regs) < 0 ? -errno : 0;
 }
 

@@ -176,6 +176,7 @@ struct pk_probe_stats {
 	unsigned armed;       /* probes armed now */
 	unsigned refused;     /* probes that could not be armed */
 	unsigned pages;       /* scratch pages mapped */
+	unsigned moved;       /* threads moved out of probe code by detach */
 };
 void pk_probes_stats(const struct pk_probes *p, struct pk_probe_stats *out);
 

@@ -15,6 +15,8 @@
  *   fork    forks while probed; the child allocates and exits 0.
  *   loop    2 threads x N malloc/memset/free, prints a checksum (for
  *           detach in the middle of a run).
+ *   exec    allocates, then execs itself in bench mode (which waits for
+ *           a second go byte).
  *   bench N N malloc(64)+free pairs, prints nanoseconds per pair.
  */
 #include <malloc.h>
@@ -214,6 +216,18 @@ NOINLINE static int mode_fork(void)
 	return 0;
 }
 
+NOINLINE static int mode_exec(const char *self)
+{
+	void *p;
+
+	wait_go();
+	p = malloc(123);
+	sink += (unsigned long)p;
+	free(p);
+	execl(self, self, "bench", "10", (char *)NULL);
+	return 4;
+}
+
 static long loop_n = 3000;
 
 static void *loop_worker(void *arg)
@@ -281,6 +295,8 @@ int main(int argc, char **argv)
 			loop_n = atol(argv[2]);
 		return mode_loop();
 	}
+	if (strcmp(argv[1], "exec") == 0)
+		return mode_exec(argv[0]);
 	if (strcmp(argv[1], "bench") == 0)
 		return mode_bench(argc > 2 ? atol(argv[2]) : 2000);
 	return 2;
