@@ -157,6 +157,12 @@ struct pk_fg_options {
 	double minwidth;       /* px; < 0: default 0.1 */
 	int icicle;            /* root at the top */
 	int reverse;           /* informative: tree was built leaf first */
+	/* Optional (differential flame graphs): called for each frame drawn
+	 * on its own, with its tree node; may overwrite color ("#rrggbb")
+	 * and set *note to text shown after the frame's description on
+	 * hover (kept by the hook until its next call; NULL = none). */
+	void (*frame_hook)(void *ctx, uint32_t node, char color[8], const char **note);
+	void *frame_hook_ctx;
 };
 
 #define PK_FG_DEFAULT_WIDTH 1200
