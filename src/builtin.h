@@ -42,5 +42,7 @@ int cmd_report(int argc, char **argv, struct pk_cli *cli);
 int cmd_flamegraph(int argc, char **argv, struct pk_cli *cli);
 /* src/cmd-export.c: folded stacks, pprof, speedscope */
 int cmd_export(int argc, char **argv, struct pk_cli *cli);
+/* src/cmd-compare.c: two sessions, what changed and whether it is real */
+int cmd_compare(int argc, char **argv, struct pk_cli *cli);
 
 #endif

@@ -17,6 +17,7 @@ static const struct pk_command commands[] = {
 	{ "report", cmd_report, "per-function statistics: self and total samples and time" },
 	{ "flamegraph", cmd_flamegraph, "interactive SVG flame graph of a session" },
 	{ "export", cmd_export, "write a session as folded stacks, pprof or speedscope" },
+	{ "compare", cmd_compare, "compare two sessions: speedup, changed functions, significance" },
 	/* One row per command, in the order 'perfkit --help' lists them. */
 };
 

@@ -1,0 +1,533 @@
+/*
+ * compare-output.c - how a comparison is told: the one-paragraph summary,
+ * the overall table, the improvement and regression lists, as a table for
+ * people, JSON for scripts and CSV for spreadsheets.  The numbers all come
+ * from struct pk_compare (compare.c); nothing is computed twice here.
+ */
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "src/cli.h"
+#include "src/compare.h"
+#include "src/compare-output.h"
+#include "src/output.h"
+#include "strbuf.h"
+#include "util.h"
+
+/* How many named functions the summary lists per verdict. */
+#define SUMMARY_NAMES 3
+
+/* ---- small formats ------------------------------------------------------ */
+
+static void fmt_seconds(double s, char *buf, size_t len)
+{
+	if (isfinite(s) && s > 0 && s < 0.001)
+		snprintf(buf, len, "%.0fus", s * 1e6);
+	else
+		pk_format_duration(s, buf, len);
+}
+
+/* An entry's before/after value: seconds, or a share when no rate. */
+static void fmt_value(const struct pk_compare *c, double v, char *buf, size_t len)
+{
+	if (c->times_known)
+		fmt_seconds(v, buf, len);
+	else
+		snprintf(buf, len, "%.2f%%", 100.0 * v);
+}
+
+static void fmt_change(const struct pk_compare_entry *e, char *buf, size_t len)
+{
+	if (e->presence == PK_PRESENT_ADDED)
+		snprintf(buf, len, "new");
+	else if (e->presence == PK_PRESENT_REMOVED)
+		snprintf(buf, len, "gone");
+	else
+		snprintf(buf, len, "%+.1f%%", e->percent_change);
+}
+
+static void fmt_p(double p, char *buf, size_t len)
+{
+	if (isnan(p))
+		snprintf(buf, len, "-");
+	else if (p < 1e-300)
+		snprintf(buf, len, "<1e-300");
+	else if (p < 0.001)
+		snprintf(buf, len, "%.1e", p);
+	else
+		snprintf(buf, len, "%.3f", p);
+}
+
+static const char *presence_name(enum pk_compare_presence p)
+{
+	return p == PK_PRESENT_ADDED ? "added" : p == PK_PRESENT_REMOVED ? "removed" : "both";
+}
+
+static const char *metric_label(enum pk_compare_metric m)
+{
+	return m == PK_METRIC_SELF_TIME ? "self" : "total";
+}
+
+/* ---- the summary ---------------------------------------------------------- */
+
+/* "2.90x faster in CPU time (12.1s -> 4.2s)" */
+static int describe_speed(struct pk_strbuf *sb, const char *what, double before, double after)
+{
+	double sp = pk_compare_speedup(before, after);
+	char b[32], a[32];
+
+	if (isnan(sp))
+		return 0;
+	fmt_seconds(before, b, sizeof(b));
+	fmt_seconds(after, a, sizeof(a));
+	if (sp >= 1.005)
+		pk_strbuf_addf(sb, "%.2fx faster in %s (%s -> %s)", sp, what, b, a);
+	else if (sp <= 1 / 1.005)
+		pk_strbuf_addf(sb, "%.2fx slower in %s (%s -> %s)", 1 / sp, what, b, a);
+	else
+		pk_strbuf_addf(sb, "as fast in %s (%s -> %s)", what, b, a);
+	return 1;
+}
+
+/* "1 significant improvement (slow_path -66%)" for one metric. */
+static void describe_verdicts(struct pk_strbuf *sb, const struct pk_compare *c,
+			      enum pk_compare_metric metric, int improvements, int name_them)
+{
+	size_t i, count = 0, named = 0;
+
+	for (i = 0; i < c->n_entries; i++) {
+		const struct pk_compare_entry *e = &c->entries[i];
+
+		if (e->metric == metric && e->significant &&
+		    (improvements ? pk_compare_is_improvement(e) : pk_compare_is_regression(e)))
+			count++;
+	}
+	if (!count) {
+		pk_strbuf_addf(sb, "no significant %s", improvements ? "improvement" : "regression");
+		return;
+	}
+	pk_strbuf_addf(sb, "%zu significant %s%s", count, improvements ? "improvement" : "regression",
+		       count == 1 ? "" : "s");
+	if (!name_them)
+		return;
+	pk_strbuf_addstr(sb, " (");
+	for (i = 0; i < c->n_entries && named < SUMMARY_NAMES; i++) {
+		const struct pk_compare_entry *e = &c->entries[i];
+		char ch[32];
+
+		if (e->metric != metric || !e->significant ||
+		    !(improvements ? pk_compare_is_improvement(e) : pk_compare_is_regression(e)))
+			continue;
+		if (e->presence == PK_PRESENT_BOTH)
+			snprintf(ch, sizeof(ch), "%+.0f%%", e->percent_change);
+		else
+			fmt_change(e, ch, sizeof(ch));
+		pk_strbuf_addf(sb, "%s%s %s", named ? ", " : "", e->function, ch);
+		named++;
+	}
+	if (count > named)
+		pk_strbuf_addf(sb, ", and %zu more", count - named);
+	pk_strbuf_addch(sb, ')');
+}
+
+char *pk_compare_summary(const struct pk_compare *c)
+{
+	struct pk_strbuf sb = PK_STRBUF_INIT;
+
+	if (c->same_session) {
+		pk_strbuf_addf(&sb, "BEFORE and AFTER are the same session ('%s'): nothing changed.",
+			       c->after_profile.session.name);
+		return pk_strbuf_detach(&sb);
+	}
+	pk_strbuf_addstr(&sb, "AFTER is ");
+	if (describe_speed(&sb, "CPU time", c->before.cpu_s, c->after.cpu_s)) {
+		double wb = c->before.wall_s, wa = c->after.wall_s;
+
+		if (!isnan(pk_compare_speedup(wb, wa))) {
+			pk_strbuf_addstr(&sb, " and ");
+			describe_speed(&sb, "wall time", wb, wa);
+		}
+	} else if (!describe_speed(&sb, "wall time", c->before.wall_s, c->after.wall_s) &&
+		   !describe_speed(&sb, "sampled time", c->before.sampled_s, c->after.sampled_s)) {
+		pk_strbuf_reset(&sb);
+		pk_strbuf_addstr(&sb, "The speeds cannot be compared (a session recorded no time)");
+	}
+	pk_strbuf_addstr(&sb, ". ");
+	if (!c->tested) {
+		pk_strbuf_addf(&sb, "No function can be judged: %s.", c->untested_reason);
+		return pk_strbuf_detach(&sb);
+	}
+	pk_strbuf_addstr(&sb, "Self time: ");
+	describe_verdicts(&sb, c, PK_METRIC_SELF_TIME, 1, 1);
+	pk_strbuf_addstr(&sb, ", ");
+	describe_verdicts(&sb, c, PK_METRIC_SELF_TIME, 0, 1);
+	pk_strbuf_addstr(&sb, ". Including callees: ");
+	describe_verdicts(&sb, c, PK_METRIC_TOTAL_TIME, 1, 0);
+	pk_strbuf_addstr(&sb, ", ");
+	describe_verdicts(&sb, c, PK_METRIC_TOTAL_TIME, 0, 0);
+	pk_strbuf_addf(&sb, ". Significant: q <= %g (Benjamini-Hochberg over %zu tests) and a change "
+		       "of at least %g%% and %g points of the longer run's %s.",
+		       c->alpha, c->n_tests, PK_COMPARE_MIN_RELATIVE, PK_COMPARE_MIN_POINTS,
+		       c->times_known ? "time" : "samples");
+	return pk_strbuf_detach(&sb);
+}
+
+/* ---- table ---------------------------------------------------------------- */
+
+/* Print text wrapped at width columns (breaking at spaces). */
+static void print_wrapped(FILE *out, const char *text, size_t width)
+{
+	const char *p = text;
+
+	while (*p) {
+		size_t len = strlen(p), cut;
+
+		if (pk_text_width(p) <= width) {
+			fprintf(out, "%s\n", p);
+			return;
+		}
+		for (cut = width; cut > 0 && p[cut] != ' '; cut--)
+			;
+		if (!cut) /* one long word: break after it */
+			for (cut = width; cut < len && p[cut] != ' '; cut++)
+				;
+		fprintf(out, "%.*s\n", (int)cut, p);
+		p += cut;
+		while (*p == ' ')
+			p++;
+	}
+}
+
+static void overall_row(struct pk_table *t, const char *label, const char *b, const char *a,
+			double before, double after, int speedup)
+{
+	double sp = pk_compare_speedup(before, after);
+
+	pk_table_row(t);
+	pk_table_cell(t, label);
+	pk_table_cell(t, b);
+	pk_table_cell(t, a);
+	if (isfinite(before) && isfinite(after) && before > 0)
+		pk_table_cellf(t, "%+.1f%%", 100.0 * (after - before) / before);
+	else
+		pk_table_cell(t, "-");
+	if (speedup && !isnan(sp))
+		pk_table_cellf(t, "%.2fx", sp);
+	else
+		pk_table_cell(t, "");
+}
+
+static void seconds_row(struct pk_table *t, const char *label, double before, double after)
+{
+	char b[32], a[32];
+
+	fmt_seconds(before, b, sizeof(b));
+	fmt_seconds(after, a, sizeof(a));
+	overall_row(t, label, b, a, before, after, 1);
+}
+
+static void print_overall(const struct pk_compare *c, FILE *out)
+{
+	static const struct pk_column cols[] = {
+		{ "", PK_ALIGN_LEFT, 0, PK_TRUNC_END },
+		{ "BEFORE", PK_ALIGN_RIGHT, 40, PK_TRUNC_START },
+		{ "AFTER", PK_ALIGN_RIGHT, 40, PK_TRUNC_START },
+		{ "CHANGE", PK_ALIGN_RIGHT, 0, PK_TRUNC_END },
+		{ "SPEEDUP", PK_ALIGN_RIGHT, 0, PK_TRUNC_END },
+	};
+	struct pk_table *t = pk_table_new(cols, sizeof(cols) / sizeof(cols[0]));
+	char b[64], a[64];
+	size_t i;
+
+	pk_table_row(t);
+	pk_table_cell(t, "session");
+	pk_table_cell(t, c->before_profile.session.name);
+	pk_table_cell(t, c->after_profile.session.name);
+	seconds_row(t, "wall time", c->before.wall_s, c->after.wall_s);
+	seconds_row(t, "CPU time", c->before.cpu_s, c->after.cpu_s);
+	snprintf(b, sizeof(b), "%" PRIu64, c->before.samples);
+	snprintf(a, sizeof(a), "%" PRIu64, c->after.samples);
+	overall_row(t, "samples", b, a, (double)c->before.samples, (double)c->after.samples, 0);
+	snprintf(b, sizeof(b), "%.0f Hz", c->before.rate_hz);
+	snprintf(a, sizeof(a), "%.0f Hz", c->after.rate_hz);
+	if (c->times_known)
+		overall_row(t, "sampling rate", b, a, NAN, NAN, 0);
+	for (i = 0; i < pk_compare_n_quantities; i++) {
+		double vb = c->before.quantities[i], va = c->after.quantities[i];
+
+		/* Shown only when both sessions recorded it: never a 0 for a
+		 * quantity that was not measured. */
+		if (isnan(vb) || isnan(va))
+			continue;
+		snprintf(b, sizeof(b), "%.0f", vb);
+		snprintf(a, sizeof(a), "%.0f", va);
+		overall_row(t, pk_compare_quantities[i].label, b, a, vb, va, 0);
+	}
+	pk_table_print(t, out);
+	pk_table_free(t);
+}
+
+static int in_list(const struct pk_compare_entry *e, int improvements)
+{
+	return improvements ? pk_compare_is_improvement(e) : pk_compare_is_regression(e);
+}
+
+static void print_list(const struct pk_compare *c, int improvements, size_t limit, FILE *out)
+{
+	static const struct pk_column cols[] = {
+		{ "METRIC", PK_ALIGN_LEFT, 0, PK_TRUNC_END },
+		{ "FUNCTION", PK_ALIGN_LEFT, 50, PK_TRUNC_END },
+		{ "MODULE", PK_ALIGN_LEFT, 20, PK_TRUNC_END },
+		{ "BEFORE", PK_ALIGN_RIGHT, 0, PK_TRUNC_END },
+		{ "AFTER", PK_ALIGN_RIGHT, 0, PK_TRUNC_END },
+		{ "CHANGE", PK_ALIGN_RIGHT, 0, PK_TRUNC_END },
+		{ "SHARE", PK_ALIGN_RIGHT, 0, PK_TRUNC_END },
+		{ "P", PK_ALIGN_RIGHT, 0, PK_TRUNC_END },
+		{ "Q", PK_ALIGN_RIGHT, 0, PK_TRUNC_END },
+		{ "SIGNIFICANT", PK_ALIGN_LEFT, 0, PK_TRUNC_END },
+	};
+	struct pk_table *t;
+	size_t i, n = 0, shown = 0;
+
+	for (i = 0; i < c->n_entries; i++)
+		n += in_list(&c->entries[i], improvements);
+	fprintf(out, "\n%s (%zu):\n", improvements ? "Improvements: less time than before"
+			: "Regressions: more time than before", n);
+	if (!n) {
+		fprintf(out, "none\n");
+		return;
+	}
+	t = pk_table_new(cols, sizeof(cols) / sizeof(cols[0]));
+	for (i = 0; i < c->n_entries && (!limit || shown < limit); i++) {
+		const struct pk_compare_entry *e = &c->entries[i];
+		char b[32], a[32], ch[32], p[32], q[32];
+
+		if (!in_list(e, improvements))
+			continue;
+		shown++;
+		fmt_value(c, e->before_s, b, sizeof(b));
+		fmt_value(c, e->after_s, a, sizeof(a));
+		fmt_change(e, ch, sizeof(ch));
+		fmt_p(e->p_value, p, sizeof(p));
+		fmt_p(e->q_value, q, sizeof(q));
+		pk_table_row(t);
+		pk_table_cell(t, metric_label(e->metric));
+		pk_table_cell(t, e->function);
+		pk_table_cell(t, e->module);
+		pk_table_cell(t, b);
+		pk_table_cell(t, a);
+		pk_table_cell(t, ch);
+		pk_table_cellf(t, "%.1f%% -> %.1f%%", 100.0 * e->before_share, 100.0 * e->after_share);
+		pk_table_cell(t, p);
+		pk_table_cell(t, q);
+		pk_table_cell(t, !c->tested ? "untested" : e->significant ? "yes" : "no");
+	}
+	pk_table_print(t, out);
+	pk_table_free(t);
+	if (shown < n)
+		fprintf(out, "(%zu more; use --limit 0 to see all)\n", n - shown);
+}
+
+void pk_compare_print_table(const struct pk_compare *c, size_t limit, FILE *out)
+{
+	char *summary = pk_compare_summary(c);
+
+	print_wrapped(out, summary, 78);
+	free(summary);
+	fputc('\n', out);
+	print_overall(c, out);
+	print_list(c, 1, limit, out);
+	print_list(c, 0, limit, out);
+	if (c->tested)
+		fprintf(out, "\nSELF: time with the function running; TOTAL: including its callees.\n"
+			     "P: two-sided %s; Q: Benjamini-Hochberg over all %zu tests.\n",
+			"two-proportion z-test (Fisher's exact test for small counts)", c->n_tests);
+	fflush(out);
+}
+
+/* ---- JSON ----------------------------------------------------------------- */
+
+static void json_side(struct pk_json *j, struct pk_store *st, const struct pk_compare_side *s)
+{
+	size_t i;
+
+	pk_json_begin_object(j);
+	pk_cli_json_session(j, st, &s->profile->session);
+	pk_json_key(j, "event");
+	pk_json_string(j, s->profile->event_name);
+	pk_json_key(j, "counted_samples");
+	pk_json_uint(j, s->samples);
+	pk_json_key(j, "wall_time_s");
+	pk_json_double(j, s->wall_s);
+	pk_json_key(j, "cpu_time_s");
+	pk_json_double(j, s->cpu_s);
+	pk_json_key(j, "sampled_time_s");
+	pk_json_double(j, s->sampled_s);
+	pk_json_key(j, "sample_rate_hz");
+	pk_json_double(j, s->rate_hz > 0 ? s->rate_hz : NAN);
+	for (i = 0; i < pk_compare_n_quantities; i++) {
+		if (isnan(s->quantities[i]))
+			continue;
+		pk_json_key(j, pk_compare_quantities[i].key);
+		pk_json_double(j, s->quantities[i]);
+	}
+	pk_json_end_object(j);
+}
+
+static void json_entry(struct pk_json *j, const struct pk_compare *c, const struct pk_compare_entry *e)
+{
+	pk_json_begin_object(j);
+	pk_json_key(j, "function");
+	pk_json_string(j, e->function);
+	pk_json_key(j, "module");
+	pk_json_string(j, e->module);
+	pk_json_key(j, "metric");
+	pk_json_string(j, pk_compare_metric_name(e->metric));
+	pk_json_key(j, "unit");
+	pk_json_string(j, c->times_known ? "s" : "share");
+	pk_json_key(j, "before");
+	pk_json_double(j, e->before_s);
+	pk_json_key(j, "after");
+	pk_json_double(j, e->after_s);
+	pk_json_key(j, "percent_change");
+	pk_json_double(j, e->percent_change); /* null for a new function */
+	pk_json_key(j, "status");
+	pk_json_string(j, presence_name(e->presence));
+	pk_json_key(j, "before_samples");
+	pk_json_uint(j, e->before_samples);
+	pk_json_key(j, "after_samples");
+	pk_json_uint(j, e->after_samples);
+	pk_json_key(j, "before_share");
+	pk_json_double(j, 100.0 * e->before_share);
+	pk_json_key(j, "after_share");
+	pk_json_double(j, 100.0 * e->after_share);
+	pk_json_key(j, "delta_points");
+	pk_json_double(j, e->delta_points);
+	pk_json_key(j, "p_value");
+	pk_json_double(j, e->p_value);
+	pk_json_key(j, "q_value");
+	pk_json_double(j, e->q_value);
+	pk_json_key(j, "test");
+	pk_json_string(j, pk_test_method_name(e->method));
+	pk_json_key(j, "significant");
+	pk_json_bool(j, e->significant);
+	pk_json_end_object(j);
+}
+
+static void json_list(struct pk_json *j, const struct pk_compare *c, int improvements, size_t limit)
+{
+	size_t i, shown = 0;
+
+	pk_json_begin_array(j);
+	for (i = 0; i < c->n_entries && (!limit || shown < limit); i++)
+		if (in_list(&c->entries[i], improvements)) {
+			json_entry(j, c, &c->entries[i]);
+			shown++;
+		}
+	pk_json_end_array(j);
+}
+
+void pk_compare_print_json(const struct pk_compare *c, struct pk_store *st, size_t limit, FILE *out)
+{
+	struct pk_json j;
+	char *summary = pk_compare_summary(c);
+
+	pk_json_init(&j, out, 1);
+	pk_json_begin_object(&j);
+	pk_json_key(&j, "summary");
+	pk_json_string(&j, summary);
+	pk_json_key(&j, "same_session");
+	pk_json_bool(&j, c->same_session);
+	pk_json_key(&j, "speedup");
+	pk_json_begin_object(&j);
+	pk_json_key(&j, "wall");
+	pk_json_double(&j, pk_compare_speedup(c->before.wall_s, c->after.wall_s));
+	pk_json_key(&j, "cpu");
+	pk_json_double(&j, pk_compare_speedup(c->before.cpu_s, c->after.cpu_s));
+	pk_json_key(&j, "sampled");
+	pk_json_double(&j, pk_compare_speedup(c->before.sampled_s, c->after.sampled_s));
+	pk_json_end_object(&j);
+	pk_json_key(&j, "before");
+	json_side(&j, st, &c->before);
+	pk_json_key(&j, "after");
+	json_side(&j, st, &c->after);
+	pk_json_key(&j, "method");
+	pk_json_begin_object(&j);
+	pk_json_key(&j, "tested");
+	pk_json_bool(&j, c->tested);
+	pk_json_key(&j, "untested_reason");
+	pk_json_string(&j, c->untested_reason);
+	pk_json_key(&j, "test");
+	pk_json_string(&j, "two-proportion z-test with pooled variance; Fisher's exact test when an "
+			   "expected count is below 5; two-sided");
+	pk_json_key(&j, "correction");
+	pk_json_string(&j, "benjamini-hochberg");
+	pk_json_key(&j, "tests");
+	pk_json_uint(&j, c->n_tests);
+	pk_json_key(&j, "alpha");
+	pk_json_double(&j, c->alpha);
+	pk_json_key(&j, "min_percent_change");
+	pk_json_double(&j, PK_COMPARE_MIN_RELATIVE);
+	pk_json_key(&j, "min_points");
+	pk_json_double(&j, PK_COMPARE_MIN_POINTS);
+	pk_json_key(&j, "time_base_s");
+	pk_json_double(&j, c->times_known ? c->base_s : NAN);
+	pk_json_end_object(&j);
+	pk_json_key(&j, "improvements");
+	json_list(&j, c, 1, limit);
+	pk_json_key(&j, "regressions");
+	json_list(&j, c, 0, limit);
+	pk_json_end_object(&j);
+	pk_json_finish(&j);
+	free(summary);
+}
+
+/* ---- CSV ------------------------------------------------------------------ */
+
+void pk_compare_print_csv(const struct pk_compare *c, size_t limit, FILE *out)
+{
+	static const char *const header[] = {
+		"list", "function", "module", "metric", "unit", "before", "after", "percent_change",
+		"status", "before_samples", "after_samples", "before_share", "after_share",
+		"delta_points", "p_value", "q_value", "test", "significant",
+	};
+	struct pk_csv csv;
+	size_t i, k, shown[2] = { 0, 0 };
+
+	pk_csv_init(&csv, out);
+	for (i = 0; i < sizeof(header) / sizeof(header[0]); i++)
+		pk_csv_field(&csv, header[i]);
+	pk_csv_end_row(&csv);
+	for (k = 0; k < 2; k++) {
+		for (i = 0; i < c->n_entries; i++) {
+			const struct pk_compare_entry *e = &c->entries[i];
+
+			if (!in_list(e, k == 0) || (limit && shown[k] >= limit))
+				continue;
+			shown[k]++;
+			pk_csv_field(&csv, k == 0 ? "improvement" : "regression");
+			pk_csv_field(&csv, e->function);
+			pk_csv_field(&csv, e->module);
+			pk_csv_field(&csv, pk_compare_metric_name(e->metric));
+			pk_csv_field(&csv, c->times_known ? "s" : "share");
+			pk_csv_double(&csv, e->before_s);
+			pk_csv_double(&csv, e->after_s);
+			pk_csv_double(&csv, e->percent_change);
+			pk_csv_field(&csv, presence_name(e->presence));
+			pk_csv_int(&csv, (int64_t)e->before_samples);
+			pk_csv_int(&csv, (int64_t)e->after_samples);
+			pk_csv_double(&csv, 100.0 * e->before_share);
+			pk_csv_double(&csv, 100.0 * e->after_share);
+			pk_csv_double(&csv, e->delta_points);
+			pk_csv_double(&csv, e->p_value);
+			pk_csv_double(&csv, e->q_value);
+			pk_csv_field(&csv, pk_test_method_name(e->method));
+			pk_csv_field(&csv, e->significant ? "yes" : "no");
+			pk_csv_end_row(&csv);
+		}
+	}
+	fflush(out);
+}

@@ -1,0 +1,422 @@
+/*
+ * compare.c - build the comparison of two sessions (see compare.h): load
+ * both profiles, aggregate self and total samples per matched function,
+ * join the two sides, estimate times, run one test per function and
+ * metric, and adjust the p-values together.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "src/compare.h"
+#include "util.h"
+
+const struct pk_compare_quantity pk_compare_quantities[] = {
+	/* Written by the allocation tracker (perfkitd --alloc). */
+	{ "alloc_calls", "allocations", "count", 1 },
+	{ "bytes_allocated", "bytes allocated", "bytes", 1 },
+	{ "peak_bytes", "peak memory", "bytes", 1 },
+	{ "live_bytes", "not freed at exit", "bytes", 1 },
+	/* Hardware and software counters join here. */
+};
+const size_t pk_compare_n_quantities = sizeof(pk_compare_quantities) / sizeof(pk_compare_quantities[0]);
+
+const char *pk_compare_metric_name(enum pk_compare_metric m)
+{
+	switch (m) {
+	case PK_METRIC_SELF_TIME:
+		return "self_time";
+	case PK_METRIC_TOTAL_TIME:
+		return "total_time";
+	case PK_METRIC_COUNT:
+		break;
+	}
+	return "unknown";
+}
+
+double pk_compare_speedup(double before, double after)
+{
+	if (!isfinite(before) || !isfinite(after) || before <= 0 || after <= 0)
+		return NAN;
+	return before / after;
+}
+
+int64_t pk_compare_main_module(const struct pk_profile *p)
+{
+	const struct pk_symtab *t = &p->symtab;
+	char *cmd, *space;
+	const char *base;
+	int64_t found = 0;
+	size_t i;
+
+	for (i = 0; i < t->n_functions; i++)
+		if (t->functions[i].name && !strcmp(t->functions[i].name, "main"))
+			return t->functions[i].module_id;
+	if (!p->session.command)
+		return 0;
+	cmd = pk_xstrdup(p->session.command);
+	if ((space = strchr(cmd, ' ')))
+		*space = '\0';
+	base = pk_basename(cmd);
+	for (i = 0; i < t->n_modules && !found; i++)
+		if (t->modules[i].path && !strcmp(pk_basename(t->modules[i].path), base))
+			found = (int64_t)i + 1;
+	free(cmd);
+	return found;
+}
+
+const char *pk_compare_module_key(const struct pk_profile *p, int64_t module_id, int64_t main_module)
+{
+	if (main_module && module_id == main_module)
+		return "";
+	return pk_basename(pk_profile_module_name(p, module_id));
+}
+
+/* ---- one side: samples per matched function ---------------------------- */
+
+struct keyed_function {
+	const char *name;     /* borrowed from the profile */
+	const char *key;      /* module key: file name, "" = the program */
+	const char *module;   /* file name of the module, for display */
+	uint64_t self, total;
+};
+
+struct side_functions {
+	struct keyed_function *v;  /* sorted by (name, key), unique */
+	size_t n;
+};
+
+struct function_ref {
+	int64_t function_id;
+	const char *name, *key, *module;
+};
+
+static int cmp_name_key(const char *n1, const char *k1, const char *n2, const char *k2)
+{
+	int c = strcmp(n1, n2);
+
+	return c ? c : strcmp(k1, k2);
+}
+
+static int cmp_function_ref(const void *a, const void *b)
+{
+	const struct function_ref *x = a, *y = b;
+	int c = cmp_name_key(x->name, x->key, y->name, y->key);
+
+	if (c)
+		return c;
+	return x->function_id < y->function_id ? -1 : x->function_id > y->function_id;
+}
+
+/*
+ * Self and total per (name, module key).  Functions of one session that
+ * share a key (two modules with one file name) are merged, and "total"
+ * still counts a sample once: each sampled leaf is walked to the root and
+ * a key is counted the first time it is met on that walk.
+ */
+static void side_aggregate(const struct pk_profile *p, struct side_functions *out)
+{
+	const struct pk_symtab *t = &p->symtab;
+	size_t nf = t->n_functions, nn = t->n_nodes, i;
+	struct function_ref *refs = pk_xmalloc((nf + 1) * sizeof(*refs));
+	size_t *key_of = pk_xmalloc((nf + 1) * sizeof(*key_of)); /* by function id */
+	size_t *stamp;
+	int64_t main_module = pk_compare_main_module(p);
+
+	/* Function id 0 stands for frames without a function ("[unknown]"). */
+	for (i = 0; i <= nf; i++) {
+		int64_t mod = i ? t->functions[i - 1].module_id : 0;
+
+		refs[i].function_id = (int64_t)i;
+		refs[i].name = pk_profile_function_name(p, (int64_t)i);
+		refs[i].key = i ? pk_compare_module_key(p, mod, main_module) : "";
+		refs[i].module = i ? pk_basename(pk_profile_module_name(p, mod)) : "";
+	}
+	qsort(refs, nf + 1, sizeof(*refs), cmp_function_ref);
+	out->v = pk_xcalloc(nf + 1, sizeof(*out->v));
+	out->n = 0;
+	for (i = 0; i <= nf; i++) {
+		if (!out->n || cmp_name_key(refs[i].name, refs[i].key, out->v[out->n - 1].name,
+					    out->v[out->n - 1].key)) {
+			out->v[out->n].name = refs[i].name;
+			out->v[out->n].key = refs[i].key;
+			out->v[out->n].module = refs[i].module;
+			out->n++;
+		}
+		key_of[refs[i].function_id] = out->n - 1;
+	}
+	free(refs);
+
+	stamp = pk_xmalloc(out->n * sizeof(*stamp));
+	memset(stamp, 0xff, out->n * sizeof(*stamp));
+	for (i = 0; i < nn; i++) {
+		uint64_t w = p->node_self[i];
+		int64_t id = (int64_t)i + 1, fid;
+		size_t guard = 0;
+
+		if (!w)
+			continue;
+		fid = pk_profile_node_function(p, id);
+		out->v[key_of[fid >= 1 && (size_t)fid <= nf ? (size_t)fid : 0]].self += w;
+		/* Parents come before children, so the walk ends; the guard
+		 * stops a corrupt file. */
+		while (id >= 1 && (size_t)id <= nn && guard++ <= nn) {
+			size_t k;
+
+			fid = pk_profile_node_function(p, id);
+			k = key_of[fid >= 1 && (size_t)fid <= nf ? (size_t)fid : 0];
+			if (stamp[k] != i) {
+				stamp[k] = i;
+				out->v[k].total += w;
+			}
+			if (t->nodes[id - 1].parent >= id)
+				break;
+			id = t->nodes[id - 1].parent;
+		}
+	}
+	free(stamp);
+	free(key_of);
+}
+
+/* ---- the comparison ---------------------------------------------------- */
+
+static double stat_or_nan(struct pk_store *st, int64_t sid, const char *key)
+{
+	double v;
+
+	if (pk_store_get_stat(st, sid, key, &v) != PK_STORE_OK || !isfinite(v))
+		return NAN;
+	return v;
+}
+
+static void side_init(struct pk_store *st, const struct pk_profile *p, struct pk_compare_side *s)
+{
+	double user = stat_or_nan(st, p->session.id, "user_cpu_s");
+	double sys = stat_or_nan(st, p->session.id, "sys_cpu_s");
+	size_t i;
+
+	s->profile = p;
+	s->samples = p->total;
+	s->rate_hz = p->sample_hz > 0 && isfinite(p->sample_hz) ? p->sample_hz : 0;
+	s->sampled_s = s->rate_hz > 0 ? (double)s->samples / s->rate_hz : NAN;
+	s->wall_s = isfinite(p->duration_s) && p->duration_s >= 0 ? p->duration_s : NAN;
+	s->cpu_s = isnan(user) || isnan(sys) ? NAN : user + sys;
+	s->quantities = pk_xmalloc((pk_compare_n_quantities ? pk_compare_n_quantities : 1) *
+				   sizeof(*s->quantities));
+	for (i = 0; i < pk_compare_n_quantities; i++)
+		s->quantities[i] = stat_or_nan(st, p->session.id, pk_compare_quantities[i].key);
+}
+
+static double percent_change(double before, double after)
+{
+	if (before > 0)
+		return 100.0 * (after - before) / before;
+	return after > 0 ? INFINITY : 0.0;
+}
+
+static double share(uint64_t part, uint64_t whole)
+{
+	return whole ? (double)part / (double)whole : 0.0;
+}
+
+static void add_entries(struct pk_compare *c, const struct keyed_function *b,
+			const struct keyed_function *a)
+{
+	const struct keyed_function *named = a ? a : b;
+	int m;
+
+	for (m = 0; m < PK_METRIC_COUNT; m++) {
+		uint64_t xb = b ? (m == PK_METRIC_SELF_TIME ? b->self : b->total) : 0;
+		uint64_t xa = a ? (m == PK_METRIC_SELF_TIME ? a->self : a->total) : 0;
+		struct pk_compare_entry *e;
+
+		if (!xb && !xa)
+			continue;
+		e = &c->entries[c->n_entries++];
+		memset(e, 0, sizeof(*e));
+		e->function = pk_xstrdup(named->name);
+		e->module = pk_xstrdup(named->module);
+		e->metric = (enum pk_compare_metric)m;
+		e->presence = !xb ? PK_PRESENT_ADDED : !xa ? PK_PRESENT_REMOVED : PK_PRESENT_BOTH;
+		e->before_samples = xb;
+		e->after_samples = xa;
+		e->before_share = share(xb, c->before.samples);
+		e->after_share = share(xa, c->after.samples);
+		e->delta_points = 100.0 * (e->after_share - e->before_share);
+		if (c->times_known) {
+			e->before_s = (double)xb / c->before.rate_hz;
+			e->after_s = (double)xa / c->after.rate_hz;
+		} else {
+			e->before_s = e->before_share;
+			e->after_s = e->after_share;
+		}
+		e->percent_change = percent_change(e->before_s, e->after_s);
+		e->delta_base_points = c->base_s > 0 ? 100.0 * (e->after_s - e->before_s) / c->base_s : 0;
+		e->p_value = e->q_value = NAN;
+	}
+}
+
+/* Join the two sorted sides into c->entries. */
+static void join(struct pk_compare *c, const struct side_functions *b, const struct side_functions *a)
+{
+	size_t i = 0, j = 0;
+
+	c->entries = pk_xcalloc((b->n + a->n) * PK_METRIC_COUNT + 1, sizeof(*c->entries));
+	while (i < b->n || j < a->n) {
+		int cmp = i >= b->n ? 1 : j >= a->n ? -1
+			  : cmp_name_key(b->v[i].name, b->v[i].key, a->v[j].name, a->v[j].key);
+
+		if (cmp < 0)
+			add_entries(c, &b->v[i++], NULL);
+		else if (cmp > 0)
+			add_entries(c, NULL, &a->v[j++]);
+		else
+			add_entries(c, &b->v[i++], &a->v[j++]);
+	}
+}
+
+/* Opportunities of a side on the common time base: its samples scaled by
+ * base / own time, never fewer than its samples. */
+static uint64_t opportunities(const struct pk_compare_side *s, double own, double base)
+{
+	double v;
+
+	if (!(own > 0) || !(base > 0))
+		return s->samples;
+	v = llround((double)s->samples * base / own);
+	return v < (double)s->samples ? s->samples : (uint64_t)v;
+}
+
+static void run_tests(struct pk_compare *c)
+{
+	double *p = pk_xmalloc((c->n_entries + 1) * sizeof(*p));
+	size_t i;
+
+	for (i = 0; i < c->n_entries; i++) {
+		struct pk_compare_entry *e = &c->entries[i];
+
+		e->p_value = pk_stats_proportion_test(e->before_samples, c->before.opportunities,
+						      e->after_samples, c->after.opportunities, &e->method);
+		p[i] = e->p_value;
+		if (!isnan(e->p_value))
+			c->n_tests++;
+	}
+	pk_stats_bh_qvalues(p, c->n_entries, p);
+	for (i = 0; i < c->n_entries; i++) {
+		struct pk_compare_entry *e = &c->entries[i];
+		double relative = fabs(e->percent_change);
+
+		e->q_value = p[i];
+		e->significant = !isnan(e->q_value) && e->q_value <= c->alpha &&
+				 relative >= PK_COMPARE_MIN_RELATIVE &&
+				 fabs(e->delta_base_points) >= PK_COMPARE_MIN_POINTS;
+	}
+	free(p);
+}
+
+static int cmp_entry(const void *x, const void *y)
+{
+	const struct pk_compare_entry *a = x, *b = y;
+	double ia = fabs(a->after_s - a->before_s), ib = fabs(b->after_s - b->before_s);
+	int c;
+
+	if (a->metric != b->metric)
+		return a->metric < b->metric ? -1 : 1;
+	if (a->significant != b->significant)
+		return a->significant ? -1 : 1;
+	if (ia != ib)
+		return ia > ib ? -1 : 1;
+	if ((c = strcmp(a->function, b->function)))
+		return c;
+	return strcmp(a->module, b->module);
+}
+
+int pk_compare_load(struct pk_store *st, const char *before, const char *after,
+		    const struct pk_compare_params *params, struct pk_compare *c, int *which)
+{
+	struct side_functions sb = { NULL, 0 }, sa = { NULL, 0 };
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	c->alpha = params && params->alpha > 0 ? params->alpha : PK_COMPARE_ALPHA;
+	if ((rc = pk_profile_load(st, before, NULL, &c->before_profile)) != PK_STORE_OK) {
+		if (which)
+			*which = 0;
+		return rc;
+	}
+	if ((rc = pk_profile_load(st, after, NULL, &c->after_profile)) != PK_STORE_OK) {
+		if (which)
+			*which = 1;
+		pk_compare_release(c);
+		return rc;
+	}
+	c->same_session = c->before_profile.session.id == c->after_profile.session.id;
+	side_init(st, &c->before_profile, &c->before);
+	side_init(st, &c->after_profile, &c->after);
+
+	/* Times need both rates; otherwise shares stand in for times. */
+	c->times_known = c->before.rate_hz > 0 && c->after.rate_hz > 0;
+	if (c->times_known)
+		c->base_s = fmax(c->before.sampled_s, c->after.sampled_s);
+	else
+		c->base_s = 1.0;
+	c->before.opportunities = opportunities(&c->before, c->times_known ? c->before.sampled_s : 1.0,
+						c->base_s);
+	c->after.opportunities = opportunities(&c->after, c->times_known ? c->after.sampled_s : 1.0,
+					       c->base_s);
+
+	side_aggregate(&c->before_profile, &sb);
+	side_aggregate(&c->after_profile, &sa);
+	join(c, &sb, &sa);
+	free(sb.v);
+	free(sa.v);
+
+	if (!c->before.samples || !c->after.samples)
+		c->untested_reason = !c->before.samples ? "BEFORE has no samples" : "AFTER has no samples";
+	else if (strcmp(c->before_profile.event_unit, "samples") || strcmp(c->after_profile.event_unit, "samples"))
+		c->untested_reason = "the compared event does not count samples";
+	if (!c->untested_reason) {
+		c->tested = 1;
+		run_tests(c);
+	}
+	qsort(c->entries, c->n_entries, sizeof(*c->entries), cmp_entry);
+	return PK_STORE_OK;
+}
+
+void pk_compare_release(struct pk_compare *c)
+{
+	size_t i;
+
+	if (!c)
+		return;
+	for (i = 0; i < c->n_entries; i++) {
+		free(c->entries[i].function);
+		free(c->entries[i].module);
+	}
+	free(c->entries);
+	free(c->before.quantities);
+	free(c->after.quantities);
+	pk_profile_release(&c->before_profile);
+	pk_profile_release(&c->after_profile);
+	memset(c, 0, sizeof(*c));
+}
+
+int pk_compare_worst_regression(const struct pk_compare *c, double threshold_percent,
+				const struct pk_compare_entry **worst)
+{
+	size_t i;
+	int found = 0;
+
+	if (worst)
+		*worst = NULL;
+	for (i = 0; i < c->n_entries; i++) {
+		const struct pk_compare_entry *e = &c->entries[i];
+
+		if (!e->significant || !pk_compare_is_regression(e) || !(e->percent_change > threshold_percent))
+			continue;
+		if (worst && (!*worst || e->percent_change > (*worst)->percent_change))
+			*worst = e;
+		found = 1;
+	}
+	return found;
+}
