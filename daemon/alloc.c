@@ -17,8 +17,28 @@ struct fn_info {
 	uint64_t mod_start, mod_end;
 };
 
+/*
+ * operator new in progress on a thread.  Its return is never hijacked: new
+ * may throw (bad_alloc, or a nothrow variant catching the throw of the
+ * plain one inside itself) and an unwinder meeting the trampoline instead
+ * of a return address would terminate the program.  The allocator call
+ * made inside it (malloc, aligned_alloc) is hijacked instead, and its
+ * result is recorded with new's caller, size and stack.
+ */
+struct new_marker {
+	pid_t tid;
+	uint64_t sp;            /* new's entry rsp */
+	uint64_t caller;        /* new's return address */
+	uint64_t size;          /* new's size argument */
+	uint64_t cookie;        /* stack id at new's entry */
+	uint64_t mod_start, mod_end;
+	int fn;
+};
+
 struct pk_alloc {
 	struct pk_probes *probes;
+	struct new_marker *markers;
+	size_t nmarkers, capmarkers;
 	struct pk_alloc_hooks hooks;
 	struct fn_info *fns;    /* by probe id */
 	size_t nfns;
@@ -140,8 +160,40 @@ static void record_free(struct pk_alloc *a, const struct pk_probe_event *ev, int
 	emit(a, &e);
 }
 
+static struct new_marker *find_marker(struct pk_alloc *a, pid_t tid)
+{
+	for (size_t i = 0; i < a->nmarkers; i++)
+		if (a->markers[i].tid == tid)
+			return &a->markers[i];
+	return NULL;
+}
+
+static void drop_marker(struct pk_alloc *a, struct new_marker *m)
+{
+	*m = a->markers[--a->nmarkers];
+}
+
+/* Cookie bit: the return belongs to an allocation made inside operator new
+ * (the marker of that thread holds the attribution). */
+#define COOKIE_FOR_NEW (1ull << 63)
+
 static int on_entry(struct pk_alloc *a, struct pk_probe_event *ev, const struct fn_info *fi)
 {
+	struct new_marker *m = find_marker(a, ev->tid);
+
+	if (m && ev->entry_sp >= m->sp) {
+		drop_marker(a, m); /* that new has returned or thrown */
+		m = NULL;
+	}
+	if (m && ev->ret_addr >= m->mod_start && ev->ret_addr < m->mod_end) {
+		/* called by operator new (or by a nothrow new via the plain one) */
+		a->stats.nested_calls++;
+		if (fi->fn == PK_ALLOC_MALLOC || fi->fn == PK_ALLOC_MEMALIGN) {
+			ev->cookie = COOKIE_FOR_NEW;
+			return 1;
+		}
+		return 0;
+	}
 	if (ev->tail_call) {
 		a->stats.nested_calls++;
 		return 0;
@@ -155,6 +207,22 @@ static int on_entry(struct pk_alloc *a, struct pk_probe_event *ev, const struct 
 		}
 	}
 	ev->cookie = a->hooks.stack ? a->hooks.stack(a->hooks.ctx, ev->tid, ev->regs) : 0;
+	ev->cookie &= ~COOKIE_FOR_NEW;
+	if (fi->fn == PK_ALLOC_NEW) {
+		struct new_marker nm = { .tid = ev->tid, .sp = ev->entry_sp,
+					 .caller = ev->ret_addr, .size = ev->args[0],
+					 .cookie = ev->cookie, .mod_start = fi->mod_start,
+					 .mod_end = fi->mod_end, .fn = fi->fn };
+
+		if (m)
+			*m = nm; /* a new inside a signal handler inside new: rare */
+		else {
+			pk_xgrow((void **)&a->markers, &a->capmarkers, a->nmarkers + 1,
+				 sizeof(*a->markers));
+			a->markers[a->nmarkers++] = nm;
+		}
+		return 0;
+	}
 	if (fi->fn == PK_ALLOC_FREE || fi->fn == PK_ALLOC_DELETE) {
 		record_free(a, ev, fi->fn, ev->args[0]);
 		/* libc's free calls no allocator; a non-tail delete wrapper does
@@ -168,9 +236,19 @@ static void on_return(struct pk_alloc *a, struct pk_probe_event *ev, const struc
 {
 	uint64_t rax = ev->retval, n = ev->args[1];
 
+	if (ev->cookie & COOKIE_FOR_NEW) {
+		struct new_marker *m = find_marker(a, ev->tid);
+
+		if (m && m->sp > ev->entry_sp) {
+			ev->cookie = m->cookie;
+			ev->ret_addr = m->caller;
+			record_alloc(a, ev, m->fn, rax, m->size);
+			drop_marker(a, m);
+		}
+		return;
+	}
 	switch (fi->fn) {
 	case PK_ALLOC_MALLOC:
-	case PK_ALLOC_NEW:
 	case PK_ALLOC_VALLOC:
 		record_alloc(a, ev, fi->fn, rax, ev->args[0]);
 		break;
@@ -264,6 +342,7 @@ void pk_alloc_free(struct pk_alloc *a)
 	pk_probes_free(a->probes);
 	pk_live_release(&a->live);
 	free(a->fns);
+	free(a->markers);
 	free(a);
 }
 
@@ -329,8 +408,18 @@ const struct pk_alloc_live *pk_alloc_live_find(const struct pk_alloc *a, uint64_
 	return pk_live_find(&a->live, ptr);
 }
 
+void pk_alloc_thread_exit(struct pk_alloc *a, pid_t tid)
+{
+	struct new_marker *m = find_marker(a, tid);
+
+	if (m)
+		drop_marker(a, m);
+	pk_probes_thread_exit(a->probes, tid);
+}
+
 void pk_alloc_reset(struct pk_alloc *a)
 {
+	a->nmarkers = 0;
 	pk_probes_forget(a->probes);
 	pk_live_release(&a->live);
 	pk_live_init(&a->live);

@@ -19,8 +19,13 @@
  * -> free, new[] -> new) are not probed at all: the inner probe sees the
  * wrapper's caller as its caller already.
  *
+ * operator new's own return is never hijacked (it may throw, and an
+ * unwinder that finds the trampoline where a return address should be
+ * terminates the program): the malloc/aligned_alloc it calls is caught
+ * instead and recorded with new's caller, size and stack.
+ *
  * Costs: free is one stop; every allocation is two (entry and return);
- * operator new is three (its entry, the nested malloc entry, its return).
+ * operator new is three (its entry, the inner malloc's entry and return).
  */
 #ifndef PK_ALLOC_H
 #define PK_ALLOC_H
@@ -123,6 +128,9 @@ size_t pk_alloc_live_foreach(const struct pk_alloc *a,
 
 /* The live allocation at ptr, or NULL. */
 const struct pk_alloc_live *pk_alloc_live_find(const struct pk_alloc *a, uint64_t ptr);
+
+/* Thread tid exited: use this instead of pk_probes_thread_exit. */
+void pk_alloc_thread_exit(struct pk_alloc *a, pid_t tid);
 
 /* After exec: the old image's allocations are gone; all state dropped. */
 void pk_alloc_reset(struct pk_alloc *a);

@@ -1,7 +1,7 @@
 /*
  * alloc-cxx.cc - C++ tracee for allocation tracking: operator new/delete
  * (scalar, array, nothrow) called from make_objects(); 3 objects leaked
- * (printed as "leak PTR SIZE").  Waits for a byte on stdin after writing
+ * (printed as "leak PTR SIZE"); a new that throws bad_alloc, caught.  Waits for a byte on stdin after writing
  * "ready", like alloc-suite.
  */
 #include <cstdio>
@@ -41,6 +41,19 @@ __attribute__((noinline)) void drop_objects()
 		delete[] arrays[i];
 }
 
+/* operator new failing: bad_alloc must unwind through new as usual */
+__attribute__((noinline)) void try_huge()
+{
+	static volatile size_t huge = (size_t)1 << 62;
+
+	try {
+		char *p = new char[huge];
+		sink += (unsigned long)p;
+	} catch (const std::bad_alloc &) {
+		std::printf("caught bad_alloc\n");
+	}
+}
+
 int main()
 {
 	char c;
@@ -50,6 +63,7 @@ int main()
 		return 3;
 	make_objects();
 	drop_objects();
+	try_huge();
 	std::printf("done\n");
 	return 0;
 }

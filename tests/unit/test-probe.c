@@ -427,7 +427,7 @@ static int run(struct tracee *t, struct pk_probes *p)
 			break;
 		}
 		case PTRACE_EVENT_EXIT:
-			pk_probes_thread_exit(p, tid);
+			pk_probes_thread_exit(p, tid); /* (pk_alloc_thread_exit in perfkitd) */
 			break;
 		case PTRACE_EVENT_EXEC:
 			pk_probes_forget(p);
@@ -767,6 +767,9 @@ static void test_cxx(void)
 	CU_ASSERT_EQUAL(s.unknown_frees, 0);
 	CU_ASSERT_EQUAL(s.bytes_freed, 97 * 40 + 50 * 100);
 	CU_ASSERT_EQUAL(check_leaks(&t, a), 3);
+	/* a throwing new unwinds normally: its return is never hijacked */
+	CU_ASSERT(strstr(t.out, "caught bad_alloc\n") != NULL);
+	CU_ASSERT(pk_alloc_stats(a)->failed_allocs >= 1);
 	CU_ASSERT_EQUAL_FATAL(func_range(&t, "_Z12make_objectsv", &lo, &hi), 0);
 	/* the malloc inside operator new is nested: no event names malloc
 	 * with a caller in the program's functions that use new */
