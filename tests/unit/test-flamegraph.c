@@ -413,6 +413,42 @@ static void test_svg_geometry_and_empty(void)
 	pk_fg_tree_release(&t);
 }
 
+/* A frame hook as a differential graph uses it: colour and hover note. */
+static void hook(void *ctx, uint32_t node, char color[8], const char **note)
+{
+	const struct pk_fg_tree *t = ctx;
+
+	if (!strcmp(t->funcs[t->nodes[node].func].name, "b")) {
+		snprintf(color, 8, "#123456");
+		*note = "before 1<2 & \"x\"";
+	}
+}
+
+static void test_svg_frame_hook(void)
+{
+	struct pk_fg_tree t;
+	struct pk_fg_options o = { 0 };
+	char *svg, *p;
+	size_t len;
+
+	pk_fg_tree_init(&t);
+	add(&t, "main;a", 3);
+	add(&t, "main;b", 1);
+	pk_fg_tree_finish(&t);
+	o.minwidth = -1;
+	o.frame_hook = hook;
+	o.frame_hook_ctx = &t;
+	svg = svg_of(&t, &o, &len);
+	p = strstr(svg, " data-n=\"before 1&lt;2 &amp; &quot;x&quot;\"");
+	CU_ASSERT_PTR_NOT_NULL(p);
+	CU_ASSERT_PTR_NOT_NULL(p ? strstr(p, "fill=\"#123456\"") : NULL);
+	/* only b has a note */
+	CU_ASSERT_PTR_NULL(p ? strstr(p + 2, " data-n=") : svg);
+	CU_ASSERT_PTR_EQUAL(strstr(svg, " data-n="), p);
+	free(svg);
+	pk_fg_tree_release(&t);
+}
+
 /* ---- trees from a profile, and the folded and pprof exporters --------------- */
 
 /*
@@ -581,6 +617,7 @@ int main(void)
 	CU_add_test(s, "colours", test_colors);
 	CU_add_test(s, "SVG escapes hostile names", test_svg_hostile_names);
 	CU_add_test(s, "SVG geometry, icicle, empty", test_svg_geometry_and_empty);
+	CU_add_test(s, "SVG frame hook", test_svg_frame_hook);
 	CU_add_test(s, "tree from a profile, reversed", test_tree_from_profile);
 	CU_add_test(s, "folded export", test_folded);
 	CU_add_test(s, "pprof export is gzip", test_pprof_is_gzip);
