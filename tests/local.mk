@@ -94,6 +94,7 @@ PK_INTEGRATION_TESTS = \
 	tests/integration/attach.sh \
 	tests/integration/attach-stop.sh \
 	tests/integration/status-line.sh \
+	tests/integration/sudo-db.sh \
 	tests/integration/signals.sh \
 	tests/integration/fork-exec.sh \
 	tests/integration/exit-status.sh \
