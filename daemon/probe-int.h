@@ -19,7 +19,9 @@ struct pk_probe {
 	uint8_t code[16];          /* original bytes at addr */
 	struct pk_insn insn;
 	uint64_t slot;             /* out-of-line copy, 0 when emulated */
-	int armed;
+	int placed;                /* decoded and copied out of line: stays
+				      through disarm, until detach/forget */
+	int armed;                 /* the int3 is in place */
 	int refused;
 };
 
@@ -49,7 +51,7 @@ struct pk_probes {
 	void *ctx;
 	struct pk_probe *probes;   /* indexed by id */
 	size_t nprobes, capprobes;
-	int *by_addr;              /* armed probe ids sorted by address */
+	int *by_addr;              /* placed probe ids sorted by address */
 	size_t nby_addr;
 	struct pk_probe_page *pages;
 	size_t npages, cappages;

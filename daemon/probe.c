@@ -169,15 +169,15 @@ static void rebuild_index(struct pk_probes *p)
 	p->by_addr = pk_xcalloc(p->nprobes + 1, sizeof(int));
 	p->nby_addr = 0;
 	for (size_t i = 0; i < p->nprobes; i++)
-		if (p->probes[i].armed)
+		if (p->probes[i].placed)
 			p->by_addr[p->nby_addr++] = (int)i;
 	sort_ctx = p;
 	qsort(p->by_addr, p->nby_addr, sizeof(int), cmp_by_addr);
 	sort_ctx = NULL;
 }
 
-/* The armed probe at addr, or NULL. */
-static struct pk_probe *find_armed(struct pk_probes *p, uint64_t addr)
+/* The placed (armed or disarmed) probe at addr, or NULL. */
+static struct pk_probe *find_placed(struct pk_probes *p, uint64_t addr)
 {
 	size_t lo = 0, hi = p->nby_addr;
 
@@ -193,6 +193,14 @@ static struct pk_probe *find_armed(struct pk_probes *p, uint64_t addr)
 			hi = mid;
 	}
 	return NULL;
+}
+
+/* The armed probe at addr, or NULL. */
+static struct pk_probe *find_armed(struct pk_probes *p, uint64_t addr)
+{
+	struct pk_probe *pr = find_placed(p, addr);
+
+	return pr && pr->armed ? pr : NULL;
 }
 
 static int within_rel32(uint64_t from, uint64_t to)
@@ -273,6 +281,8 @@ static int arm_one(struct pk_probes *p, pid_t tid, struct pk_probe *pr)
 	uint8_t int3 = INT3;
 	int err;
 
+	if (pr->placed) /* re-arm after pk_probes_disarm */
+		goto write_int3;
 	err = pk_probes_read(p, pr->addr, pr->code, sizeof(pr->code));
 	if (err < 0)
 		return err;
@@ -296,6 +306,8 @@ static int arm_one(struct pk_probes *p, pid_t tid, struct pk_probe *pr)
 			return err;
 	}
 	pr->orig = pr->code[0];
+	pr->placed = 1;
+write_int3:
 	err = pk_probes_write(p, pr->addr, &int3, 1);
 	if (err < 0)
 		return err;
@@ -452,10 +464,12 @@ int pk_probe_handle_trap(struct pk_probes *p, pid_t tid)
 		return -errno;
 	if (p->tramp && regs.rip - 1 == p->tramp)
 		err = handle_return(p, tid, &regs);
-	else if ((pr = find_armed(p, regs.rip - 1)) != NULL)
-		err = handle_entry(p, tid, pr, &regs);
-	else
+	else if ((pr = find_placed(p, regs.rip - 1)) == NULL)
 		return 0;
+	else if (pr->armed)
+		err = handle_entry(p, tid, pr, &regs);
+	else /* hit the int3 just before pk_probes_disarm removed it */
+		regs.rip = pr->addr, err = 0;
 	if (err < 0)
 		return err;
 	p->stats.traps++;
@@ -493,7 +507,7 @@ int pk_probe_trap_pending(struct pk_probes *p, pid_t tid)
 
 	if (ptrace(PTRACE_GETREGS, tid, 0, &regs) < 0)
 		return 0;
-	if (!(p->tramp && regs.rip - 1 == p->tramp) && !find_armed(p, regs.rip - 1))
+	if (!(p->tramp && regs.rip - 1 == p->tramp) && !find_placed(p, regs.rip - 1))
 		return 0;
 	return sigtrap_pending(p->pid, tid);
 }
@@ -572,10 +586,10 @@ int pk_probes_detach(struct pk_probes *p, const pid_t *tids, size_t n, int flags
 	for (size_t i = 0; i < p->nprobes; i++) {
 		struct pk_probe *pr = &p->probes[i];
 
-		if (!pr->armed)
-			continue;
-		remember(&first, pk_probes_write(p, pr->addr, &pr->orig, 1));
+		if (pr->armed)
+			remember(&first, pk_probes_write(p, pr->addr, &pr->orig, 1));
 		pr->armed = 0;
+		pr->placed = 0;
 	}
 	if ((flags & PK_PROBE_DETACH_UNMAP) && n > 0)
 		for (size_t i = 0; i < p->npages; i++)
@@ -588,6 +602,27 @@ int pk_probes_detach(struct pk_probes *p, const pid_t *tids, size_t n, int flags
 	p->stats.armed = 0;
 	rebuild_index(p);
 	return first;
+}
+
+int pk_probes_disarm(struct pk_probes *p)
+{
+	int first = 0, n = 0;
+
+	for (size_t i = 0; i < p->nprobes; i++) {
+		struct pk_probe *pr = &p->probes[i];
+		int err;
+
+		if (!pr->armed)
+			continue;
+		err = pk_probes_write(p, pr->addr, &pr->orig, 1);
+		remember(&first, err);
+		if (err == 0) {
+			pr->armed = 0;
+			n++;
+		}
+	}
+	p->stats.armed -= (unsigned)n;
+	return first ? first : n;
 }
 
 int pk_probes_clean_child(struct pk_probes *p, pid_t child, pid_t parent_tid)
@@ -610,6 +645,7 @@ void pk_probes_forget(struct pk_probes *p)
 		pk_probe_thread_drop(p, &p->threads[p->nthreads - 1], 1);
 	for (size_t i = 0; i < p->nprobes; i++) {
 		p->probes[i].armed = 0;
+		p->probes[i].placed = 0;
 		p->probes[i].refused = 0;
 	}
 	p->npages = 0;

@@ -150,6 +150,17 @@ void pk_probes_thread_exit(struct pk_probes *p, pid_t tid);
 int pk_probes_detach(struct pk_probes *p, const pid_t *tids, size_t n, int flags);
 
 /*
+ * Windows (--alloc-sample): remove every int3 byte, keeping the out-of-line
+ * copies, the trampoline and the pending returns (those still come back
+ * and are reported).  Needs no thread stopped.  A thread that executed an
+ * int3 just before its removal still reports the SIGTRAP:
+ * pk_probe_handle_trap recognizes it (returns 1, no event).  Re-arm with
+ * pk_probes_arm (no injection needed then).  Returns the number of probes
+ * disarmed or -errno.
+ */
+int pk_probes_disarm(struct pk_probes *p);
+
+/*
  * PTRACE_EVENT_FORK / VFORK... : a fork child (stopped, pid child) is a copy
  * of the parent's memory, int3 bytes and hijacked return slots included.
  * Removes the breakpoints in the child and restores the return addresses

@@ -59,6 +59,10 @@ struct recorded {
 	uint64_t malloc_addr;   /* malloc in the tracee's libc */
 	int execs;
 	int extra_go;
+	long disarm_at;         /* >0: disarm at this many entries, re-arm at
+				   the next interrupt stop (a sampling window) */
+	int window;             /* 1 disarmed, 2 re-armed */
+	long entries_at_rearm;
 };
 
 static struct recorded rec;
@@ -441,6 +445,12 @@ static int run(struct tracee *t, struct pk_probes *p)
 					sig = SIGTRAP;
 					t->sigtraps_delivered++;
 				}
+				if (rec.disarm_at > 0 && rec.window == 0 &&
+				    rec.entries >= rec.disarm_at) {
+					CU_ASSERT(pk_probes_disarm(p) >= 9);
+					rec.window = 1;
+					ptrace(PTRACE_INTERRUPT, t->pid, 0, 0);
+				}
 				if (rec.detach_now && r == 1) {
 					rec.detach_now = 0;
 					rec.detach_after = 0;
@@ -448,6 +458,13 @@ static int run(struct tracee *t, struct pk_probes *p)
 				}
 			} else {
 				sig = WSTOPSIG(st);
+			}
+			break;
+		case PTRACE_EVENT_STOP:
+			if (rec.window == 1 && tid == t->pid) {
+				CU_ASSERT(pk_probes_arm(p, tid) >= 9);
+				rec.window = 2;
+				rec.entries_at_rearm = rec.entries;
 			}
 			break;
 		default:
@@ -820,6 +837,33 @@ static void test_detach_mid_run(void)
 	pk_alloc_free(a);
 }
 
+static void test_window(void)
+{
+	struct tracee t;
+	struct pk_alloc *a;
+	unsigned long sum = 0, expect = 0;
+	const char *s;
+	const long n = 20000;
+
+	for (long i = 0; i < n; i++)
+		expect += (unsigned long)(i & 255);
+	expect *= 2;
+	rec.disarm_at = 1000;
+	rec.window = 0;
+	a = trace(&t, "alloc-suite", "loop", "20000", 1);
+	rec.disarm_at = 0;
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	CU_ASSERT_EQUAL(rec.window, 2);
+	CU_ASSERT(rec.entries > rec.entries_at_rearm); /* probes live again */
+	CU_ASSERT(exited_ok(&t));
+	CU_ASSERT_EQUAL(t.sigtraps_delivered, 0);
+	s = strstr(t.out, "sum ");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	sscanf(s, "sum %lu", &sum);
+	CU_ASSERT_EQUAL(sum, expect);
+	pk_alloc_free(a);
+}
+
 /* Bare stop: interrupt, wait, getregs, cont on a spinning child. */
 static double bare_stop_us(int rounds)
 {
@@ -946,6 +990,7 @@ int main(int argc, char **argv)
 	CU_add_test(s, "exec while probed", test_exec);
 	CU_add_test(s, "C++ new/delete", test_cxx);
 	CU_add_test(s, "detach mid-run", test_detach_mid_run);
+	CU_add_test(s, "disarm and re-arm (sampling window)", test_window);
 	CU_add_test(s, "cost per event", test_cost);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
