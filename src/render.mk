@@ -19,7 +19,8 @@ src_libpksrc_a_SOURCES += \
 # The flame graph's script is ours (src/flamegraph.js) and is compiled
 # into the binary as a C string, so every SVG carries it and perfkit needs
 # no data files at run time.  sed is enough to make the string: escape
-# backslashes and quotes, one literal per line.  The script goes into a
+# backslashes, quotes and question marks (no trigraphs), one literal per
+# line.  The script goes into a
 # CDATA section, so it must never contain the CDATA terminator.
 nodist_src_libpksrc_a_SOURCES = src/flamegraph-js.c
 CLEANFILES += src/flamegraph-js.c
@@ -33,7 +34,7 @@ src/flamegraph-js.c: $(top_srcdir)/src/flamegraph.js $(top_srcdir)/src/render.mk
 	{ echo '/* Generated from src/flamegraph.js by src/render.mk: do not edit. */'; \
 	  echo '#include "src/flamegraph.h"'; \
 	  echo 'const char pk_flamegraph_js[] ='; \
-	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' \
+	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/?/\\?/g' -e 's/^/"/' -e 's/$$/\\n"/' \
 	    $(top_srcdir)/src/flamegraph.js; \
 	  echo ';'; } > $@-t && mv -f $@-t $@
 
