@@ -449,6 +449,36 @@ static void test_svg_frame_hook(void)
 	pk_fg_tree_release(&t);
 }
 
+/* The script compiled into the binary is src/flamegraph.js, byte for byte. */
+static void test_embedded_script(void)
+{
+	/* make check exports top_srcdir; else find it from this file's path. */
+	const char *top = getenv("top_srcdir");
+	char *path = top ? pk_xasprintf("%s/src/flamegraph.js", top)
+			 : pk_xasprintf("%.*s/../../src/flamegraph.js",
+					(int)(strrchr(__FILE__, '/') ? strrchr(__FILE__, '/') - __FILE__ : 1),
+					strrchr(__FILE__, '/') ? __FILE__ : ".");
+	char *buf = NULL;
+	size_t len = 0, cap = 0, n;
+	FILE *f = fopen(path, "rb");
+	char chunk[4096];
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		pk_xgrow((void **)&buf, &cap, len + n + 1, 1);
+		memcpy(buf + len, chunk, n);
+		len += n;
+	}
+	fclose(f);
+	CU_ASSERT_FATAL(buf != NULL);
+	buf[len] = '\0';
+	CU_ASSERT_EQUAL(strlen(pk_flamegraph_js), len);
+	CU_ASSERT_STRING_EQUAL(pk_flamegraph_js, buf);
+	CU_ASSERT_PTR_NULL(strstr(pk_flamegraph_js, "]]>"));
+	free(buf);
+	free(path);
+}
+
 /* ---- trees from a profile, and the folded and pprof exporters --------------- */
 
 /*
@@ -618,6 +648,7 @@ int main(void)
 	CU_add_test(s, "SVG escapes hostile names", test_svg_hostile_names);
 	CU_add_test(s, "SVG geometry, icicle, empty", test_svg_geometry_and_empty);
 	CU_add_test(s, "SVG frame hook", test_svg_frame_hook);
+	CU_add_test(s, "embedded script is src/flamegraph.js", test_embedded_script);
 	CU_add_test(s, "tree from a profile, reversed", test_tree_from_profile);
 	CU_add_test(s, "folded export", test_folded);
 	CU_add_test(s, "pprof export is gzip", test_pprof_is_gzip);
