@@ -458,6 +458,7 @@ int pk_probe_handle_trap(struct pk_probes *p, pid_t tid)
 {
 	struct user_regs_struct regs;
 	struct pk_probe *pr = NULL;
+	uint64_t t0 = pk_monotonic_ns();
 	int err;
 
 	if (ptrace(PTRACE_GETREGS, tid, 0, &regs) < 0)
@@ -475,6 +476,7 @@ int pk_probe_handle_trap(struct pk_probes *p, pid_t tid)
 	p->stats.traps++;
 	if (ptrace(PTRACE_SETREGS, tid, 0, &regs) < 0)
 		return -errno;
+	p->stats.handle_ns += pk_monotonic_ns() - t0;
 	return 1;
 }
 

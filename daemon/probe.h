@@ -21,6 +21,32 @@
  *     TRACEEXEC while probes are armed (a fork child inherits the int3
  *     bytes and must be cleaned before it runs).
  *
+ * Tracer protocol (what perfkitd's tracer does, in order):
+ *   1. seize all threads; stop one (PTRACE_INTERRUPT, wait for its
+ *      PTRACE_EVENT_STOP); pk_probe_add for each function;
+ *      pk_probes_arm(p, that tid); resume it with PTRACE_CONT.
+ *   2. event loop: a SIGTRAP signal-delivery-stop (status>>16 == 0,
+ *      WSTOPSIG == SIGTRAP) goes to pk_probe_handle_trap first: 1 = resume
+ *      with signal 0, 0 = deliver SIGTRAP.  The callback runs inside; for
+ *      stacks, copy the stack from regs->rsp there (the thread is stopped).
+ *   3. PTRACE_EVENT_EXIT (or the exit status of a thread):
+ *      pk_probes_thread_exit.  PTRACE_EVENT_FORK: wait for the child's
+ *      first stop, pk_probes_clean_child(child, forking tid), then detach or
+ *      follow the child.  PTRACE_EVENT_VFORK: keep the child traced, handle
+ *      its traps like a thread's, until its exec/exit.  PTRACE_EVENT_EXEC:
+ *      pk_probes_forget (then, once the new image's libraries are mapped,
+ *      a new engine and arm again).  Leader exit: pk_probes_forget.
+ *   4. windows (--alloc-sample): pk_probes_disarm / pk_probes_arm.
+ *   5. detach (end, Ctrl-C, SIGTERM, error): interrupt every thread and
+ *      wait for each stop; a SIGTRAP stop met there goes to
+ *      pk_probe_handle_trap (then detach that thread with signal 0); for a
+ *      thread in another stop, pk_probe_trap_pending says whether it must
+ *      be resumed once to collect its SIGTRAP first; then
+ *      pk_probes_detach(all tids); then PTRACE_DETACH each thread.
+ * If perfkitd dies between arm and detach the target dies of SIGTRAP at
+ * its next probed call: this backend cannot fail safe, so callers keep
+ * their error paths short and always reach step 5.
+ *
  * Thread safety: none; one engine per traced process, used from the
  * tracer's thread.  All functions returning int return a negative errno
  * value on error unless stated otherwise.
@@ -188,6 +214,9 @@ struct pk_probe_stats {
 	unsigned refused;     /* probes that could not be armed */
 	unsigned pages;       /* scratch pages mapped */
 	unsigned moved;       /* threads moved out of probe code by detach */
+	uint64_t handle_ns;   /* time spent inside pk_probe_handle_trap for
+				 the handled traps (engine + callback work,
+				 not the kernel's stop and resume) */
 };
 void pk_probes_stats(const struct pk_probes *p, struct pk_probe_stats *out);
 

@@ -923,6 +923,8 @@ static void test_cost(void)
 	/* 3 stops per malloc+free pair: malloc entry + return, free entry */
 	CU_ASSERT(ps.traps >= 3 * (uint64_t)n && ps.traps < 3 * (uint64_t)n + 200);
 	per_stop = (ns1 - ns0) / 3 / 1e3;
+	fprintf(stderr, "\n  engine time per handled trap: %.1f us (%llu traps)",
+		ps.traps ? ps.handle_ns / 1e3 / ps.traps : 0.0, (unsigned long long)ps.traps);
 	per_event = (ns1 - ns0) / 2 / 1e3;
 	fprintf(stderr,
 		"\n  cost: bare stop (interrupt+wait+getregs+cont) %.1f us; probed malloc+free "
