@@ -115,6 +115,15 @@ void pk_alloc_free(struct pk_alloc *a);   /* accepts NULL; no target access */
 int pk_alloc_add_function(struct pk_alloc *a, const char *name, uint64_t addr,
 			  uint64_t module_start, uint64_t module_end);
 
+/*
+ * Find the allocator functions of every ELF file mapped in process pid
+ * (/proc/PID/maps, files read through /proc/PID/root) and register them
+ * with pk_alloc_add_function.  Needs no thread stopped.  Returns the number
+ * of probes registered (0: no allocator found, e.g. before the dynamic
+ * loader mapped libc) or -errno when the maps cannot be read.
+ */
+int pk_alloc_add_process(struct pk_alloc *a, pid_t pid);
+
 /* The probe engine: the tracer calls pk_probe_handle_trap, detach, fork
  * and exec handling on it (see probe.h). */
 struct pk_probes *pk_alloc_probes(struct pk_alloc *a);

@@ -490,7 +490,11 @@ static struct pk_alloc *trace(struct tracee *t, const char *name, const char *a1
 		return NULL;
 	a = pk_alloc_new(t->pid, &hooks);
 	if (arm) {
-		CU_ASSERT(add_allocators(t, a) >= 9); /* 9 distinct in glibc 2.36 */
+		/* 9 distinct in glibc 2.36, + libstdc++'s non-tail-jump news;
+		 * the test's own lookup then finds nothing more */
+		r = pk_alloc_add_process(a, t->pid);
+		CU_ASSERT(r >= 9);
+		CU_ASSERT_EQUAL(add_allocators(t, a), 0);
 		r = pk_probes_arm(pk_alloc_probes(a), t->pid);
 		CU_ASSERT(r >= 9);
 	}
