@@ -144,6 +144,25 @@ static int parse_options(int argc, char **argv, struct pk_cli *cli, struct compa
 	return -1;
 }
 
+/* Sessions whose times mean different things still compare, with a word. */
+static void warn_mismatch(const struct pk_compare *c)
+{
+	const struct pk_profile *b = &c->before_profile, *a = &c->after_profile;
+
+	if (c->same_session)
+		return;
+	if (b->session.mode && a->session.mode && strcmp(b->session.mode, a->session.mode))
+		pk_warn("'%s' was recorded in %s mode and '%s' in %s mode: their times measure "
+			"different things", b->session.name, b->session.mode, a->session.name, a->session.mode);
+	else if (strcmp(b->event_name, a->event_name))
+		pk_warn("comparing event '%s' of '%s' with event '%s' of '%s'", b->event_name,
+			b->session.name, a->event_name, a->session.name);
+	if (b->session.status && strcmp(b->session.status, "complete"))
+		pk_warn("session '%s' is %s, not complete", b->session.name, b->session.status);
+	if (a->session.status && strcmp(a->session.status, "complete"))
+		pk_warn("session '%s' is %s, not complete", a->session.name, a->session.status);
+}
+
 static int write_flamegraph(const struct pk_compare *c, const char *path)
 {
 	FILE *f = fopen(path, "w");
@@ -192,6 +211,7 @@ int cmd_compare(int argc, char **argv, struct pk_cli *cli)
 	}
 	pk_session_release(&sb);
 	pk_session_release(&sa);
+	warn_mismatch(&c);
 
 	if (o.limit < 0)
 		o.limit = o.format == PK_FORMAT_TABLE ? DEFAULT_TABLE_LIMIT : 0;

@@ -7,10 +7,13 @@
  * regular flame graph's (flamegraph.h); this file only matches call paths
  * and answers the writer's per-frame hook.
  *
- * A frame's change is measured like a function's in compare.h: estimated
- * time after minus before, in points of the common time base (the longer
- * session's sampled time), so a frame whose time did not change stays pale
- * even when the rest of the program got faster around it.  Call paths are
+ * A frame's change is measured like a function's in compare.h: its
+ * estimated time after against before (not its share), so a frame whose
+ * time did not change stays pale even when the rest of the program got
+ * faster around it.  The colour's strength is the change relative to the
+ * frame's time before, full at +-FULL_COLOR_PERCENT: relative, because
+ * absolute changes add up towards the root, and a scale set by the root's
+ * change would leave every smaller finding nearly white.  Call paths are
  * matched function by function with compare.h's keys (name and module file
  * name, the profiled program matching the other session's program).
  * Paths that exist only in BEFORE have no frame in AFTER's shape; the
@@ -30,9 +33,8 @@
 #include "strbuf.h"
 #include "util.h"
 
-/* Changes up to this many points of the time base are never drawn at
- * full colour. */
-#define MIN_COLOR_SCALE_POINTS 2.0
+/* A change of this many percent (or more) is drawn at full colour. */
+#define FULL_COLOR_PERCENT 100.0
 /* The strongest tint of a change that is not significant (0..1). */
 #define NOISE_TINT 0.15
 
@@ -48,7 +50,6 @@ struct diff_ctx {
 	uint32_t *before_node;    /* per AFTER node: BEFORE node, UINT32_MAX none */
 	double *q;                /* per AFTER node: q-value of its change */
 	unsigned char *significant; /* per AFTER node */
-	double scale;             /* points for full colour */
 	struct pk_strbuf note;
 };
 
@@ -165,7 +166,7 @@ static void frame_hook(void *ctx, uint32_t node, char color[8], const char **not
 	int hi, lo;
 
 	/* Pale grey at no change, to saturated red (more) or blue (less). */
-	t = fmin(1.0, fabs(delta) / d->scale);
+	t = before > 0 ? fmin(1.0, 100.0 * fabs(after - before) / before / FULL_COLOR_PERCENT) : 1.0;
 	if (!d->significant[node])
 		t = fmin(t, NOISE_TINT);
 	hi = (int)lround(235 + 20 * t);
@@ -209,10 +210,7 @@ static void test_nodes(struct diff_ctx *d)
 		uint32_t bn = d->before_node[i];
 		uint64_t bw = bn == UINT32_MAX ? 0 : d->before->nodes[bn].total;
 
-		d->q[i] = c->tested ? pk_stats_proportion_test(bw, c->before.opportunities,
-								d->after->nodes[i].total,
-								c->after.opportunities, NULL)
-				    : NAN;
+		d->q[i] = pk_compare_test(c, bw, d->after->nodes[i].total, NULL);
 	}
 	pk_stats_bh_qvalues(d->q, n, d->q);
 	for (i = 0; i < n; i++) {
@@ -231,8 +229,6 @@ int pk_compare_write_flamegraph(const struct pk_compare *c, FILE *out)
 	struct diff_ctx d;
 	struct pk_strbuf title = PK_STRBUF_INIT, subtitle = PK_STRBUF_INIT;
 	uint32_t *fkey_before, *fkey_after;
-	double max_delta = 0;
-	size_t i;
 	int rc;
 
 	pk_fg_tree_init(&before);
@@ -250,19 +246,12 @@ int pk_compare_write_flamegraph(const struct pk_compare *c, FILE *out)
 	match_functions(c, &before, &after, fkey_before, fkey_after);
 	match_nodes(&d, fkey_before, fkey_after);
 	test_nodes(&d);
-	for (i = 1; i < after.n_nodes; i++) {
-		double b, a, delta = fabs(node_delta(&d, (uint32_t)i, &b, &a));
-
-		if (delta > max_delta)
-			max_delta = delta;
-	}
-	d.scale = fmax(max_delta, MIN_COLOR_SCALE_POINTS);
 
 	pk_strbuf_addf(&title, "Differential Flame Graph: %s vs %s", c->after_profile.session.name,
 		       c->before_profile.session.name);
-	pk_strbuf_addf(&subtitle, "AFTER's profile; red: more %s than BEFORE, blue: less "
-		       "(full colour at %.1f points of the longer run; changes within noise faint)",
-		       c->times_known ? "time" : "share", d.scale);
+	pk_strbuf_addf(&subtitle, "AFTER's profile; red: more %s than in BEFORE, blue: less "
+		       "(full colour at %+.0f%% or more; changes within noise faint)",
+		       c->times_known ? "time" : "share", FULL_COLOR_PERCENT);
 	memset(&opt, 0, sizeof(opt));
 	opt.title = pk_strbuf_str(&title);
 	opt.subtitle = pk_strbuf_str(&subtitle);

@@ -1,16 +1,14 @@
 /*
- * compare-output.c - how a comparison is told: the one-paragraph summary,
- * the overall table, the improvement and regression lists, as a table for
- * people, JSON for scripts and CSV for spreadsheets.  The numbers all come
- * from struct pk_compare (compare.c); nothing is computed twice here.
+ * compare-output.c - how a comparison is told to people: the one-paragraph
+ * summary, the overall table, and the improvement and regression lists as
+ * tables.  JSON and CSV are in compare-json.c.  The numbers all come from
+ * struct pk_compare (compare.c); nothing is computed twice here.
  */
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "json.h"
-#include "src/cli.h"
 #include "src/compare.h"
 #include "src/compare-output.h"
 #include "src/output.h"
@@ -59,11 +57,6 @@ static void fmt_p(double p, char *buf, size_t len)
 		snprintf(buf, len, "%.1e", p);
 	else
 		snprintf(buf, len, "%.3f", p);
-}
-
-static const char *presence_name(enum pk_compare_presence p)
-{
-	return p == PK_PRESENT_ADDED ? "added" : p == PK_PRESENT_REMOVED ? "removed" : "both";
 }
 
 static const char *metric_label(enum pk_compare_metric m)
@@ -270,11 +263,6 @@ static void print_overall(const struct pk_compare *c, FILE *out)
 	pk_table_free(t);
 }
 
-static int in_list(const struct pk_compare_entry *e, int improvements)
-{
-	return improvements ? pk_compare_is_improvement(e) : pk_compare_is_regression(e);
-}
-
 static void print_list(const struct pk_compare *c, int improvements, size_t limit, FILE *out)
 {
 	static const struct pk_column cols[] = {
@@ -293,7 +281,7 @@ static void print_list(const struct pk_compare *c, int improvements, size_t limi
 	size_t i, n = 0, shown = 0;
 
 	for (i = 0; i < c->n_entries; i++)
-		n += in_list(&c->entries[i], improvements);
+		n += pk_compare_in_list(&c->entries[i], improvements);
 	fprintf(out, "\n%s (%zu):\n", improvements ? "Improvements: less time than before"
 			: "Regressions: more time than before", n);
 	if (!n) {
@@ -305,7 +293,7 @@ static void print_list(const struct pk_compare *c, int improvements, size_t limi
 		const struct pk_compare_entry *e = &c->entries[i];
 		char b[32], a[32], ch[32], p[32], q[32];
 
-		if (!in_list(e, improvements))
+		if (!pk_compare_in_list(e, improvements))
 			continue;
 		shown++;
 		fmt_value(c, e->before_s, b, sizeof(b));
@@ -345,189 +333,5 @@ void pk_compare_print_table(const struct pk_compare *c, size_t limit, FILE *out)
 		fprintf(out, "\nSELF: time with the function running; TOTAL: including its callees.\n"
 			     "P: two-sided %s; Q: Benjamini-Hochberg over all %zu tests.\n",
 			"two-proportion z-test (Fisher's exact test for small counts)", c->n_tests);
-	fflush(out);
-}
-
-/* ---- JSON ----------------------------------------------------------------- */
-
-static void json_side(struct pk_json *j, struct pk_store *st, const struct pk_compare_side *s)
-{
-	size_t i;
-
-	pk_json_begin_object(j);
-	pk_cli_json_session(j, st, &s->profile->session);
-	pk_json_key(j, "event");
-	pk_json_string(j, s->profile->event_name);
-	pk_json_key(j, "counted_samples");
-	pk_json_uint(j, s->samples);
-	pk_json_key(j, "wall_time_s");
-	pk_json_double(j, s->wall_s);
-	pk_json_key(j, "cpu_time_s");
-	pk_json_double(j, s->cpu_s);
-	pk_json_key(j, "sampled_time_s");
-	pk_json_double(j, s->sampled_s);
-	pk_json_key(j, "sample_rate_hz");
-	pk_json_double(j, s->rate_hz > 0 ? s->rate_hz : NAN);
-	for (i = 0; i < pk_compare_n_quantities; i++) {
-		if (isnan(s->quantities[i]))
-			continue;
-		pk_json_key(j, pk_compare_quantities[i].key);
-		pk_json_double(j, s->quantities[i]);
-	}
-	pk_json_end_object(j);
-}
-
-static void json_entry(struct pk_json *j, const struct pk_compare *c, const struct pk_compare_entry *e)
-{
-	pk_json_begin_object(j);
-	pk_json_key(j, "function");
-	pk_json_string(j, e->function);
-	pk_json_key(j, "module");
-	pk_json_string(j, e->module);
-	pk_json_key(j, "metric");
-	pk_json_string(j, pk_compare_metric_name(e->metric));
-	pk_json_key(j, "unit");
-	pk_json_string(j, c->times_known ? "s" : "share");
-	pk_json_key(j, "before");
-	pk_json_double(j, e->before_s);
-	pk_json_key(j, "after");
-	pk_json_double(j, e->after_s);
-	pk_json_key(j, "percent_change");
-	pk_json_double(j, e->percent_change); /* null for a new function */
-	pk_json_key(j, "status");
-	pk_json_string(j, presence_name(e->presence));
-	pk_json_key(j, "before_samples");
-	pk_json_uint(j, e->before_samples);
-	pk_json_key(j, "after_samples");
-	pk_json_uint(j, e->after_samples);
-	pk_json_key(j, "before_share");
-	pk_json_double(j, 100.0 * e->before_share);
-	pk_json_key(j, "after_share");
-	pk_json_double(j, 100.0 * e->after_share);
-	pk_json_key(j, "delta_points");
-	pk_json_double(j, e->delta_points);
-	pk_json_key(j, "p_value");
-	pk_json_double(j, e->p_value);
-	pk_json_key(j, "q_value");
-	pk_json_double(j, e->q_value);
-	pk_json_key(j, "test");
-	pk_json_string(j, pk_test_method_name(e->method));
-	pk_json_key(j, "significant");
-	pk_json_bool(j, e->significant);
-	pk_json_end_object(j);
-}
-
-static void json_list(struct pk_json *j, const struct pk_compare *c, int improvements, size_t limit)
-{
-	size_t i, shown = 0;
-
-	pk_json_begin_array(j);
-	for (i = 0; i < c->n_entries && (!limit || shown < limit); i++)
-		if (in_list(&c->entries[i], improvements)) {
-			json_entry(j, c, &c->entries[i]);
-			shown++;
-		}
-	pk_json_end_array(j);
-}
-
-void pk_compare_print_json(const struct pk_compare *c, struct pk_store *st, size_t limit, FILE *out)
-{
-	struct pk_json j;
-	char *summary = pk_compare_summary(c);
-
-	pk_json_init(&j, out, 1);
-	pk_json_begin_object(&j);
-	pk_json_key(&j, "summary");
-	pk_json_string(&j, summary);
-	pk_json_key(&j, "same_session");
-	pk_json_bool(&j, c->same_session);
-	pk_json_key(&j, "speedup");
-	pk_json_begin_object(&j);
-	pk_json_key(&j, "wall");
-	pk_json_double(&j, pk_compare_speedup(c->before.wall_s, c->after.wall_s));
-	pk_json_key(&j, "cpu");
-	pk_json_double(&j, pk_compare_speedup(c->before.cpu_s, c->after.cpu_s));
-	pk_json_key(&j, "sampled");
-	pk_json_double(&j, pk_compare_speedup(c->before.sampled_s, c->after.sampled_s));
-	pk_json_end_object(&j);
-	pk_json_key(&j, "before");
-	json_side(&j, st, &c->before);
-	pk_json_key(&j, "after");
-	json_side(&j, st, &c->after);
-	pk_json_key(&j, "method");
-	pk_json_begin_object(&j);
-	pk_json_key(&j, "tested");
-	pk_json_bool(&j, c->tested);
-	pk_json_key(&j, "untested_reason");
-	pk_json_string(&j, c->untested_reason);
-	pk_json_key(&j, "test");
-	pk_json_string(&j, "two-proportion z-test with pooled variance; Fisher's exact test when an "
-			   "expected count is below 5; two-sided");
-	pk_json_key(&j, "correction");
-	pk_json_string(&j, "benjamini-hochberg");
-	pk_json_key(&j, "tests");
-	pk_json_uint(&j, c->n_tests);
-	pk_json_key(&j, "alpha");
-	pk_json_double(&j, c->alpha);
-	pk_json_key(&j, "min_percent_change");
-	pk_json_double(&j, PK_COMPARE_MIN_RELATIVE);
-	pk_json_key(&j, "min_points");
-	pk_json_double(&j, PK_COMPARE_MIN_POINTS);
-	pk_json_key(&j, "time_base_s");
-	pk_json_double(&j, c->times_known ? c->base_s : NAN);
-	pk_json_end_object(&j);
-	pk_json_key(&j, "improvements");
-	json_list(&j, c, 1, limit);
-	pk_json_key(&j, "regressions");
-	json_list(&j, c, 0, limit);
-	pk_json_end_object(&j);
-	pk_json_finish(&j);
-	free(summary);
-}
-
-/* ---- CSV ------------------------------------------------------------------ */
-
-void pk_compare_print_csv(const struct pk_compare *c, size_t limit, FILE *out)
-{
-	static const char *const header[] = {
-		"list", "function", "module", "metric", "unit", "before", "after", "percent_change",
-		"status", "before_samples", "after_samples", "before_share", "after_share",
-		"delta_points", "p_value", "q_value", "test", "significant",
-	};
-	struct pk_csv csv;
-	size_t i, k, shown[2] = { 0, 0 };
-
-	pk_csv_init(&csv, out);
-	for (i = 0; i < sizeof(header) / sizeof(header[0]); i++)
-		pk_csv_field(&csv, header[i]);
-	pk_csv_end_row(&csv);
-	for (k = 0; k < 2; k++) {
-		for (i = 0; i < c->n_entries; i++) {
-			const struct pk_compare_entry *e = &c->entries[i];
-
-			if (!in_list(e, k == 0) || (limit && shown[k] >= limit))
-				continue;
-			shown[k]++;
-			pk_csv_field(&csv, k == 0 ? "improvement" : "regression");
-			pk_csv_field(&csv, e->function);
-			pk_csv_field(&csv, e->module);
-			pk_csv_field(&csv, pk_compare_metric_name(e->metric));
-			pk_csv_field(&csv, c->times_known ? "s" : "share");
-			pk_csv_double(&csv, e->before_s);
-			pk_csv_double(&csv, e->after_s);
-			pk_csv_double(&csv, e->percent_change);
-			pk_csv_field(&csv, presence_name(e->presence));
-			pk_csv_int(&csv, (int64_t)e->before_samples);
-			pk_csv_int(&csv, (int64_t)e->after_samples);
-			pk_csv_double(&csv, 100.0 * e->before_share);
-			pk_csv_double(&csv, 100.0 * e->after_share);
-			pk_csv_double(&csv, e->delta_points);
-			pk_csv_double(&csv, e->p_value);
-			pk_csv_double(&csv, e->q_value);
-			pk_csv_field(&csv, pk_test_method_name(e->method));
-			pk_csv_field(&csv, e->significant ? "yes" : "no");
-			pk_csv_end_row(&csv);
-		}
-	}
 	fflush(out);
 }

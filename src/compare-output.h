@@ -1,8 +1,9 @@
 /*
- * compare-output.h - printing a comparison (compare-output.c): summary,
- * table, JSON and CSV.  All write to out and report no errors (the caller
- * checks the stream).  limit caps each of the improvement and regression
- * lists; 0 = no cap.
+ * compare-output.h - printing a comparison: summary and table
+ * (compare-output.c), JSON and CSV (compare-json.c), differential flame
+ * graph (compare-flamegraph.c).  All write to out and report no errors
+ * (the caller checks the stream).  limit caps each of the improvement and
+ * regression lists; 0 = no cap.
  */
 #ifndef PK_COMPARE_OUTPUT_H
 #define PK_COMPARE_OUTPUT_H

@@ -34,6 +34,11 @@ const char *pk_compare_metric_name(enum pk_compare_metric m)
 	return "unknown";
 }
 
+const char *pk_compare_presence_name(enum pk_compare_presence p)
+{
+	return p == PK_PRESENT_ADDED ? "added" : p == PK_PRESENT_REMOVED ? "removed" : "both";
+}
+
 double pk_compare_speedup(double before, double after)
 {
 	if (!isfinite(before) || !isfinite(after) || before <= 0 || after <= 0)
@@ -201,6 +206,8 @@ static void side_init(struct pk_store *st, const struct pk_profile *p, struct pk
 	s->sampled_s = s->rate_hz > 0 ? (double)s->samples / s->rate_hz : NAN;
 	s->wall_s = isfinite(p->duration_s) && p->duration_s >= 0 ? p->duration_s : NAN;
 	s->cpu_s = isnan(user) || isnan(sys) ? NAN : user + sys;
+	s->test_scale = p->session.frequency > 0 && s->rate_hz > p->session.frequency
+				? p->session.frequency / s->rate_hz : 1.0;
 	s->quantities = pk_xmalloc((pk_compare_n_quantities ? pk_compare_n_quantities : 1) *
 				   sizeof(*s->quantities));
 	for (i = 0; i < pk_compare_n_quantities; i++)
@@ -287,6 +294,25 @@ static uint64_t opportunities(const struct pk_compare_side *s, double own, doubl
 	return v < (double)s->samples ? s->samples : (uint64_t)v;
 }
 
+/* Scale a count by a side's test weight; opportunities stay >= counts. */
+static uint64_t scaled(uint64_t x, double scale)
+{
+	return scale < 1 ? (uint64_t)llround((double)x * scale) : x;
+}
+
+double pk_compare_test(const struct pk_compare *c, uint64_t x_before, uint64_t x_after,
+		       enum pk_test_method *method)
+{
+	if (method)
+		*method = PK_TEST_NONE;
+	if (!c->tested)
+		return NAN;
+	return pk_stats_proportion_test(scaled(x_before, c->before.test_scale),
+					scaled(c->before.opportunities, c->before.test_scale),
+					scaled(x_after, c->after.test_scale),
+					scaled(c->after.opportunities, c->after.test_scale), method);
+}
+
 static void run_tests(struct pk_compare *c)
 {
 	double *p = pk_xmalloc((c->n_entries + 1) * sizeof(*p));
@@ -295,8 +321,7 @@ static void run_tests(struct pk_compare *c)
 	for (i = 0; i < c->n_entries; i++) {
 		struct pk_compare_entry *e = &c->entries[i];
 
-		e->p_value = pk_stats_proportion_test(e->before_samples, c->before.opportunities,
-						      e->after_samples, c->after.opportunities, &e->method);
+		e->p_value = pk_compare_test(c, e->before_samples, e->after_samples, &e->method);
 		p[i] = e->p_value;
 		if (!isnan(e->p_value))
 			c->n_tests++;

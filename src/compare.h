@@ -34,7 +34,15 @@
  *     |change| >= PK_COMPARE_MIN_POINTS points   of the common time base T
  *
  * so that a real but negligible change (a 0.01% function doubling) is not
- * reported.  Without a known rate in either session, times are replaced by
+ * reported.
+ *
+ * Repeated samples.  In cpu mode perfkitd samples threads in state R,
+ * which includes runnable threads waiting for a CPU; on a busy machine it
+ * then takes more samples per second of CPU than asked, and the extra ones
+ * repeat the stack of a thread that did not move.  A session whose
+ * achieved rate exceeds its asked rate has its counts scaled down to the
+ * asked rate for the test (test_scale), so that repeats do not pass for
+ * independent evidence.  Estimated times are not affected.  Without a known rate in either session, times are replaced by
  * shares and the same rules apply.  When either session has no samples,
  * nothing is tested.
  *
@@ -81,6 +89,7 @@ struct pk_compare_side {
 	double wall_s;          /* duration; NAN unknown */
 	double cpu_s;           /* target user + system CPU time; NAN unknown */
 	uint64_t opportunities; /* sampling opportunities on the common time base */
+	double test_scale;      /* weight of one sample in the tests (<= 1) */
 	/* Statistics by key (from the session's stats), NAN when absent;
 	 * see pk_compare_quantities. */
 	double *quantities;
@@ -150,6 +159,14 @@ static inline int pk_compare_is_regression(const struct pk_compare_entry *e)
 {
 	return e->after_s > e->before_s;
 }
+/* Which list an entry belongs to: improvements (1) or regressions (0). */
+static inline int pk_compare_in_list(const struct pk_compare_entry *e, int improvements)
+{
+	return improvements ? pk_compare_is_improvement(e) : pk_compare_is_regression(e);
+}
+
+/* "both", "added" (only in AFTER) or "removed" (only in BEFORE). */
+const char *pk_compare_presence_name(enum pk_compare_presence p);
 
 /*
  * Whole-session quantities beyond wall time, CPU time and samples, shown
@@ -164,6 +181,14 @@ struct pk_compare_quantity {
 };
 extern const struct pk_compare_quantity pk_compare_quantities[];
 extern const size_t pk_compare_n_quantities;
+
+/*
+ * The two-sided p-value of a change from x_before samples to x_after
+ * samples (of one function or call path) under compare.h's model: common
+ * time base, test_scale, z-test or Fisher.  NAN when c is not tested.
+ */
+double pk_compare_test(const struct pk_compare *c, uint64_t x_before, uint64_t x_after,
+		       enum pk_test_method *method);
 
 /*
  * Is there a significant regression of more than threshold_percent (a new

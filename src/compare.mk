@@ -4,7 +4,7 @@
 src_libpksrc_a_SOURCES += \
 	src/stats.c src/stats.h \
 	src/compare.c src/compare.h \
-	src/compare-output.c src/compare-output.h \
+	src/compare-output.c src/compare-output.h src/compare-json.c \
 	src/compare-flamegraph.c \
 	src/cmd-compare.c
 
@@ -29,7 +29,9 @@ tests_targets_cmp_work_fast_CFLAGS = $(PK_TARGET_CFLAGS) -DFAST
 PK_COMPARE_TESTS = \
 	tests/integration/compare-same.sh \
 	tests/integration/compare-speedup.sh \
-	tests/integration/compare-edges.sh
+	tests/integration/compare-edges.sh \
+	tests/integration/compare-browser.sh
 
 TESTS += tests/unit/test-stats tests/unit/test-compare $(PK_COMPARE_TESTS)
-EXTRA_DIST += $(PK_COMPARE_TESTS) tests/integration/compare-common.sh
+EXTRA_DIST += $(PK_COMPARE_TESTS) tests/integration/compare-common.sh \
+	tests/js/compare-browser.js man/perfkit-compare.roff

@@ -12,6 +12,7 @@
  *   noisy  slow's program again with small, noise-sized differences
  *   empty  no samples at all
  *   norate slow's counts with no sampling rate known
+ *   busy   slow's counts at an achieved 200 Hz where 100 Hz were asked
  *
  * The key property: in "fast", fixed_work's share grows from 40% to 67%
  * although its time did not change; a share test would call that a
@@ -169,6 +170,11 @@ static int make_sessions(void)
 
 	begin(&b, "norate", "/build/old/prog --size 10", 0);
 	program(&b, 600, 300, 100);
+	end(&b);
+
+	begin(&b, "busy", "/build/old/prog --size 10", 100);
+	program(&b, 600, 300, 100);
+	set_times(&b, 200, 5.0, 9.0);
 	end(&b);
 	return 0;
 }
@@ -445,6 +451,29 @@ static void test_no_rate_uses_shares(void)
 	pk_compare_release(&c);
 }
 
+/* Twice the asked rate: every sample counts half in the tests. */
+static void test_repeated_samples(void)
+{
+	struct pk_compare c;
+	const struct pk_compare_entry *e;
+	enum pk_test_method m;
+
+	load("slow", "busy", &c);
+	CU_ASSERT_DOUBLE_EQUAL(c.before.test_scale, 1.0, 0);
+	CU_ASSERT_DOUBLE_EQUAL(c.after.test_scale, 0.5, 1e-12);
+	/* Times from the achieved rate: slow_path 6 s -> 3 s. */
+	e = find(&c, "slow_path", PK_METRIC_SELF_TIME);
+	NEED(e);
+	CU_ASSERT_DOUBLE_EQUAL(e->after_s, 3.0, 1e-9);
+	/* busy: 1000 samples, 5 s: on the 10 s base 2000 opportunities,
+	 * halved to 1000, and slow_path's 600 samples to 300. */
+	CU_ASSERT_EQUAL(c.after.opportunities, 2000);
+	CU_ASSERT_DOUBLE_EQUAL(e->p_value, pk_stats_proportion_test(600, 1000, 300, 1000, &m), 1e-15);
+	CU_ASSERT_EQUAL(e->method, m);
+	CU_ASSERT(e->significant);
+	pk_compare_release(&c);
+}
+
 static void test_unknown_session(void)
 {
 	struct pk_compare c;
@@ -506,11 +535,13 @@ static void test_outputs(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(s, "improvement,slow_path,prog-v2,self_time,s,6,2,"));
 	free(s);
 
-	/* Differential flame graph: slow_path saturated blue with both
-	 * values on hover; fixed_work (same time) pale grey. */
+	/* Differential flame graph: slow_path blue at two thirds of full
+	 * strength (-66.7%: 235 - 195 * 2/3 = 105 = 0x69, 235 + 20 * 2/3 ->
+	 * 248 = 0xf8) with both values on hover; fixed_work (same time) pale
+	 * grey. */
 	s = render(&c, 3);
 	CU_ASSERT_PTR_NOT_NULL(strstr(s, "data-n=\"before 6.00s (60.00%), after 2.00s (33.33%), -66.7% (significant"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(s, "fill=\"#2828ff\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(s, "fill=\"#6969f8\""));
 	CU_ASSERT_PTR_NOT_NULL(strstr(s, "data-n=\"before 4.00s (40.00%), after 4.00s (66.67%), +0.0% (within noise"));
 	CU_ASSERT_PTR_NULL(strstr(s, "fill=\"#ff"));  /* nothing red */
 	free(s);
@@ -546,6 +577,7 @@ int main(void)
 	CU_add_test(s, "different functions on each side", test_different_functions);
 	CU_add_test(s, "empty sessions", test_empty_session);
 	CU_add_test(s, "no sampling rate: shares", test_no_rate_uses_shares);
+	CU_add_test(s, "repeated samples count less", test_repeated_samples);
 	CU_add_test(s, "unknown session", test_unknown_session);
 	CU_add_test(s, "summary, table, JSON, CSV, flame graph", test_outputs);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
