@@ -4,10 +4,12 @@
 #
 # Cases: no such PID; a kernel thread; a zombie; a process already traced
 # (by tests/targets/tracer, a minimal PTRACE_SEIZE tracer, and by strace
-# where installed: the message names the tracer); permission denied (as
-# root we run perfkitd as "nobody" against our own process; otherwise
-# against PID 1 when another user owns it): the message says so and names
-# the way out (root / CAP_SYS_PTRACE / ptrace_scope).  After each error
+# where installed: the message names the tracer; these need permission to
+# trace); permission denied (as root we run perfkitd as "nobody" against
+# our own process; a user without ptrace permission, under Yama or in a
+# container, tries our own process; otherwise PID 1 when another user
+# owns it): the message says so and names the way out (root /
+# CAP_SYS_PTRACE / ptrace_scope, the latter whenever Yama is present).  After each error
 # the target process (tests/targets/checksum) must still run, not stopped
 # and not traced by perfkitd, and it must finish with a correct result.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
@@ -19,7 +21,8 @@ pk_need_targets checksum tracer zombie
 pid=$!
 pk_track "$pid"
 pk_wait_until 10 "the tracee to start" pk_file_nonempty "$PK_TMP/ready"
-pk_need_attach "$pid"
+# Whether this user may ptrace the target at all (root, Yama, container).
+if "$TARGETS/tracer" --check "$pid" >/dev/null 2>&1; then can_attach=1; else can_attach=0; fi
 
 untouched() {
 	pk_assert_running "$pid" "$1"
@@ -64,34 +67,38 @@ pk_expect_error "attach to zombie $zpid" "zombie" "$PERFKITD" attach "$zpid" -d 
 kill "$zparent"
 untouched "after the zombie case"
 
-# ---- already traced -----------------------------------------------------
-"$TARGETS/tracer" "$pid" "$PK_TMP/tready" &
-tpid=$!
-pk_track "$tpid"
-pk_wait_until 10 "the tracer to seize the target" pk_file_nonempty "$PK_TMP/tready"
-pk_expect_error "attach to a traced process" "already (being )?traced|traced by" "$PERFKITD" attach "$pid" -d 1
-pk_error_also "the message names the tracer" "$tpid|tracer"
-untouched "while traced by another tracer" "$tpid"
-kill -TERM "$tpid"
-pk_wait_exit "$tpid" 10
-untouched "after the other tracer left"
+# ---- already traced (needs permission to trace, for our stand-in) ------
+if [ "$can_attach" = 1 ]; then
+	"$TARGETS/tracer" "$pid" "$PK_TMP/tready" &
+	tpid=$!
+	pk_track "$tpid"
+	pk_wait_until 10 "the tracer to seize the target" pk_file_nonempty "$PK_TMP/tready"
+	pk_expect_error "attach to a traced process" "already (being )?traced|traced by" "$PERFKITD" attach "$pid" -d 1
+	pk_error_also "the message names the tracer" "$tpid|tracer"
+	untouched "while traced by another tracer" "$tpid"
+	kill -TERM "$tpid"
+	pk_wait_exit "$tpid" 10
+	untouched "after the other tracer left"
 
-if command -v strace >/dev/null; then
-	strace -o /dev/null -p "$pid" 2>/dev/null &
-	spid=$!
-	pk_track "$spid"
-	straced() { [ "$(pk_tracer_pid "$pid")" != 0 ]; }
-	pk_wait_until 10 "strace to attach" straced
-	pk_expect_error "attach to a process under strace" "already (being )?traced|traced by" \
-		"$PERFKITD" attach "$pid" -d 1
-	pk_error_also "the message names strace" "strace"
-	kill -INT "$spid"
-	pk_wait_exit "$spid" 10
-	untraced() { [ "$(pk_tracer_pid "$pid")" = 0 ]; }
-	pk_wait_until 10 "strace to detach" untraced
-	untouched "after the strace case"
+	if command -v strace >/dev/null; then
+		strace -o /dev/null -p "$pid" 2>/dev/null &
+		spid=$!
+		pk_track "$spid"
+		straced() { [ "$(pk_tracer_pid "$pid")" != 0 ]; }
+		pk_wait_until 10 "strace to attach" straced
+		pk_expect_error "attach to a process under strace" "already (being )?traced|traced by" \
+			"$PERFKITD" attach "$pid" -d 1
+		pk_error_also "the message names strace" "strace"
+		kill -INT "$spid"
+		pk_wait_exit "$spid" 10
+		untraced() { [ "$(pk_tracer_pid "$pid")" = 0 ]; }
+		pk_wait_until 10 "strace to detach" untraced
+		untouched "after the strace case"
+	else
+		pk_log "note: strace not installed; traced-by-strace case not run"
+	fi
 else
-	pk_log "note: strace not installed; traced-by-strace case not run"
+	pk_log "note: this user may not ptrace (yama ptrace_scope $(pk_ptrace_scope)); already-traced cases not run"
 fi
 
 # ---- permission denied --------------------------------------------------
@@ -107,6 +114,15 @@ if [ "$(id -u)" = 0 ]; then
 		fi
 	else
 		pk_log "note: cannot switch to user nobody (setpriv); permission case not run"
+	fi
+elif [ "$can_attach" = 0 ]; then
+	# Not root, and not allowed to trace even this test's own process:
+	# Yama (ptrace_scope >= 1) or a container without CAP_SYS_PTRACE.
+	pk_expect_error "attach without permission (uid $(id -u), ptrace_scope $(pk_ptrace_scope))" \
+		"permi|not allowed" "$PERFKITD" attach "$pid" -d 1
+	pk_error_also "the message gives the way out" "root|cap_sys_ptrace|ptrace_scope"
+	if [ -e /proc/sys/kernel/yama/ptrace_scope ]; then
+		pk_error_also "the message names ptrace_scope (Yama is on)" "ptrace_scope"
 	fi
 elif [ "$(stat -c %u /proc/1)" != "$(id -u)" ]; then
 	pk_expect_error "attach to pid 1 as uid $(id -u)" "permi|not allowed" "$PERFKITD" attach 1 -d 1

@@ -13,8 +13,10 @@ pk_expect_error "run a missing path" "not found|no such file" \
 	"$PERFKITD" run -q -- "$PK_TMP/no-such-program"
 pk_error_also "the message names the program" "no-such-program"
 
+# (A plain PATH: a directory on PATH that this user may not search makes
+# execvp answer EACCES rather than ENOENT.)
 pk_expect_error "run a missing command" "not found|no such file" \
-	"$PERFKITD" run -q -- perfkit-test-no-such-command
+	env PATH=/usr/bin:/bin "$PERFKITD" run -q -- perfkit-test-no-such-command
 pk_error_also "the message names the program" "perfkit-test-no-such-command"
 
 printf 'echo hello\n' >"$PK_TMP/not-executable"
