@@ -55,4 +55,5 @@ PK_RENDER_TESTS = \
 TESTS += tests/unit/test-flamegraph $(PK_RENDER_TESTS)
 EXTRA_DIST += $(PK_RENDER_TESTS) tests/integration/export-common.sh \
 	tests/js/package.json tests/js/package-lock.json tests/js/validate-speedscope.js \
-	tests/js/flamegraph-browser.js tests/js/flamegraph-bench.js tests/bench/flamegraph.sh
+	tests/js/flamegraph-browser.js tests/js/flamegraph-bench.js \
+	tests/js/speedscope-open.js tests/bench/flamegraph.sh

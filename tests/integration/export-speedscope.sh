@@ -2,8 +2,9 @@
 # export-speedscope.sh - `perfkit export --format speedscope` validates
 # against the file-format schema published in the speedscope npm package
 # (with ajv, a real JSON-schema validator), has one sampled profile per
-# thread whose weights add up to `perfkit report --thread TID`, and names
-# frames as the report does, hostile names included.  Needs `npm ci --prefix tests/js`.
+# thread whose weights add up to `perfkit report --thread TID`, names
+# frames as the report does, hostile names included, and opens in
+# speedscope itself (its app from the npm package, in headless Chromium).  Needs `npm ci --prefix tests/js`.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/export-common.sh"
 
 need_node_modules ajv speedscope
@@ -49,4 +50,15 @@ missing = [f['function'] for f in rep['functions'] if f['function'] not in names
 assert not missing, missing[:5]
 assert any(';' in n for n in names) and any('\ufffd' in n for n in names)
 PY
+# And speedscope itself opens them (its app from the npm package, in
+# headless Chromium, loaded as speedscope's command-line tool does).
+if [ -x /usr/bin/chromium ] && [ -d "$JSDIR/node_modules/playwright-core" ]; then
+	for s in plain:4 hostile:2; do
+		TMPDIR=$tmp timeout 120 node "$JSDIR/speedscope-open.js" "$tmp/${s%:*}.speedscope.json" \
+			"${s%:*}" "${s#*:}" 2>"$tmp/node.err" >/dev/null ||
+			fail "speedscope did not open ${s%:*}: $(grep -v 'unexpected operator' "$tmp/node.err")"
+	done
+else
+	log "chromium or playwright-core missing: not opened in speedscope itself"
+fi
 exit 0
