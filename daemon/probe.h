@@ -166,8 +166,10 @@ void pk_probes_thread_exit(struct pk_probes *p, pid_t tid);
  * original code would be; every pending hijacked return address still on
  * its stack is written back.  Then every int3 byte is replaced by the
  * original.  flags: PK_PROBE_DETACH_UNMAP also unmaps the scratch pages by
- * an injected munmap through tids[0] (only safe when no signal frame on any
- * stack can point into them; without it the pages stay mapped, executable
+ * an injected munmap through tids[0] (same precondition on tids[0] as on
+ * pk_probes_arm's tid; only safe when no signal frame on any stack can
+ * point into them, i.e. no thread is in a signal handler that interrupted
+ * an out-of-line copy; without the flag the pages stay mapped, executable
  * and harmless: the out-of-line copies still jump back to the original
  * code).  After this the engine is empty and may be armed again.  Returns
  * 0, or the first error (restoration goes on past errors).
