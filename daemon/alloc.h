@@ -71,10 +71,12 @@ struct pk_alloc_event {
 
 struct pk_alloc_hooks {
 	/* At the entry of every counted call (thread stopped, regs at the
-	 * call with rip = the function): return an id for the caller's stack
-	 * (the tracer copies the stack from regs->rsp and unwinds it).  May be
-	 * NULL: stack ids are then 0. */
-	uint64_t (*stack)(void *ctx, pid_t tid, const struct user_regs_struct *regs);
+	 * call with rip = the function, stack = stack_len bytes copied from
+	 * regs->rsp: set the size with pk_probes_set_stack_copy on
+	 * pk_alloc_probes(a)): return an id for the caller's stack (unwind
+	 * from the copy).  May be NULL: stack ids are then 0. */
+	uint64_t (*stack)(void *ctx, pid_t tid, const struct user_regs_struct *regs,
+			  const void *stack, size_t stack_len);
 	/* Every allocation and free, in order per thread.  May be NULL. */
 	void (*event)(void *ctx, const struct pk_alloc_event *ev);
 	void *ctx;

@@ -59,6 +59,8 @@ struct pk_probes {
 	struct pk_probe_thread *threads;
 	size_t nthreads, capthreads;
 	uint64_t syscall_insn;     /* a `syscall` instruction in the target */
+	uint8_t *stack_buf;        /* entry-time stack copy (stack_copy bytes) */
+	size_t stack_copy;
 	struct pk_probe_stats stats;
 };
 

@@ -96,6 +96,12 @@ struct pk_probes *pk_probes_new(pid_t pid, pk_probe_callback cb, void *ctx)
 		return NULL;
 	p->pid = pid;
 	p->memfd = -1;
+	p->stack_copy = 8;
+	p->stack_buf = malloc(p->stack_copy);
+	if (!p->stack_buf) {
+		free(p);
+		return NULL;
+	}
 	p->cb = cb;
 	p->ctx = ctx;
 	return p;
@@ -113,6 +119,7 @@ void pk_probes_free(struct pk_probes *p)
 	free(p->by_addr);
 	free(p->pages);
 	free(p->threads);
+	free(p->stack_buf);
 	if (p->memfd >= 0)
 		close(p->memfd);
 	free(p);
@@ -140,6 +147,20 @@ const char *pk_probe_name(const struct pk_probes *p, int id)
 uint64_t pk_probe_address(const struct pk_probes *p, int id)
 {
 	return id >= 0 && (size_t)id < p->nprobes ? p->probes[id].addr : 0;
+}
+
+int pk_probes_set_stack_copy(struct pk_probes *p, size_t bytes)
+{
+	uint8_t *buf;
+
+	if (bytes < 8)
+		bytes = 8;
+	buf = realloc(p->stack_buf, bytes);
+	if (!buf)
+		return -ENOMEM;
+	p->stack_buf = buf;
+	p->stack_copy = bytes;
+	return 0;
 }
 
 uint64_t pk_probes_trampoline(const struct pk_probes *p)
@@ -371,12 +392,19 @@ static int handle_entry(struct pk_probes *p, pid_t tid, struct pk_probe *pr,
 	struct pk_probe_thread *t = pk_probe_thread_get(p, tid, 1);
 	struct pk_probe_event ev;
 	uint64_t ret = 0;
+	ssize_t got;
 	int err, want;
 
 	regs->rip = pr->addr;
-	err = pk_probes_read(p, regs->rsp, &ret, 8);
+	/* one read gives the return address and the caller's stack copy;
+	 * it stops short at the end of the stack mapping */
+	err = pk_probes_mem_open(p);
 	if (err < 0)
 		return err;
+	got = pread(p->memfd, p->stack_buf, p->stack_copy, (off_t)regs->rsp);
+	if (got < 8)
+		return got < 0 ? -errno : -EIO;
+	memcpy(&ret, p->stack_buf, 8);
 	memset(&ev, 0, sizeof(ev));
 	ev.kind = PK_PROBE_ENTRY;
 	ev.probe = (int)(pr - p->probes);
@@ -388,6 +416,8 @@ static int handle_entry(struct pk_probes *p, pid_t tid, struct pk_probe *pr,
 	ev.entry_sp = regs->rsp;
 	ev.ret_addr = ret;
 	ev.regs = regs;
+	ev.stack = p->stack_buf;
+	ev.stack_len = (size_t)got;
 	if (p->tramp && ret == p->tramp) {
 		/* tail jump from a function whose return we hold: the real
 		 * return address is in its pending entry (same slot) */

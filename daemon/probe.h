@@ -93,6 +93,13 @@ struct pk_probe_event {
 	 * the call; stack unwinding starts from here (the tracer copies the
 	 * stack from rsp).  NULL for other kinds. */
 	const struct user_regs_struct *regs;
+	/* ENTRY only: a copy of the stack from rsp (stack[0..7] is the return
+	 * address as found, the trampoline for a tail call), stack_len bytes
+	 * (pk_probes_set_stack_copy, fewer at the end of the stack mapping);
+	 * valid during the callback.  Read by the same syscall that fetches
+	 * the return address, so unwinding costs no extra read. */
+	const void *stack;
+	size_t stack_len;
 };
 
 /*
@@ -117,6 +124,10 @@ void pk_probes_free(struct pk_probes *p);
  * probe).  Nothing is written until pk_probes_arm.
  */
 int pk_probe_add(struct pk_probes *p, uint64_t addr, const char *name);
+
+/* How many bytes of stack ENTRY events carry (default 8, e.g. 16384 for
+ * unwinding).  0 or -ENOMEM. */
+int pk_probes_set_stack_copy(struct pk_probes *p, size_t bytes);
 
 /* Name and address of probe id, NULL / 0 when out of range. */
 const char *pk_probe_name(const struct pk_probes *p, int id);
