@@ -22,3 +22,8 @@ tests_targets_alloc_suite_LDFLAGS = -pthread
 
 tests_targets_alloc_cxx_SOURCES = tests/targets/alloc-cxx.cc
 tests_targets_alloc_cxx_CXXFLAGS = $(PK_TARGET_CXXFLAGS)
+
+check_PROGRAMS += tests/targets/probe-calls
+tests_targets_probe_calls_SOURCES = tests/targets/probe-calls.c
+# no sibling-call/accumulator rewrite: fib must make its 1,973 real calls
+tests_targets_probe_calls_CFLAGS = $(PK_TARGET_CFLAGS) -fno-optimize-sibling-calls

@@ -886,6 +886,88 @@ static void test_window(void)
 	pk_alloc_free(a);
 }
 
+/* ---- the engine alone: function probes (issue 5's use) ---- */
+
+struct call_counts {
+	int id_fib, id_escape, id_plain;
+	long entries[3], returns[3], lost[3];
+	long max_depth;
+};
+
+static int on_call(void *ctx, struct pk_probe_event *ev)
+{
+	struct call_counts *c = ctx;
+	int k = ev->probe == c->id_fib ? 0 : ev->probe == c->id_escape ? 1 :
+		ev->probe == c->id_plain ? 2 : -1;
+
+	if (k < 0)
+		return 0;
+	switch (ev->kind) {
+	case PK_PROBE_ENTRY:
+		c->entries[k]++;
+		if ((long)ev->depth > c->max_depth)
+			c->max_depth = ev->depth;
+		ev->cookie = (uint64_t)ev->args[0]; /* comes back with the return */
+		return 1;
+	case PK_PROBE_RETURN:
+		c->returns[k]++;
+		if (k == 2) /* plain(x) returns x + 1 */
+			CU_ASSERT_EQUAL(ev->retval & 0xffffffff, (ev->cookie + 1) & 0xffffffff);
+		break;
+	case PK_PROBE_LOST:
+		c->lost[k]++;
+		break;
+	}
+	return 0;
+}
+
+static void test_function_probes(void)
+{
+	struct tracee t;
+	struct call_counts c;
+	struct pk_probes *p;
+	uint64_t lo = 0, hi = 0;
+	int r;
+
+	memset(&c, 0, sizeof(c));
+	CU_ASSERT_EQUAL_FATAL(start(&t, "probe-calls", NULL, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(seize(&t), 0);
+	p = pk_probes_new(t.pid, on_call, &c);
+	CU_ASSERT_EQUAL_FATAL(func_range(&t, "fib", &lo, &hi), 0);
+	c.id_fib = pk_probe_add(p, lo, "fib");
+	CU_ASSERT_EQUAL_FATAL(func_range(&t, "escape", &lo, &hi), 0);
+	c.id_escape = pk_probe_add(p, lo, "escape");
+	CU_ASSERT_EQUAL_FATAL(func_range(&t, "plain", &lo, &hi), 0);
+	c.id_plain = pk_probe_add(p, lo, "plain");
+	CU_ASSERT_EQUAL(pk_probe_add(p, lo, "plain alias"), c.id_plain);
+	r = pk_probes_arm(p, t.pid);
+	CU_ASSERT_EQUAL(r, 3);
+	ptrace(PTRACE_CONT, t.pid, 0, 0);
+	go(&t);
+	CU_ASSERT_EQUAL(run(&t, p), 0);
+	read_output(&t, 1);
+	close(t.in_fd);
+	close(t.out_fd);
+	CU_ASSERT(exited_ok(&t));
+	CU_ASSERT_EQUAL(t.sigtraps_delivered, 0);
+	CU_ASSERT(strstr(t.out, "fib 610\n") != NULL);
+	/* fib(15): 1,973 calls, every one returns, nested 15 deep */
+	CU_ASSERT_EQUAL(c.entries[0], 1973);
+	CU_ASSERT_EQUAL(c.returns[0], 1973);
+	CU_ASSERT_EQUAL(c.lost[0], 0);
+	CU_ASSERT_EQUAL(c.max_depth, 14);
+	/* escape() is left by longjmp each time: never returns, each pending
+	 * return is dropped (by the next call at the same depth, the last
+	 * one at exit) */
+	CU_ASSERT_EQUAL(c.entries[1], 100);
+	CU_ASSERT_EQUAL(c.returns[1], 0);
+	CU_ASSERT_EQUAL(c.lost[1], 100);
+	CU_ASSERT_EQUAL(c.entries[2], 100);
+	CU_ASSERT_EQUAL(c.returns[2], 100);
+	CU_ASSERT_EQUAL(c.lost[2], 0);
+	pk_probes_free(p);
+}
+
 /* Bare stop: interrupt, wait, getregs, cont on a spinning child. */
 static double bare_stop_us(int rounds)
 {
@@ -1020,6 +1102,7 @@ int main(int argc, char **argv)
 	CU_add_test(s, "C++ new/delete", test_cxx);
 	CU_add_test(s, "detach mid-run", test_detach_mid_run);
 	CU_add_test(s, "disarm and re-arm (sampling window)", test_window);
+	CU_add_test(s, "function probes: recursion, longjmp, return values", test_function_probes);
 	CU_add_test(s, "cost per event", test_cost);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
