@@ -129,6 +129,12 @@ static void on_interrupt(void *ctx, pid_t tid)
 	pk_histogram_add(&s->stats.stop_ns, pk_monotonic_ns() - th->interrupt_ns);
 	if (!have_regs)
 		return;
+	/* orig_rax is -1 unless the thread stopped entering or leaving a
+	 * system call: there the interrupt may have waited for the call, so
+	 * the leaf can be the call's wrapper rather than the code it
+	 * interrupted (skid, counted and shown by 'sessions show'). */
+	if ((long long)c->regs.orig_rax != -1)
+		s->stats.syscall_stops++;
 	c->tid = tid;
 	c->state = th->sample_state;
 	c->time_ns = th->interrupt_ns;

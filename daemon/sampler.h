@@ -30,6 +30,7 @@ struct pk_sampler_stats {
 	uint64_t lost;           /* asked for, but the previous interrupt of
 	                            that thread was still pending */
 	uint64_t rounds;         /* sampling rounds (timer ticks) */
+	uint64_t syscall_stops;  /* stops taken at a system call boundary */
 	struct pk_histogram stop_ns; /* interrupt sent -> thread resumed */
 };
 

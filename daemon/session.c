@@ -310,6 +310,7 @@ static void store_stats(struct recording *r, double user_s, double sys_s)
 	pk_store_set_stat(r->st, sid, "sys_cpu_s", sys_s);
 	pk_store_set_stat(r->st, sid, "achieved_hz", achieved);
 	pk_store_set_stat(r->st, sid, "lost_samples", (double)ss->lost);
+	pk_store_set_stat(r->st, sid, "syscall_stops", (double)ss->syscall_stops);
 	pk_store_set_stat(r->st, sid, "unwind_failures", us ? (double)us->failures : 0);
 	pk_store_set_stat(r->st, sid, "complete_stacks", (double)ss->complete);
 	pk_store_set_stat(r->st, sid, "stop_median_us", (double)pk_histogram_percentile(&ss->stop_ns, 50) / 1e3);
