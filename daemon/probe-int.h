@@ -1,6 +1,7 @@
 /*
  * probe-int.h - internals shared by the probe engine's files (probe.c,
- * probe-inject.c, probe-return.c).  Not for users of the engine.
+ * probe-trap.c, probe-detach.c, probe-inject.c, probe-return.c).  Not for
+ * users of the engine.
  */
 #ifndef PK_PROBE_INT_H
 #define PK_PROBE_INT_H
@@ -65,6 +66,14 @@ struct pk_probes {
 };
 
 /* probe.c */
+void pk_probes_rebuild_index(struct pk_probes *p);
+struct pk_probe *pk_probe_find_placed(struct pk_probes *p, uint64_t addr);
+struct pk_probe *pk_probe_find_armed(struct pk_probes *p, uint64_t addr);
+
+/* probe-trap.c: the return to the trampoline of thread tid (rsp just past
+ * the slot); reports RETURN, sets regs->rip.  0 or -ENOENT. */
+int pk_probe_handle_return(struct pk_probes *p, pid_t tid, struct user_regs_struct *regs);
+
 int pk_probes_mem_open(struct pk_probes *p);
 int pk_probes_write(struct pk_probes *p, uint64_t addr, const void *buf, size_t n);
 int pk_mem_write_pid(pid_t pid, uint64_t addr, const void *buf, size_t n);

@@ -1,6 +1,8 @@
 /*
- * probe.c - the probe engine: probe table, arming, trap dispatch, detach,
- * fork and exec (see probe.h for the contract).
+ * probe.c - the probe engine's core: target memory access, the probe table
+ * and its address index, and arming (decoding the displaced instruction,
+ * out-of-line slots in scratch pages, int3 bytes).  Traps are handled in
+ * probe-trap.c, undoing in probe-detach.c (see probe.h for the contract).
  *
  * Memory is read and written through /proc/PID/mem (one syscall for any
  * size, and writes to read-only text are allowed to the tracer, copying
@@ -10,11 +12,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ptrace.h>
 #include <unistd.h>
 
 #include "error.h"
@@ -184,7 +184,7 @@ static int cmp_by_addr(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static void rebuild_index(struct pk_probes *p)
+void pk_probes_rebuild_index(struct pk_probes *p)
 {
 	free(p->by_addr);
 	p->by_addr = pk_xcalloc(p->nprobes + 1, sizeof(int));
@@ -198,7 +198,7 @@ static void rebuild_index(struct pk_probes *p)
 }
 
 /* The placed (armed or disarmed) probe at addr, or NULL. */
-static struct pk_probe *find_placed(struct pk_probes *p, uint64_t addr)
+struct pk_probe *pk_probe_find_placed(struct pk_probes *p, uint64_t addr)
 {
 	size_t lo = 0, hi = p->nby_addr;
 
@@ -217,9 +217,9 @@ static struct pk_probe *find_placed(struct pk_probes *p, uint64_t addr)
 }
 
 /* The armed probe at addr, or NULL. */
-static struct pk_probe *find_armed(struct pk_probes *p, uint64_t addr)
+struct pk_probe *pk_probe_find_armed(struct pk_probes *p, uint64_t addr)
 {
-	struct pk_probe *pr = find_placed(p, addr);
+	struct pk_probe *pr = pk_probe_find_placed(p, addr);
 
 	return pr && pr->armed ? pr : NULL;
 }
@@ -354,338 +354,12 @@ int pk_probes_arm(struct pk_probes *p, pid_t tid)
 			continue;
 		}
 		if (err < 0) {
-			rebuild_index(p);
+			pk_probes_rebuild_index(p);
 			return err;
 		}
 		armed++;
 		p->stats.armed++;
 	}
-	rebuild_index(p);
+	pk_probes_rebuild_index(p);
 	return armed;
-}
-
-/* Where the thread goes after the entry trap of pr (regs updated). */
-static int leave_entry(struct pk_probes *p, const struct pk_probe *pr,
-		       struct user_regs_struct *regs)
-{
-	uint64_t next = pr->addr + pr->insn.len;
-
-	switch (pr->insn.cls) {
-	case PK_INSN_PLAIN:
-		regs->rip = pr->slot;
-		return 0;
-	case PK_INSN_JMP_REL:
-		regs->rip = next + (uint64_t)pr->insn.rel;
-		return 0;
-	case PK_INSN_CALL_REL:
-		regs->rsp -= 8;
-		regs->rip = next + (uint64_t)pr->insn.rel;
-		return pk_probes_write(p, regs->rsp, &next, 8);
-	default:
-		return -ENOTSUP;
-	}
-}
-
-static int handle_entry(struct pk_probes *p, pid_t tid, struct pk_probe *pr,
-			struct user_regs_struct *regs)
-{
-	struct pk_probe_thread *t = pk_probe_thread_get(p, tid, 1);
-	struct pk_probe_event ev;
-	uint64_t ret = 0;
-	ssize_t got;
-	int err, want;
-
-	regs->rip = pr->addr;
-	/* one read gives the return address and the caller's stack copy;
-	 * it stops short at the end of the stack mapping */
-	err = pk_probes_mem_open(p);
-	if (err < 0)
-		return err;
-	got = pread(p->memfd, p->stack_buf, p->stack_copy, (off_t)regs->rsp);
-	if (got < 8)
-		return got < 0 ? -errno : -EIO;
-	memcpy(&ret, p->stack_buf, 8);
-	memset(&ev, 0, sizeof(ev));
-	ev.kind = PK_PROBE_ENTRY;
-	ev.probe = (int)(pr - p->probes);
-	ev.tid = tid;
-	ev.time_ns = pk_monotonic_ns();
-	ev.args[0] = regs->rdi;
-	ev.args[1] = regs->rsi;
-	ev.args[2] = regs->rdx;
-	ev.entry_sp = regs->rsp;
-	ev.ret_addr = ret;
-	ev.regs = regs;
-	ev.stack = p->stack_buf;
-	ev.stack_len = (size_t)got;
-	if (p->tramp && ret == p->tramp) {
-		/* tail jump from a function whose return we hold: the real
-		 * return address is in its pending entry (same slot) */
-		ev.tail_call = 1;
-		for (size_t i = t->n; i-- > 0;)
-			if (t->v[i].slot == regs->rsp) {
-				ev.ret_addr = t->v[i].orig_ret;
-				break;
-			}
-	} else {
-		pk_probe_return_prune(p, t, regs->rsp);
-	}
-	ev.depth = (unsigned)t->n;
-	ev.outer_probe = t->n ? t->v[t->n - 1].probe : -1;
-	p->stats.entries++;
-	want = p->cb ? p->cb(p->ctx, &ev) : 0;
-	if (want == 1 && p->tramp) {
-		struct pk_pending pend = { .slot = regs->rsp, .orig_ret = ret,
-					   .cookie = ev.cookie, .probe = ev.probe };
-
-		memcpy(pend.args, ev.args, sizeof(pend.args));
-		if (ret != p->tramp) {
-			err = pk_probes_write(p, regs->rsp, &p->tramp, 8);
-			if (err < 0)
-				return err;
-		}
-		/* a tail-called probe's entry is stacked over its caller's with
-		 * orig_ret = trampoline: both are reported by one return */
-		pk_probe_return_push(p, t, &pend);
-	}
-	return leave_entry(p, pr, regs);
-}
-
-static int handle_return(struct pk_probes *p, pid_t tid, struct user_regs_struct *regs)
-{
-	struct pk_probe_thread *t = pk_probe_thread_get(p, tid, 0);
-	uint64_t slot = regs->rsp - 8;
-	struct pk_pending pend;
-
-	do {
-		struct pk_probe_event ev;
-
-		if (!t || pk_probe_return_pop(p, t, slot, &pend) < 0) {
-			pk_warn("thread %d returned to the probe trampoline with no pending return "
-				"at %#llx", (int)tid, (unsigned long long)slot);
-			return -ENOENT;
-		}
-		memset(&ev, 0, sizeof(ev));
-		ev.kind = PK_PROBE_RETURN;
-		ev.probe = pend.probe;
-		ev.tid = tid;
-		ev.time_ns = pk_monotonic_ns();
-		memcpy(ev.args, pend.args, sizeof(ev.args));
-		ev.ret_addr = pend.orig_ret;
-		ev.entry_sp = pend.slot;
-		ev.retval = regs->rax;
-		ev.cookie = pend.cookie;
-		ev.outer_probe = -1;
-		p->stats.returns++;
-		if (p->cb)
-			p->cb(p->ctx, &ev);
-	} while (pend.orig_ret == p->tramp);
-	regs->rip = pend.orig_ret;
-	return 0;
-}
-
-int pk_probe_handle_trap(struct pk_probes *p, pid_t tid)
-{
-	struct user_regs_struct regs;
-	struct pk_probe *pr = NULL;
-	uint64_t t0 = pk_monotonic_ns();
-	int err;
-
-	if (ptrace(PTRACE_GETREGS, tid, 0, &regs) < 0)
-		return -errno;
-	if (p->tramp && regs.rip - 1 == p->tramp)
-		err = handle_return(p, tid, &regs);
-	else if ((pr = find_placed(p, regs.rip - 1)) == NULL)
-		return 0;
-	else if (pr->armed)
-		err = handle_entry(p, tid, pr, &regs);
-	else /* hit the int3 just before pk_probes_disarm removed it */
-		regs.rip = pr->addr, err = 0;
-	if (err < 0)
-		return err;
-	p->stats.traps++;
-	if (ptrace(PTRACE_SETREGS, tid, 0, &regs) < 0)
-		return -errno;
-	p->stats.handle_ns += pk_monotonic_ns() - t0;
-	return 1;
-}
-
-/* Is SIGTRAP in the thread's pending set? */
-static int sigtrap_pending(pid_t pid, pid_t tid)
-{
-	char path[80], line[256];
-	int found = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)pid, (int)tid);
-	f = fopen(path, "re");
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long long mask;
-
-		if (strncmp(line, "SigPnd:", 7) != 0 && strncmp(line, "ShdPnd:", 7) != 0)
-			continue;
-		if (sscanf(line + 7, "%llx", &mask) == 1 && (mask & (1ull << (SIGTRAP - 1))))
-			found = 1;
-	}
-	fclose(f);
-	return found;
-}
-
-int pk_probe_trap_pending(struct pk_probes *p, pid_t tid)
-{
-	struct user_regs_struct regs;
-
-	if (ptrace(PTRACE_GETREGS, tid, 0, &regs) < 0)
-		return 0;
-	if (!(p->tramp && regs.rip - 1 == p->tramp) && !find_placed(p, regs.rip - 1))
-		return 0;
-	return sigtrap_pending(p->pid, tid);
-}
-
-void pk_probes_thread_exit(struct pk_probes *p, pid_t tid)
-{
-	struct pk_probe_thread *t = pk_probe_thread_get(p, tid, 0);
-
-	if (t)
-		pk_probe_thread_drop(p, t, 1);
-}
-
-/* Move a stopped thread's rip out of our code; returns 0 or -errno. */
-static int fix_thread_rip(struct pk_probes *p, pid_t tid)
-{
-	struct user_regs_struct regs;
-	struct pk_probe *pr;
-	uint64_t rip;
-
-	if (ptrace(PTRACE_GETREGS, tid, 0, &regs) < 0)
-		return -errno;
-	rip = regs.rip;
-	if (p->tramp && (rip == p->tramp || rip == p->tramp + 1)) {
-		/* returned into the trampoline (rsp is past the slot either
-		 * way), return not handled yet */
-		if (handle_return(p, tid, &regs) < 0)
-			return -ENOENT;
-	} else if ((pr = find_armed(p, rip - 1)) != NULL) {
-		regs.rip = pr->addr; /* executed our int3: run the original */
-	} else {
-		int found = 0;
-
-		for (size_t i = 0; i < p->nby_addr && !found; i++) {
-			pr = &p->probes[p->by_addr[i]];
-			if (!pr->slot)
-				continue;
-			if (rip == pr->slot) {
-				regs.rip = pr->addr;
-				found = 1;
-			} else if (rip == pr->slot + pr->insn.len) {
-				regs.rip = pr->addr + pr->insn.len;
-				found = 1;
-			}
-		}
-		if (!found) {
-			for (size_t i = 0; i < p->npages; i++)
-				if (rip >= p->pages[i].addr &&
-				    rip < p->pages[i].addr + PK_PROBE_PAGE_SIZE)
-					pk_warn("thread %d stopped at %#llx inside the probe page",
-						(int)tid, (unsigned long long)rip);
-			return 0;
-		}
-	}
-	p->stats.moved++;
-	return ptrace(PTRACE_SETREGS, tid, 0, &regs) < 0 ? -errno : 0;
-}
-
-static void remember(int *first, int err)
-{
-	if (err < 0 && *first == 0)
-		*first = err;
-}
-
-int pk_probes_detach(struct pk_probes *p, const pid_t *tids, size_t n, int flags)
-{
-	int first = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		int err = fix_thread_rip(p, tids[i]);
-
-		if (err != -ESRCH)
-			remember(&first, err);
-	}
-	for (size_t i = 0; i < p->nthreads; i++)
-		remember(&first, pk_probe_return_restore(p, p->pid, &p->threads[i]));
-	for (size_t i = 0; i < p->nprobes; i++) {
-		struct pk_probe *pr = &p->probes[i];
-
-		if (pr->armed)
-			remember(&first, pk_probes_write(p, pr->addr, &pr->orig, 1));
-		pr->armed = 0;
-		pr->placed = 0;
-	}
-	if ((flags & PK_PROBE_DETACH_UNMAP) && n > 0)
-		for (size_t i = 0; i < p->npages; i++)
-			remember(&first, pk_inject_unmap(p, tids[0], p->pages[i].addr,
-							 PK_PROBE_PAGE_SIZE));
-	while (p->nthreads > 0)
-		pk_probe_thread_drop(p, &p->threads[p->nthreads - 1], 1);
-	p->npages = 0;
-	p->tramp = 0;
-	p->stats.armed = 0;
-	rebuild_index(p);
-	return first;
-}
-
-int pk_probes_disarm(struct pk_probes *p)
-{
-	int first = 0, n = 0;
-
-	for (size_t i = 0; i < p->nprobes; i++) {
-		struct pk_probe *pr = &p->probes[i];
-		int err;
-
-		if (!pr->armed)
-			continue;
-		err = pk_probes_write(p, pr->addr, &pr->orig, 1);
-		remember(&first, err);
-		if (err == 0) {
-			pr->armed = 0;
-			n++;
-		}
-	}
-	p->stats.armed -= (unsigned)n;
-	return first ? first : n;
-}
-
-int pk_probes_clean_child(struct pk_probes *p, pid_t child, pid_t parent_tid)
-{
-	struct pk_probe_thread *t = pk_probe_thread_get(p, parent_tid, 0);
-	int first = 0;
-
-	if (t)
-		remember(&first, pk_probe_return_restore(p, child, t));
-	for (size_t i = 0; i < p->nprobes; i++)
-		if (p->probes[i].armed)
-			remember(&first, pk_mem_write_pid(child, p->probes[i].addr,
-							  &p->probes[i].orig, 1));
-	return first;
-}
-
-void pk_probes_forget(struct pk_probes *p)
-{
-	while (p->nthreads > 0)
-		pk_probe_thread_drop(p, &p->threads[p->nthreads - 1], 1);
-	for (size_t i = 0; i < p->nprobes; i++) {
-		p->probes[i].armed = 0;
-		p->probes[i].placed = 0;
-		p->probes[i].refused = 0;
-	}
-	p->npages = 0;
-	p->tramp = 0;
-	p->syscall_insn = 0;
-	p->stats.armed = 0;
-	if (p->memfd >= 0)
-		close(p->memfd);
-	p->memfd = -1;
-	rebuild_index(p);
 }

@@ -1,6 +1,7 @@
 # daemon/probe.mk - the probe engine (int3 backend) and allocation tracking.
 PK_PROBE_SOURCES = \
 	daemon/probe.c daemon/probe.h daemon/probe-int.h \
+	daemon/probe-trap.c daemon/probe-detach.c \
 	daemon/probe-insn.c daemon/probe-insn.h \
 	daemon/probe-inject.c \
 	daemon/probe-return.c \

@@ -1,0 +1,161 @@
+/*
+ * probe-trap.c - what happens when a thread hits one of the engine's int3
+ * bytes: the entry of a probed function (event, optional return hijack,
+ * then on to the out-of-line copy or an emulated branch) or the return
+ * trampoline (event, back to the real return address).  See probe.h.
+ */
+#include "daemon/probe-int.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "util.h"
+
+/* Where the thread goes after the entry trap of pr (regs updated). */
+static int leave_entry(struct pk_probes *p, const struct pk_probe *pr,
+		       struct user_regs_struct *regs)
+{
+	uint64_t next = pr->addr + pr->insn.len;
+
+	switch (pr->insn.cls) {
+	case PK_INSN_PLAIN:
+		regs->rip = pr->slot;
+		return 0;
+	case PK_INSN_JMP_REL:
+		regs->rip = next + (uint64_t)pr->insn.rel;
+		return 0;
+	case PK_INSN_CALL_REL:
+		regs->rsp -= 8;
+		regs->rip = next + (uint64_t)pr->insn.rel;
+		return pk_probes_write(p, regs->rsp, &next, 8);
+	default:
+		return -ENOTSUP;
+	}
+}
+
+static int handle_entry(struct pk_probes *p, pid_t tid, struct pk_probe *pr,
+			struct user_regs_struct *regs)
+{
+	struct pk_probe_thread *t = pk_probe_thread_get(p, tid, 1);
+	struct pk_probe_event ev;
+	uint64_t ret = 0;
+	ssize_t got;
+	int err, want;
+
+	regs->rip = pr->addr;
+	/* one read gives the return address and the caller's stack copy;
+	 * it stops short at the end of the stack mapping */
+	err = pk_probes_mem_open(p);
+	if (err < 0)
+		return err;
+	got = pread(p->memfd, p->stack_buf, p->stack_copy, (off_t)regs->rsp);
+	if (got < 8)
+		return got < 0 ? -errno : -EIO;
+	memcpy(&ret, p->stack_buf, 8);
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = PK_PROBE_ENTRY;
+	ev.probe = (int)(pr - p->probes);
+	ev.tid = tid;
+	ev.time_ns = pk_monotonic_ns();
+	ev.args[0] = regs->rdi;
+	ev.args[1] = regs->rsi;
+	ev.args[2] = regs->rdx;
+	ev.entry_sp = regs->rsp;
+	ev.ret_addr = ret;
+	ev.regs = regs;
+	ev.stack = p->stack_buf;
+	ev.stack_len = (size_t)got;
+	if (p->tramp && ret == p->tramp) {
+		/* tail jump from a function whose return we hold: the real
+		 * return address is in its pending entry (same slot) */
+		ev.tail_call = 1;
+		for (size_t i = t->n; i-- > 0;)
+			if (t->v[i].slot == regs->rsp) {
+				ev.ret_addr = t->v[i].orig_ret;
+				break;
+			}
+	} else {
+		pk_probe_return_prune(p, t, regs->rsp);
+	}
+	ev.depth = (unsigned)t->n;
+	ev.outer_probe = t->n ? t->v[t->n - 1].probe : -1;
+	p->stats.entries++;
+	want = p->cb ? p->cb(p->ctx, &ev) : 0;
+	if (want == 1 && p->tramp) {
+		struct pk_pending pend = { .slot = regs->rsp, .orig_ret = ret,
+					   .cookie = ev.cookie, .probe = ev.probe };
+
+		memcpy(pend.args, ev.args, sizeof(pend.args));
+		if (ret != p->tramp) {
+			err = pk_probes_write(p, regs->rsp, &p->tramp, 8);
+			if (err < 0)
+				return err;
+		}
+		/* a tail-called probe's entry is stacked over its caller's with
+		 * orig_ret = trampoline: both are reported by one return */
+		pk_probe_return_push(p, t, &pend);
+	}
+	return leave_entry(p, pr, regs);
+}
+
+int pk_probe_handle_return(struct pk_probes *p, pid_t tid, struct user_regs_struct *regs)
+{
+	struct pk_probe_thread *t = pk_probe_thread_get(p, tid, 0);
+	uint64_t slot = regs->rsp - 8;
+	struct pk_pending pend;
+
+	do {
+		struct pk_probe_event ev;
+
+		if (!t || pk_probe_return_pop(p, t, slot, &pend) < 0) {
+			pk_warn("thread %d returned to the probe trampoline with no pending return "
+				"at %#llx", (int)tid, (unsigned long long)slot);
+			return -ENOENT;
+		}
+		memset(&ev, 0, sizeof(ev));
+		ev.kind = PK_PROBE_RETURN;
+		ev.probe = pend.probe;
+		ev.tid = tid;
+		ev.time_ns = pk_monotonic_ns();
+		memcpy(ev.args, pend.args, sizeof(ev.args));
+		ev.ret_addr = pend.orig_ret;
+		ev.entry_sp = pend.slot;
+		ev.retval = regs->rax;
+		ev.cookie = pend.cookie;
+		ev.outer_probe = -1;
+		p->stats.returns++;
+		if (p->cb)
+			p->cb(p->ctx, &ev);
+	} while (pend.orig_ret == p->tramp);
+	regs->rip = pend.orig_ret;
+	return 0;
+}
+
+int pk_probe_handle_trap(struct pk_probes *p, pid_t tid)
+{
+	struct user_regs_struct regs;
+	struct pk_probe *pr = NULL;
+	uint64_t t0 = pk_monotonic_ns();
+	int err;
+
+	if (ptrace(PTRACE_GETREGS, tid, 0, &regs) < 0)
+		return -errno;
+	if (p->tramp && regs.rip - 1 == p->tramp)
+		err = pk_probe_handle_return(p, tid, &regs);
+	else if ((pr = pk_probe_find_placed(p, regs.rip - 1)) == NULL)
+		return 0;
+	else if (pr->armed)
+		err = handle_entry(p, tid, pr, &regs);
+	else /* hit the int3 just before pk_probes_disarm removed it */
+		regs.rip = pr->addr, err = 0;
+	if (err < 0)
+		return err;
+	p->stats.traps++;
+	if (ptrace(PTRACE_SETREGS, tid, 0, &regs) < 0)
+		return -errno;
+	p->stats.handle_ns += pk_monotonic_ns() - t0;
+	return 1;
+}
