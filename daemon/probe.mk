@@ -13,7 +13,9 @@ daemon_libpkdaemon_a_SOURCES += $(PK_PROBE_SOURCES)
 
 check_PROGRAMS += tests/unit/test-probe tests/targets/alloc-suite tests/targets/alloc-cxx
 TESTS += tests/unit/test-probe
-tests_unit_test_probe_SOURCES = tests/unit/test-probe.c $(PK_PROBE_SOURCES) daemon/maps.c
+tests_unit_test_probe_SOURCES = tests/unit/test-probe.c \
+	tests/unit/probe-driver.c tests/unit/probe-driver.h \
+	$(PK_PROBE_SOURCES) daemon/maps.c
 tests_unit_test_probe_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS) $(LIBELF_CFLAGS)
 tests_unit_test_probe_LDADD = lib/libpkcommon.a $(CUNIT_LIBS) $(LIBELF_LIBS)
 

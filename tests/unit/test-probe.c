@@ -15,8 +15,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <gelf.h>
-#include <libelf.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,507 +28,7 @@
 #include "daemon/alloc.h"
 #include "daemon/probe-insn.h"
 #include "daemon/probe.h"
-
-#define MAX_TIDS 64
-#define MAX_EVENTS 200000
-
-struct tracee {
-	pid_t pid;
-	int in_fd, out_fd;
-	char out[65536];
-	size_t outlen;
-	pid_t tids[MAX_TIDS];
-	size_t ntids;
-	int status;             /* wait status of the leader */
-	int exited;
-	int sigtraps_delivered; /* SIGTRAPs that were not ours */
-	int forks_cleaned;
-	char path[PATH_MAX];
-	uint64_t exe_base;
-};
-
-struct recorded {
-	struct pk_alloc_event *v;
-	size_t n;
-	long detach_after;      /* >0: detach at the malloc entry after this
-				   many counted entries */
-	long entries;
-	int detach_now;
-	uint64_t malloc_addr;   /* malloc in the tracee's libc */
-	int execs;
-	int extra_go;
-	long disarm_at;         /* >0: disarm at this many entries, re-arm at
-				   the next interrupt stop (a sampling window) */
-	int window;             /* 1 disarmed, 2 re-armed */
-	long entries_at_rearm;
-	long stack_ok;
-	size_t max_stack_len;
-};
-
-static struct recorded rec;
-
-/* The stack hook runs at every counted entry: used to detach while the
- * thread is inside malloc (stopped at its entry, return hijacked). */
-static uint64_t on_stack(void *ctx, pid_t tid, const struct user_regs_struct *regs,
-			 const void *stack, size_t stack_len)
-{
-	uint64_t ret;
-
-	(void)ctx;
-	(void)tid;
-	rec.entries++;
-	/* the copy starts at rsp: its first word is the return address */
-	if (stack_len >= 8) {
-		memcpy(&ret, stack, 8);
-		rec.stack_ok += ret != 0;
-	}
-	if (stack_len > rec.max_stack_len)
-		rec.max_stack_len = stack_len;
-	if (rec.detach_after > 0 && rec.entries >= rec.detach_after &&
-	    regs->rip == rec.malloc_addr)
-		rec.detach_now = 1;
-	return (uint64_t)rec.entries;
-}
-
-static void on_event(void *ctx, const struct pk_alloc_event *ev)
-{
-	(void)ctx;
-	if (rec.n < MAX_EVENTS)
-		rec.v[rec.n++] = *ev;
-}
-
-static char builddir[256];
-
-static void target_path(char *buf, size_t n, const char *name)
-{
-	snprintf(buf, n, "%s/tests/targets/%s", builddir, name);
-}
-
-/* ---- ELF symbol lookup (enough for the tests) ---- */
-
-typedef void (*sym_fn)(void *ctx, const char *name, uint64_t value, uint64_t size);
-
-static int elf_symbols(const char *path, int want_dynsym, sym_fn fn, void *ctx)
-{
-	int fd = open(path, O_RDONLY);
-	Elf *e;
-	Elf_Scn *scn = NULL;
-
-	if (fd < 0)
-		return -1;
-	elf_version(EV_CURRENT);
-	e = elf_begin(fd, ELF_C_READ, NULL);
-	while (e && (scn = elf_nextscn(e, scn)) != NULL) {
-		GElf_Shdr sh;
-		Elf_Data *d;
-
-		gelf_getshdr(scn, &sh);
-		if (sh.sh_type != (want_dynsym ? SHT_DYNSYM : SHT_SYMTAB))
-			continue;
-		d = elf_getdata(scn, NULL);
-		for (size_t i = 0; d && i < sh.sh_size / sh.sh_entsize; i++) {
-			GElf_Sym s;
-			const char *name;
-
-			gelf_getsym(d, (int)i, &s);
-			if (GELF_ST_TYPE(s.st_info) != STT_FUNC && GELF_ST_TYPE(s.st_info) != STT_GNU_IFUNC)
-				continue;
-			if (s.st_shndx == SHN_UNDEF)
-				continue;
-			name = elf_strptr(e, sh.sh_link, s.st_name);
-			if (name)
-				fn(ctx, name, s.st_value, s.st_size);
-		}
-	}
-	if (e)
-		elf_end(e);
-	close(fd);
-	return 0;
-}
-
-struct module {
-	char path[512];
-	uint64_t base, xstart, xend;
-};
-
-/* Find the module whose path contains `needle`: load base (offset 0
- * mapping) and executable range. */
-static int find_module(pid_t pid, const char *needle, struct module *m)
-{
-	char path[64], line[1024];
-	FILE *f;
-	int found = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	memset(m, 0, sizeof(*m));
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long long s, e, off;
-		char perms[8], file[512] = "";
-
-		if (sscanf(line, "%llx-%llx %7s %llx %*s %*s %511s", &s, &e, perms, &off, file) < 4)
-			continue;
-		if (!strstr(file, needle))
-			continue;
-		if (!found || s < m->base) {
-			if (off == 0)
-				m->base = s;
-		}
-		snprintf(m->path, sizeof(m->path), "%s", file);
-		if (perms[2] == 'x') {
-			m->xstart = s;
-			m->xend = e;
-		}
-		found = 1;
-	}
-	fclose(f);
-	return found ? 0 : -1;
-}
-
-struct add_ctx {
-	struct pk_alloc *a;
-	const struct module *m;
-	int added;
-};
-
-static void add_sym(void *ctx, const char *name, uint64_t value, uint64_t size)
-{
-	struct add_ctx *c = ctx;
-
-	(void)size;
-	if (pk_alloc_add_function(c->a, name, c->m->base + value, c->m->xstart, c->m->xend) == 1)
-		c->added++;
-	if (strcmp(name, "malloc") == 0)
-		rec.malloc_addr = c->m->base + value;
-}
-
-struct range_ctx {
-	const char *name;
-	uint64_t start, end;
-};
-
-static void find_sym(void *ctx, const char *name, uint64_t value, uint64_t size)
-{
-	struct range_ctx *c = ctx;
-
-	if (strcmp(name, c->name) == 0) {
-		c->start = value;
-		c->end = value + size;
-	}
-}
-
-/* [start, end) of function `name` in the tracee's executable (PIE). */
-static int func_range(struct tracee *t, const char *name, uint64_t *start, uint64_t *end)
-{
-	struct range_ctx c = { name, 0, 0 };
-
-	elf_symbols(t->path, 0, find_sym, &c);
-	if (!c.start)
-		return -1;
-	*start = t->exe_base + c.start;
-	*end = t->exe_base + c.end;
-	return 0;
-}
-
-/* ---- the driver ---- */
-
-static void add_tid(struct tracee *t, pid_t tid)
-{
-	for (size_t i = 0; i < t->ntids; i++)
-		if (t->tids[i] == tid)
-			return;
-	if (t->ntids < MAX_TIDS)
-		t->tids[t->ntids++] = tid;
-}
-
-static void drop_tid(struct tracee *t, pid_t tid)
-{
-	for (size_t i = 0; i < t->ntids; i++)
-		if (t->tids[i] == tid) {
-			t->tids[i] = t->tids[--t->ntids];
-			return;
-		}
-}
-
-static void read_output(struct tracee *t, int block)
-{
-	for (;;) {
-		ssize_t r;
-
-		if (!block)
-			fcntl(t->out_fd, F_SETFL, O_NONBLOCK);
-		r = read(t->out_fd, t->out + t->outlen, sizeof(t->out) - 1 - t->outlen);
-		if (r <= 0)
-			break;
-		t->outlen += (size_t)r;
-		t->out[t->outlen] = 0;
-	}
-}
-
-/* Start the tracee and wait for its "ready" line; it is not traced yet. */
-static int start(struct tracee *t, const char *name, const char *arg1, const char *arg2)
-{
-	int in[2], out[2];
-	char line[16];
-
-	char rel[300];
-
-	memset(t, 0, sizeof(*t));
-	target_path(rel, sizeof(rel), name);
-	if (!realpath(rel, t->path) || access(t->path, X_OK) != 0 || pipe(in) || pipe(out))
-		return -1;
-	t->pid = fork();
-	if (t->pid == 0) {
-		char *argv[] = { t->path, (char *)arg1, (char *)arg2, NULL };
-
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		dup2(in[0], 0);
-		dup2(out[1], 1);
-		close(in[1]);
-		close(out[0]);
-		execv(t->path, argv);
-		_exit(127);
-	}
-	close(in[0]);
-	close(out[1]);
-	t->in_fd = in[1];
-	t->out_fd = out[0];
-	if (read(t->out_fd, line, 6) != 6 || memcmp(line, "ready\n", 6) != 0)
-		return -1;
-	return 0;
-}
-
-/* Seize and stop the tracee (it is blocked in read(0)). */
-static int seize(struct tracee *t)
-{
-	int st;
-	long opts = PTRACE_O_TRACECLONE | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK |
-		    PTRACE_O_TRACEEXEC | PTRACE_O_TRACEEXIT;
-	struct module exe;
-
-	if (ptrace(PTRACE_SEIZE, t->pid, 0, (void *)opts) < 0)
-		return -1;
-	if (ptrace(PTRACE_INTERRUPT, t->pid, 0, 0) < 0)
-		return -1;
-	if (waitpid(t->pid, &st, __WALL) != t->pid || !WIFSTOPPED(st))
-		return -1;
-	add_tid(t, t->pid);
-	if (find_module(t->pid, t->path, &exe) == 0)
-		t->exe_base = exe.base;
-	return 0;
-}
-
-/* Resolve and register allocator functions of libc and libstdc++. */
-static int add_allocators(struct tracee *t, struct pk_alloc *a)
-{
-	static const char *mods[] = { "/libc.so", "/libstdc++.so" };
-	int total = 0;
-
-	for (size_t i = 0; i < 2; i++) {
-		struct module m;
-		struct add_ctx c = { a, &m, 0 };
-
-		if (find_module(t->pid, mods[i], &m) < 0)
-			continue;
-		elf_symbols(m.path, 1, add_sym, &c);
-		if (getenv("PROBE_DEBUG"))
-			fprintf(stderr, "%s: %d allocator probes\n", m.path, c.added);
-		total += c.added;
-	}
-	return total;
-}
-
-static void go(struct tracee *t)
-{
-	if (write(t->in_fd, "g", 1) != 1)
-		perror("write");
-}
-
-/* Stop every thread but `current` (already stopped), settle traps, detach
- * the engine, then detach ptrace. */
-static int detach_all(struct tracee *t, struct pk_probes *p, pid_t current, int flags)
-{
-	int sigs[MAX_TIDS] = { 0 };
-	int err;
-
-	for (size_t i = 0; i < t->ntids; i++) {
-		pid_t tid = t->tids[i];
-		int st;
-
-		if (tid == current)
-			continue;
-		if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) < 0)
-			continue;
-		for (;;) {
-			if (waitpid(tid, &st, __WALL) != tid)
-				break;
-			if (!WIFSTOPPED(st))
-				break;
-			if ((st >> 16) == 0 && WSTOPSIG(st) == SIGTRAP) {
-				if (pk_probe_handle_trap(p, tid) != 1)
-					sigs[i] = SIGTRAP;
-				break;
-			}
-			if ((st >> 16) == 0) {
-				sigs[i] = WSTOPSIG(st);
-				break;
-			}
-			if (pk_probe_trap_pending(p, tid)) {
-				ptrace(PTRACE_CONT, tid, 0, 0);
-				continue;
-			}
-			break;
-		}
-	}
-	err = pk_probes_detach(p, t->tids, t->ntids, flags);
-	for (size_t i = 0; i < t->ntids; i++)
-		ptrace(PTRACE_DETACH, t->tids[i], 0, (void *)(long)sigs[i]);
-	return err;
-}
-
-/* Run until the leader exits (or detach is requested and done). */
-static int run(struct tracee *t, struct pk_probes *p)
-{
-	int debug = getenv("PROBE_DEBUG") != NULL;
-
-	for (;;) {
-		int st, sig = 0;
-		pid_t tid = waitpid(-1, &st, __WALL);
-
-		if (tid < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (WIFEXITED(st) || WIFSIGNALED(st)) {
-			if (tid == t->pid) {
-				t->status = st;
-				t->exited = 1;
-				pk_probes_forget(p);
-				return 0;
-			}
-			drop_tid(t, tid);
-			continue;
-		}
-		if (!WIFSTOPPED(st))
-			continue;
-		if (debug) {
-			struct user_regs_struct r;
-
-			ptrace(PTRACE_GETREGS, tid, 0, &r);
-			fprintf(stderr, "stop tid %d status %#x rip %#llx\n", (int)tid, st,
-				(unsigned long long)r.rip);
-		}
-		switch (st >> 16) {
-		case PTRACE_EVENT_CLONE: {
-			unsigned long nt = 0;
-
-			ptrace(PTRACE_GETEVENTMSG, tid, 0, &nt);
-			add_tid(t, (pid_t)nt);
-			break;
-		}
-		case PTRACE_EVENT_FORK: {
-			unsigned long child = 0;
-			int cst;
-
-			ptrace(PTRACE_GETEVENTMSG, tid, 0, &child);
-			waitpid((pid_t)child, &cst, __WALL);
-			if (pk_probes_clean_child(p, (pid_t)child, tid) == 0)
-				t->forks_cleaned++;
-			ptrace(PTRACE_DETACH, (pid_t)child, 0, 0);
-			break;
-		}
-		case PTRACE_EVENT_EXIT:
-			pk_probes_thread_exit(p, tid); /* (pk_alloc_thread_exit in perfkitd) */
-			break;
-		case PTRACE_EVENT_EXEC:
-			pk_probes_forget(p);
-			rec.execs++;
-			break;
-		case 0:
-			if (WSTOPSIG(st) == SIGTRAP) {
-				int r = pk_probe_handle_trap(p, tid);
-
-				if (r != 1) {
-					sig = SIGTRAP;
-					t->sigtraps_delivered++;
-				}
-				if (rec.disarm_at > 0 && rec.window == 0 &&
-				    rec.entries >= rec.disarm_at) {
-					CU_ASSERT(pk_probes_disarm(p) >= 9);
-					rec.window = 1;
-					ptrace(PTRACE_INTERRUPT, t->pid, 0, 0);
-				}
-				if (rec.detach_now && r == 1) {
-					rec.detach_now = 0;
-					rec.detach_after = 0;
-					return detach_all(t, p, tid, PK_PROBE_DETACH_UNMAP) < 0 ? -1 : 1;
-				}
-			} else {
-				sig = WSTOPSIG(st);
-			}
-			break;
-		case PTRACE_EVENT_STOP:
-			if (rec.window == 1 && tid == t->pid) {
-				CU_ASSERT(pk_probes_arm(p, tid) >= 9);
-				rec.window = 2;
-				rec.entries_at_rearm = rec.entries;
-			}
-			break;
-		default:
-			break;
-		}
-		ptrace(PTRACE_CONT, tid, 0, (void *)(long)sig);
-	}
-}
-
-/* Start, seize, arm, go, run to the end.  Returns the tracker. */
-static struct pk_alloc *trace(struct tracee *t, const char *name, const char *a1, const char *a2,
-			      int arm)
-{
-	struct pk_alloc_hooks hooks = { on_stack, on_event, NULL };
-	struct pk_alloc *a;
-	int r;
-
-	rec.n = 0;
-	rec.entries = 0;
-	rec.execs = 0;
-	rec.detach_now = 0;
-	if (start(t, name, a1, a2) < 0 || seize(t) < 0)
-		return NULL;
-	a = pk_alloc_new(t->pid, &hooks);
-	rec.stack_ok = 0;
-	rec.max_stack_len = 0;
-	CU_ASSERT_EQUAL(pk_probes_set_stack_copy(pk_alloc_probes(a), 4096), 0);
-	if (arm) {
-		/* 9 distinct in glibc 2.36, + libstdc++'s non-tail-jump news;
-		 * the test's own lookup then finds nothing more */
-		r = pk_alloc_add_process(a, t->pid);
-		CU_ASSERT(r >= 9);
-		CU_ASSERT_EQUAL(add_allocators(t, a), 0);
-		r = pk_probes_arm(pk_alloc_probes(a), t->pid);
-		CU_ASSERT(r >= 9);
-	}
-	ptrace(PTRACE_CONT, t->pid, 0, 0);
-	go(t);
-	if (rec.extra_go)
-		go(t);
-	r = run(t, pk_alloc_probes(a));
-	CU_ASSERT(r >= 0);
-	if (r == 1) /* detached: reap */
-		waitpid(t->pid, &t->status, 0);
-	read_output(t, 1);
-	close(t->in_fd);
-	close(t->out_fd);
-	return a;
-}
-
-static int exited_ok(const struct tracee *t)
-{
-	return WIFEXITED(t->status) && WEXITSTATUS(t->status) == 0;
-}
+#include "tests/unit/probe-driver.h"
 
 /* ---- helpers over recorded events ---- */
 
@@ -628,33 +126,33 @@ static void test_decoder(void)
 static void test_basic(void)
 {
 	struct tracee t;
-	struct pk_alloc *a = trace(&t, "alloc-suite", "basic", NULL, 1);
+	struct pk_alloc *a = pd_trace(&t, "alloc-suite", "basic", NULL, 1);
 	uint64_t lo = 0, hi = 0;
 	struct tally s;
 	const struct pk_alloc_stats *st;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
-	CU_ASSERT(exited_ok(&t));
+	CU_ASSERT(pd_exited_ok(&t));
 	CU_ASSERT(strstr(t.out, "done\n") != NULL);
 	CU_ASSERT_EQUAL(t.sigtraps_delivered, 0);
 
-	CU_ASSERT_EQUAL_FATAL(func_range(&t, "hot", &lo, &hi), 0);
+	CU_ASSERT_EQUAL_FATAL(pd_func_range(&t, "hot", &lo, &hi), 0);
 	s = tally_caller(lo, hi, -1);
 	CU_ASSERT_EQUAL(s.allocs, 10000);
 	CU_ASSERT_EQUAL(s.bytes, 1000000);
 	CU_ASSERT_EQUAL(s.frees, 0);
-	CU_ASSERT_EQUAL_FATAL(func_range(&t, "cold", &lo, &hi), 0);
+	CU_ASSERT_EQUAL_FATAL(pd_func_range(&t, "cold", &lo, &hi), 0);
 	s = tally_caller(lo, hi, -1);
 	CU_ASSERT_EQUAL(s.allocs, 2);
 	CU_ASSERT_EQUAL(s.bytes, 100);
-	CU_ASSERT_EQUAL_FATAL(func_range(&t, "release", &lo, &hi), 0);
+	CU_ASSERT_EQUAL_FATAL(pd_func_range(&t, "release", &lo, &hi), 0);
 	s = tally_caller(lo, hi, -1);
 	CU_ASSERT_EQUAL(s.frees, 9996 + 1);
 	CU_ASSERT_EQUAL(s.unknown_frees, 0);
 	CU_ASSERT_EQUAL(s.bytes_freed, 9996 * 100 + 50);
 
 	/* realloc chain: realloc(NULL,10), 20 growths, realloc(p,0) */
-	CU_ASSERT_EQUAL_FATAL(func_range(&t, "chain", &lo, &hi), 0);
+	CU_ASSERT_EQUAL_FATAL(pd_func_range(&t, "chain", &lo, &hi), 0);
 	s = tally_caller(lo, hi, -1);
 	CU_ASSERT_EQUAL(s.allocs, 21);
 	CU_ASSERT_EQUAL(s.bytes, 10 * (1 + 2 + 3 + 4 + 5 + 6 + 7 + 8 + 9 + 10 + 11 + 12 + 13 +
@@ -665,7 +163,7 @@ static void test_basic(void)
 
 	/* posix_memalign 1000 (leaked), aligned_alloc 128, memalign 100,
 	 * valloc 5000, pvalloc 100 -> 4096, reallocarray 10*20, calloc 10*30 */
-	CU_ASSERT_EQUAL_FATAL(func_range(&t, "aligned", &lo, &hi), 0);
+	CU_ASSERT_EQUAL_FATAL(pd_func_range(&t, "aligned", &lo, &hi), 0);
 	s = tally_caller(lo, hi, -1);
 	CU_ASSERT_EQUAL(s.allocs, 7);
 	CU_ASSERT_EQUAL(s.bytes, 1000 + 128 + 100 + 5000 + 4096 + 200 + 300);
@@ -674,7 +172,7 @@ static void test_basic(void)
 	CU_ASSERT_EQUAL(s.bytes_freed, 128 + 100 + 5000 + 4096 + 200 + 300);
 
 	/* 3 blocks from before arming, freed in main: unknown, never negative */
-	CU_ASSERT_EQUAL_FATAL(func_range(&t, "mode_basic", &lo, &hi), 0);
+	CU_ASSERT_EQUAL_FATAL(pd_func_range(&t, "mode_basic", &lo, &hi), 0);
 	s = tally_caller(lo, hi, -1);
 	CU_ASSERT_EQUAL(s.frees, 3);
 	CU_ASSERT_EQUAL(s.unknown_frees, 3);
@@ -697,16 +195,16 @@ static void test_basic(void)
 static void test_threads(void)
 {
 	struct tracee t;
-	struct pk_alloc *a = trace(&t, "alloc-suite", "threads", NULL, 1);
+	struct pk_alloc *a = pd_trace(&t, "alloc-suite", "threads", NULL, 1);
 	uint64_t lo = 0, hi = 0;
 	struct tally s;
 	int tids_seen = 0;
 	pid_t seen[8] = { 0 };
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
-	CU_ASSERT(exited_ok(&t));
+	CU_ASSERT(pd_exited_ok(&t));
 	CU_ASSERT_EQUAL(t.sigtraps_delivered, 0);
-	CU_ASSERT_EQUAL_FATAL(func_range(&t, "worker", &lo, &hi), 0);
+	CU_ASSERT_EQUAL_FATAL(pd_func_range(&t, "worker", &lo, &hi), 0);
 	s = tally_caller(lo, hi, -1);
 	CU_ASSERT_EQUAL(s.allocs, 4 * 5000 + 4);
 	CU_ASSERT_EQUAL(s.frees, 4 * 5000);
@@ -730,24 +228,24 @@ static void test_threads(void)
 static void test_signal(void)
 {
 	struct tracee t;
-	struct pk_alloc *a = trace(&t, "alloc-suite", "signal", NULL, 1);
+	struct pk_alloc *a = pd_trace(&t, "alloc-suite", "signal", NULL, 1);
 	uint64_t lo = 0, hi = 0;
 	struct tally s;
 	int handled = -1;
 	const char *h;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
-	CU_ASSERT(exited_ok(&t));
+	CU_ASSERT(pd_exited_ok(&t));
 	CU_ASSERT_EQUAL(t.sigtraps_delivered, 0);
 	h = strstr(t.out, "handler ");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(h);
 	sscanf(h, "handler %d", &handled);
 	CU_ASSERT(handled >= 20);
-	CU_ASSERT_EQUAL_FATAL(func_range(&t, "on_alarm", &lo, &hi), 0);
+	CU_ASSERT_EQUAL_FATAL(pd_func_range(&t, "on_alarm", &lo, &hi), 0);
 	s = tally_caller(lo, hi, -1);
 	CU_ASSERT_EQUAL(s.allocs, handled);
 	CU_ASSERT_EQUAL(s.bytes, 77 * (uint64_t)handled);
-	CU_ASSERT_EQUAL_FATAL(func_range(&t, "mode_signal", &lo, &hi), 0);
+	CU_ASSERT_EQUAL_FATAL(pd_func_range(&t, "mode_signal", &lo, &hi), 0);
 	s = tally_caller(lo, hi, -1);
 	CU_ASSERT(s.allocs >= 20000);
 	CU_ASSERT_EQUAL(s.frees, s.allocs + handled);
@@ -758,10 +256,10 @@ static void test_signal(void)
 static void test_fork(void)
 {
 	struct tracee t;
-	struct pk_alloc *a = trace(&t, "alloc-suite", "fork", NULL, 1);
+	struct pk_alloc *a = pd_trace(&t, "alloc-suite", "fork", NULL, 1);
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
-	CU_ASSERT(exited_ok(&t));
+	CU_ASSERT(pd_exited_ok(&t));
 	CU_ASSERT_EQUAL(t.forks_cleaned, 1);
 	CU_ASSERT(strstr(t.out, "child exited 0\n") != NULL);
 	CU_ASSERT_EQUAL(t.sigtraps_delivered, 0);
@@ -774,10 +272,10 @@ static void test_exec(void)
 	struct pk_alloc *a;
 
 	rec.extra_go = 1; /* the exec'ed image waits for a second byte */
-	a = trace(&t, "alloc-suite", "exec", NULL, 1);
+	a = pd_trace(&t, "alloc-suite", "exec", NULL, 1);
 	rec.extra_go = 0;
 	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
-	CU_ASSERT(exited_ok(&t));
+	CU_ASSERT(pd_exited_ok(&t));
 	CU_ASSERT_EQUAL(rec.execs, 1);
 	CU_ASSERT_EQUAL(t.sigtraps_delivered, 0);
 	CU_ASSERT(strstr(t.out, "bench ") != NULL);
@@ -788,19 +286,19 @@ static void test_exec(void)
 static void test_cxx(void)
 {
 	struct tracee t;
-	struct pk_alloc *a = trace(&t, "alloc-cxx", NULL, NULL, 1);
+	struct pk_alloc *a = pd_trace(&t, "alloc-cxx", NULL, NULL, 1);
 	uint64_t lo = 0, hi = 0;
 	struct tally s;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
-	CU_ASSERT(exited_ok(&t));
+	CU_ASSERT(pd_exited_ok(&t));
 	CU_ASSERT_EQUAL(t.sigtraps_delivered, 0);
-	CU_ASSERT_EQUAL_FATAL(func_range(&t, "_Z12make_objectsv", &lo, &hi), 0);
+	CU_ASSERT_EQUAL_FATAL(pd_func_range(&t, "_Z12make_objectsv", &lo, &hi), 0);
 	s = tally_caller(lo, hi, -1);
 	CU_ASSERT_EQUAL(s.allocs, 100 + 50 + 1);
 	CU_ASSERT_EQUAL(s.bytes, 100 * 40 + 50 * 100 + 40);
 	CU_ASSERT_EQUAL(s.frees, 1);
-	CU_ASSERT_EQUAL_FATAL(func_range(&t, "_Z12drop_objectsv", &lo, &hi), 0);
+	CU_ASSERT_EQUAL_FATAL(pd_func_range(&t, "_Z12drop_objectsv", &lo, &hi), 0);
 	s = tally_caller(lo, hi, -1);
 	CU_ASSERT_EQUAL(s.frees, 97 + 50);
 	CU_ASSERT_EQUAL(s.unknown_frees, 0);
@@ -809,7 +307,7 @@ static void test_cxx(void)
 	/* a throwing new unwinds normally: its return is never hijacked */
 	CU_ASSERT(strstr(t.out, "caught bad_alloc\n") != NULL);
 	CU_ASSERT(pk_alloc_stats(a)->failed_allocs >= 1);
-	CU_ASSERT_EQUAL_FATAL(func_range(&t, "_Z12make_objectsv", &lo, &hi), 0);
+	CU_ASSERT_EQUAL_FATAL(pd_func_range(&t, "_Z12make_objectsv", &lo, &hi), 0);
 	/* the malloc inside operator new is nested: no event names malloc
 	 * with a caller in the program's functions that use new */
 	for (size_t i = 0; i < rec.n; i++)
@@ -832,7 +330,7 @@ static void test_detach_mid_run(void)
 	expect *= 2;
 	snprintf(arg, sizeof(arg), "%ld", n);
 	rec.detach_after = 3000; /* then at the next malloc entry */
-	a = trace(&t, "alloc-suite", "loop", arg, 1);
+	a = pd_trace(&t, "alloc-suite", "loop", arg, 1);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
 	CU_ASSERT_EQUAL(rec.detach_after, 0); /* the detach happened */
 	/* the malloc being entered never returned to us: its hijacked
@@ -849,7 +347,7 @@ static void test_detach_mid_run(void)
 	}
 	CU_ASSERT_EQUAL(t.sigtraps_delivered, 0);
 	CU_ASSERT(WIFEXITED(t.status));
-	CU_ASSERT(exited_ok(&t));
+	CU_ASSERT(pd_exited_ok(&t));
 	s = strstr(t.out, "sum ");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
 	sscanf(s, "sum %lu", &sum);
@@ -872,12 +370,12 @@ static void test_window(void)
 	expect *= 2;
 	rec.disarm_at = 1000;
 	rec.window = 0;
-	a = trace(&t, "alloc-suite", "loop", "20000", 1);
+	a = pd_trace(&t, "alloc-suite", "loop", "20000", 1);
 	rec.disarm_at = 0;
 	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
 	CU_ASSERT_EQUAL(rec.window, 2);
 	CU_ASSERT(rec.entries > rec.entries_at_rearm); /* probes live again */
-	CU_ASSERT(exited_ok(&t));
+	CU_ASSERT(pd_exited_ok(&t));
 	CU_ASSERT_EQUAL(t.sigtraps_delivered, 0);
 	s = strstr(t.out, "sum ");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
@@ -930,25 +428,25 @@ static void test_function_probes(void)
 	int r;
 
 	memset(&c, 0, sizeof(c));
-	CU_ASSERT_EQUAL_FATAL(start(&t, "probe-calls", NULL, NULL), 0);
-	CU_ASSERT_EQUAL_FATAL(seize(&t), 0);
+	CU_ASSERT_EQUAL_FATAL(pd_start(&t, "probe-calls", NULL, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(pd_seize(&t), 0);
 	p = pk_probes_new(t.pid, on_call, &c);
-	CU_ASSERT_EQUAL_FATAL(func_range(&t, "fib", &lo, &hi), 0);
+	CU_ASSERT_EQUAL_FATAL(pd_func_range(&t, "fib", &lo, &hi), 0);
 	c.id_fib = pk_probe_add(p, lo, "fib");
-	CU_ASSERT_EQUAL_FATAL(func_range(&t, "escape", &lo, &hi), 0);
+	CU_ASSERT_EQUAL_FATAL(pd_func_range(&t, "escape", &lo, &hi), 0);
 	c.id_escape = pk_probe_add(p, lo, "escape");
-	CU_ASSERT_EQUAL_FATAL(func_range(&t, "plain", &lo, &hi), 0);
+	CU_ASSERT_EQUAL_FATAL(pd_func_range(&t, "plain", &lo, &hi), 0);
 	c.id_plain = pk_probe_add(p, lo, "plain");
 	CU_ASSERT_EQUAL(pk_probe_add(p, lo, "plain alias"), c.id_plain);
 	r = pk_probes_arm(p, t.pid);
 	CU_ASSERT_EQUAL(r, 3);
 	ptrace(PTRACE_CONT, t.pid, 0, 0);
-	go(&t);
-	CU_ASSERT_EQUAL(run(&t, p), 0);
-	read_output(&t, 1);
+	pd_go(&t);
+	CU_ASSERT_EQUAL(pd_run(&t, p), 0);
+	pd_read_output(&t, 1);
 	close(t.in_fd);
 	close(t.out_fd);
-	CU_ASSERT(exited_ok(&t));
+	CU_ASSERT(pd_exited_ok(&t));
 	CU_ASSERT_EQUAL(t.sigtraps_delivered, 0);
 	CU_ASSERT(strstr(t.out, "fib 610\n") != NULL);
 	/* fib(15): 1,973 calls, every one returns, nested 15 deep */
@@ -998,7 +496,7 @@ static double bare_stop_us(int rounds)
 static double bench_ns(struct pk_alloc **out, int arm, const char *n)
 {
 	struct tracee t;
-	struct pk_alloc *a = trace(&t, "alloc-suite", "bench", n, arm);
+	struct pk_alloc *a = pd_trace(&t, "alloc-suite", "bench", n, arm);
 	double ns = 0;
 	const char *s = strstr(t.out, "bench ");
 
@@ -1065,7 +563,7 @@ int main(int argc, char **argv)
 	{
 		char path[600];
 
-		target_path(path, sizeof(path), "alloc-suite");
+		pd_target_path(path, sizeof(path), "alloc-suite");
 		if (access(path, X_OK) != 0) {
 			fprintf(stderr, "test-probe: %s not built\n", path);
 			return 1;
