@@ -8,7 +8,7 @@ SUDO=
 
 PACKAGES="build-essential g++ autoconf automake libtool pkg-config make
  libunwind-dev libelf-dev libdw-dev libsqlite3-dev libcunit1-dev zlib1g-dev
- sqlite3 python3 strace procps util-linux tmux
+ sqlite3 python3 strace procps util-linux tmux libxml2-utils
  golang-go chromium fonts-dejavu-core linux-perf heaptrack valgrind"
 
 export DEBIAN_FRONTEND=noninteractive
