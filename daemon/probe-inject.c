@@ -130,6 +130,7 @@ static int run_to_syscall_stop(struct pk_probes *p, pid_t tid, long nr, int *sig
 			       struct user_regs_struct *regs)
 {
 	for (;;) {
+		siginfo_t si;
 		int status;
 		pid_t r;
 
@@ -153,8 +154,12 @@ static int run_to_syscall_stop(struct pk_probes *p, pid_t tid, long nr, int *sig
 			return -errno;
 		if (regs->rip == p->syscall_insn + 2 && (long)regs->orig_rax == nr)
 			return 0;
-		if (WSTOPSIG(status) == SIGTRAP && *nsigs < 8)
-			sigs[(*nsigs)++] = SIGTRAP; /* a real SIGTRAP */
+		/* Another syscall stop (e.g. the exit of the execve the thread
+		 * was stopped in) has si_code SIGTRAP or SIGTRAP|0x80; anything
+		 * else is a real SIGTRAP, to be delivered later. */
+		if (ptrace(PTRACE_GETSIGINFO, tid, 0, &si) == 0 && si.si_code != SIGTRAP &&
+		    si.si_code != (SIGTRAP | 0x80) && *nsigs < 8)
+			sigs[(*nsigs)++] = SIGTRAP;
 	}
 }
 

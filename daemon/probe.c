@@ -149,6 +149,27 @@ uint64_t pk_probe_address(const struct pk_probes *p, int id)
 	return id >= 0 && (size_t)id < p->nprobes ? p->probes[id].addr : 0;
 }
 
+int pk_probes_auxv_entry(pid_t pid, uint64_t *entry)
+{
+	char path[64];
+	uint64_t av[2];
+	int fd, err = -ENOENT;
+
+	snprintf(path, sizeof(path), "/proc/%d/auxv", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	while (read(fd, av, sizeof(av)) == (ssize_t)sizeof(av) && av[0] != 0) {
+		if (av[0] == 9 /* AT_ENTRY */) {
+			*entry = av[1];
+			err = 0;
+			break;
+		}
+	}
+	close(fd);
+	return err;
+}
+
 int pk_probes_set_stack_copy(struct pk_probes *p, size_t bytes)
 {
 	uint8_t *buf;

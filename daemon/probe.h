@@ -125,6 +125,15 @@ void pk_probes_free(struct pk_probes *p);
  */
 int pk_probe_add(struct pk_probes *p, uint64_t addr, const char *name);
 
+/*
+ * The program's entry point (AT_ENTRY of /proc/PID/auxv).  perfkitd run:
+ * at the exec stop the dynamic loader has not mapped libc yet, so put a
+ * probe here (it is reached once, after every DT_NEEDED library is
+ * mapped), and when it hits, find and arm the real probes from that stop.
+ * 0 or -errno.
+ */
+int pk_probes_auxv_entry(pid_t pid, uint64_t *entry);
+
 /* How many bytes of stack ENTRY events carry (default 8, e.g. 16384 for
  * unwinding).  0 or -ENOMEM. */
 int pk_probes_set_stack_copy(struct pk_probes *p, size_t bytes);

@@ -50,6 +50,13 @@ static void on_event(void *ctx, const struct pk_alloc_event *ev)
 		rec.v[rec.n++] = *ev;
 }
 
+struct pk_alloc_hooks pd_hooks(void)
+{
+	struct pk_alloc_hooks h = { on_stack, on_event, NULL };
+
+	return h;
+}
+
 char builddir[256];
 
 void pd_target_path(char *buf, size_t n, const char *name)
@@ -249,6 +256,43 @@ int pd_start(struct tracee *t, const char *name, const char *arg1, const char *a
 	return 0;
 }
 
+int pd_spawn_traced(struct tracee *t, const char *name, const char *arg1)
+{
+	int in[2], out[2], st;
+	char rel[300];
+
+	memset(t, 0, sizeof(*t));
+	pd_target_path(rel, sizeof(rel), name);
+	if (!realpath(rel, t->path) || pipe(in) || pipe(out))
+		return -1;
+	t->pid = fork();
+	if (t->pid == 0) {
+		char *argv[] = { t->path, (char *)arg1, NULL };
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		close(in[1]);
+		close(out[0]);
+		ptrace(PTRACE_TRACEME, 0, 0, 0);
+		execv(t->path, argv);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	t->in_fd = in[1];
+	t->out_fd = out[0];
+	if (waitpid(t->pid, &st, __WALL) != t->pid || !WIFSTOPPED(st) || WSTOPSIG(st) != SIGTRAP)
+		return -1;
+	if (ptrace(PTRACE_SETOPTIONS, t->pid, 0,
+		   (void *)(long)(PTRACE_O_TRACECLONE | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK |
+				  PTRACE_O_TRACEEXEC | PTRACE_O_TRACEEXIT)) < 0)
+		return -1;
+	add_tid(t, t->pid);
+	pd_go(t);
+	return 0;
+}
+
 /* Seize and stop the tracee (it is blocked in read(0)). */
 int pd_seize(struct tracee *t)
 {
@@ -398,7 +442,19 @@ int pd_run(struct tracee *t, struct pk_probes *p)
 			break;
 		case 0:
 			if (WSTOPSIG(st) == SIGTRAP) {
-				int r = pk_probe_handle_trap(p, tid);
+				struct user_regs_struct before;
+				int at_entry = 0, r;
+
+				if (t->arm_at_entry && !t->armed_at_entry &&
+				    ptrace(PTRACE_GETREGS, tid, 0, &before) == 0)
+					at_entry = before.rip - 1 == t->arm_at_entry;
+				r = pk_probe_handle_trap(p, tid);
+				if (at_entry && r == 1) {
+					/* libc is mapped now: find and arm from this stop */
+					CU_ASSERT(pk_alloc_add_process(t->alloc, t->pid) >= 9);
+					CU_ASSERT(pk_probes_arm(p, tid) >= 9);
+					t->armed_at_entry = 1;
+				}
 
 				if (r != 1) {
 					sig = SIGTRAP;
@@ -437,7 +493,7 @@ int pd_run(struct tracee *t, struct pk_probes *p)
 struct pk_alloc *pd_trace(struct tracee *t, const char *name, const char *a1, const char *a2,
 			      int arm)
 {
-	struct pk_alloc_hooks hooks = { on_stack, on_event, NULL };
+	struct pk_alloc_hooks hooks = pd_hooks();
 	struct pk_alloc *a;
 	int r;
 

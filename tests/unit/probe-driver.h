@@ -31,6 +31,11 @@ struct tracee {
 	int forks_cleaned;
 	char path[PATH_MAX];
 	uint64_t exe_base;
+	/* run mode: arm the allocator probes of `alloc` when the probe at the
+	 * program's entry point (AT_ENTRY) hits */
+	uint64_t arm_at_entry;
+	struct pk_alloc *alloc;
+	int armed_at_entry;     /* allocator probes armed there */
 };
 
 struct recorded {
@@ -64,8 +69,14 @@ void pd_target_path(char *buf, size_t n, const char *name);
 int pd_func_range(struct tracee *t, const char *name, uint64_t *start, uint64_t *end);
 /* The module of pid whose path contains needle. */
 int pd_find_module(pid_t pid, const char *needle, struct module *m);
+/* Hooks that record into rec (stack ids count the entries). */
+struct pk_alloc_hooks pd_hooks(void);
 /* Start tests/targets/NAME ARGS and wait for its "ready" line. */
 int pd_start(struct tracee *t, const char *name, const char *arg1, const char *arg2);
+/* Start tests/targets/NAME ARG traced from its exec (PTRACE_TRACEME: it
+ * stops with SIGTRAP right after execve, before the dynamic loader ran);
+ * the go byte is already sent. */
+int pd_spawn_traced(struct tracee *t, const char *name, const char *arg1);
 /* Seize and stop it (PTRACE_INTERRUPT). */
 int pd_seize(struct tracee *t);
 /* Register allocators found by the test's own ELF lookup; returns count. */

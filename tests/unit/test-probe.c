@@ -384,6 +384,53 @@ static void test_window(void)
 	pk_alloc_free(a);
 }
 
+/* perfkitd run: traced from exec, before libc is mapped; the probe at
+ * AT_ENTRY arms the allocator probes once the loader is done. */
+static void test_run_mode(void)
+{
+	struct pk_alloc_hooks hooks = pd_hooks();
+	struct tracee t;
+	struct pk_alloc *a;
+	struct pk_probes *p;
+	struct module exe;
+	uint64_t entry = 0, lo = 0, hi = 0;
+	long hot = 0;
+	int r;
+
+	CU_ASSERT_EQUAL_FATAL(pd_spawn_traced(&t, "alloc-suite", "basic"), 0);
+	a = pk_alloc_new(t.pid, &hooks);
+	p = pk_alloc_probes(a);
+	CU_ASSERT_EQUAL(pk_alloc_add_process(a, t.pid), 0); /* no libc yet */
+	CU_ASSERT_EQUAL_FATAL(pk_probes_auxv_entry(t.pid, &entry), 0);
+	CU_ASSERT(pk_probe_add(p, entry, "entry") >= 0);
+	CU_ASSERT_EQUAL(pk_probes_arm(p, t.pid), 1);
+	t.arm_at_entry = entry;
+	t.alloc = a;
+	if (pd_find_module(t.pid, t.path, &exe) == 0)
+		t.exe_base = exe.base;
+	rec.n = 0;
+	rec.entries = 0;
+	ptrace(PTRACE_CONT, t.pid, 0, 0); /* the exec SIGTRAP is not delivered */
+	r = pd_run(&t, p);
+	CU_ASSERT_EQUAL(r, 0);
+	pd_read_output(&t, 1);
+	close(t.in_fd);
+	close(t.out_fd);
+	CU_ASSERT(pd_exited_ok(&t));
+	CU_ASSERT_EQUAL(t.armed_at_entry, 1);
+	CU_ASSERT_EQUAL(t.sigtraps_delivered, 0);
+	CU_ASSERT(strstr(t.out, "done\n") != NULL);
+	CU_ASSERT_EQUAL_FATAL(pd_func_range(&t, "hot", &lo, &hi), 0);
+	for (size_t i = 0; i < rec.n; i++)
+		hot += !rec.v[i].is_free && rec.v[i].caller >= lo && rec.v[i].caller < hi;
+	CU_ASSERT_EQUAL(hot, 10000);
+	CU_ASSERT_EQUAL(check_leaks(&t, a), 6);
+	/* traced from the start: the 3 blocks allocated before the go byte
+	 * were seen too, so no free is unknown */
+	CU_ASSERT_EQUAL(pk_alloc_stats(a)->unknown_frees, 0);
+	pk_alloc_free(a);
+}
+
 /* ---- the engine alone: function probes (issue 5's use) ---- */
 
 struct call_counts {
@@ -600,6 +647,7 @@ int main(int argc, char **argv)
 	CU_add_test(s, "C++ new/delete", test_cxx);
 	CU_add_test(s, "detach mid-run", test_detach_mid_run);
 	CU_add_test(s, "disarm and re-arm (sampling window)", test_window);
+	CU_add_test(s, "run mode: armed at the entry point", test_run_mode);
 	CU_add_test(s, "function probes: recursion, longjmp, return values", test_function_probes);
 	CU_add_test(s, "cost per event", test_cost);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
