@@ -82,6 +82,12 @@ static void json_entry(struct pk_json *j, const struct pk_compare *c, const stru
 	pk_json_string(j, pk_test_method_name(e->method));
 	pk_json_key(j, "significant");
 	pk_json_bool(j, e->significant);
+	if (e->metric == PK_METRIC_TOTAL_TIME) {
+		pk_json_key(j, "same_as_self");
+		pk_json_bool(j, e->same_as_self);
+		pk_json_key(j, "on_every_stack");
+		pk_json_bool(j, e->on_every_stack);
+	}
 	pk_json_end_object(j);
 }
 

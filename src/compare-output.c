@@ -86,33 +86,31 @@ static int describe_speed(struct pk_strbuf *sb, const char *what, double before,
 }
 
 /* "1 significant improvement (slow_path -66%)" for one metric. */
-static void describe_verdicts(struct pk_strbuf *sb, const struct pk_compare *c,
-			      enum pk_compare_metric metric, int improvements, int name_them)
+static size_t describe_verdicts(struct pk_strbuf *sb, const struct pk_compare *c,
+				enum pk_compare_metric metric, int improvements)
 {
 	size_t i, count = 0, named = 0;
 
 	for (i = 0; i < c->n_entries; i++) {
 		const struct pk_compare_entry *e = &c->entries[i];
 
-		if (e->metric == metric && e->significant &&
-		    (improvements ? pk_compare_is_improvement(e) : pk_compare_is_regression(e)))
+		if (e->metric == metric && e->significant && pk_compare_is_informative(e) &&
+		    pk_compare_in_list(e, improvements))
 			count++;
 	}
 	if (!count) {
 		pk_strbuf_addf(sb, "no significant %s", improvements ? "improvement" : "regression");
-		return;
+		return 0;
 	}
 	pk_strbuf_addf(sb, "%zu significant %s%s", count, improvements ? "improvement" : "regression",
 		       count == 1 ? "" : "s");
-	if (!name_them)
-		return;
 	pk_strbuf_addstr(sb, " (");
 	for (i = 0; i < c->n_entries && named < SUMMARY_NAMES; i++) {
 		const struct pk_compare_entry *e = &c->entries[i];
 		char ch[32];
 
-		if (e->metric != metric || !e->significant ||
-		    !(improvements ? pk_compare_is_improvement(e) : pk_compare_is_regression(e)))
+		if (e->metric != metric || !e->significant || !pk_compare_is_informative(e) ||
+		    !pk_compare_in_list(e, improvements))
 			continue;
 		if (e->presence == PK_PRESENT_BOTH)
 			snprintf(ch, sizeof(ch), "%+.0f%%", e->percent_change);
@@ -124,6 +122,7 @@ static void describe_verdicts(struct pk_strbuf *sb, const struct pk_compare *c,
 	if (count > named)
 		pk_strbuf_addf(sb, ", and %zu more", count - named);
 	pk_strbuf_addch(sb, ')');
+	return count;
 }
 
 char *pk_compare_summary(const struct pk_compare *c)
@@ -154,13 +153,21 @@ char *pk_compare_summary(const struct pk_compare *c)
 		return pk_strbuf_detach(&sb);
 	}
 	pk_strbuf_addstr(&sb, "Self time: ");
-	describe_verdicts(&sb, c, PK_METRIC_SELF_TIME, 1, 1);
+	describe_verdicts(&sb, c, PK_METRIC_SELF_TIME, 1);
 	pk_strbuf_addstr(&sb, ", ");
-	describe_verdicts(&sb, c, PK_METRIC_SELF_TIME, 0, 1);
-	pk_strbuf_addstr(&sb, ". Including callees: ");
-	describe_verdicts(&sb, c, PK_METRIC_TOTAL_TIME, 1, 0);
-	pk_strbuf_addstr(&sb, ", ");
-	describe_verdicts(&sb, c, PK_METRIC_TOTAL_TIME, 0, 0);
+	describe_verdicts(&sb, c, PK_METRIC_SELF_TIME, 0);
+	/* Total time of functions with callees, when something changed
+	 * there beyond the self times and the whole run. */
+	{
+		struct pk_strbuf more = PK_STRBUF_INIT;
+		size_t n = describe_verdicts(&more, c, PK_METRIC_TOTAL_TIME, 1);
+
+		pk_strbuf_addstr(&more, ", ");
+		n += describe_verdicts(&more, c, PK_METRIC_TOTAL_TIME, 0);
+		pk_strbuf_addf(&sb, ". Including callees: %s",
+			       n ? pk_strbuf_str(&more) : "no other significant change");
+		pk_strbuf_release(&more);
+	}
 	pk_strbuf_addf(&sb, ". Significant: q <= %g (Benjamini-Hochberg over %zu tests) and a change "
 		       "of at least %g%% and %g points of the longer run's %s.",
 		       c->alpha, c->n_tests, PK_COMPARE_MIN_RELATIVE, PK_COMPARE_MIN_POINTS,
@@ -278,10 +285,16 @@ static void print_list(const struct pk_compare *c, int improvements, size_t limi
 		{ "SIGNIFICANT", PK_ALIGN_LEFT, 0, PK_TRUNC_END },
 	};
 	struct pk_table *t;
-	size_t i, n = 0, shown = 0;
+	size_t i, n = 0, shown = 0, repeats = 0;
 
-	for (i = 0; i < c->n_entries; i++)
-		n += pk_compare_in_list(&c->entries[i], improvements);
+	for (i = 0; i < c->n_entries; i++) {
+		if (!pk_compare_in_list(&c->entries[i], improvements))
+			continue;
+		if (pk_compare_is_informative(&c->entries[i]))
+			n++;
+		else
+			repeats++;
+	}
 	fprintf(out, "\n%s (%zu):\n", improvements ? "Improvements: less time than before"
 			: "Regressions: more time than before", n);
 	if (!n) {
@@ -293,7 +306,7 @@ static void print_list(const struct pk_compare *c, int improvements, size_t limi
 		const struct pk_compare_entry *e = &c->entries[i];
 		char b[32], a[32], ch[32], p[32], q[32];
 
-		if (!pk_compare_in_list(e, improvements))
+		if (!pk_compare_in_list(e, improvements) || !pk_compare_is_informative(e))
 			continue;
 		shown++;
 		fmt_value(c, e->before_s, b, sizeof(b));
@@ -317,6 +330,9 @@ static void print_list(const struct pk_compare *c, int improvements, size_t limi
 	pk_table_free(t);
 	if (shown < n)
 		fprintf(out, "(%zu more; use --limit 0 to see all)\n", n - shown);
+	if (repeats)
+		fprintf(out, "(%zu total-time row%s left out: equal to the self time, or the whole run's; "
+			     "--format json lists them)\n", repeats, repeats == 1 ? "" : "s");
 }
 
 void pk_compare_print_table(const struct pk_compare *c, size_t limit, FILE *out)

@@ -260,6 +260,10 @@ static void add_entries(struct pk_compare *c, const struct keyed_function *b,
 		e->percent_change = percent_change(e->before_s, e->after_s);
 		e->delta_base_points = c->base_s > 0 ? 100.0 * (e->after_s - e->before_s) / c->base_s : 0;
 		e->p_value = e->q_value = NAN;
+		if (m == PK_METRIC_TOTAL_TIME) {
+			e->same_as_self = (!b || b->self == b->total) && (!a || a->self == a->total);
+			e->on_every_stack = xb == c->before.samples && xa == c->after.samples;
+		}
 	}
 }
 

@@ -115,6 +115,12 @@ struct pk_compare_entry {
 	double p_value, q_value; /* NAN when not tested */
 	enum pk_test_method method;
 	int significant;
+	/* total_time only, in both sessions: equal to the self time (the
+	 * function calls nothing that was sampled), or on every stack (its
+	 * total is the whole run).  Such rows repeat what the self rows and
+	 * the overall numbers say; tables and the summary leave them out. */
+	int same_as_self;
+	int on_every_stack;
 };
 
 struct pk_compare_params {
@@ -159,6 +165,13 @@ static inline int pk_compare_is_regression(const struct pk_compare_entry *e)
 {
 	return e->after_s > e->before_s;
 }
+/* Does an entry say something the self rows and the overall numbers
+ * do not? */
+static inline int pk_compare_is_informative(const struct pk_compare_entry *e)
+{
+	return !e->same_as_self && !e->on_every_stack;
+}
+
 /* Which list an entry belongs to: improvements (1) or regressions (0). */
 static inline int pk_compare_in_list(const struct pk_compare_entry *e, int improvements)
 {

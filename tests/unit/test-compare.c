@@ -280,17 +280,27 @@ static void test_speedup_found(void)
 	CU_ASSERT_STRING_EQUAL(e->module, "libc.so.6");
 	CU_ASSERT_FALSE(e->significant);
 
-	/* main's total time is the whole program: 10 s -> 6 s, real. */
+	/* main's total time is the whole program: 10 s -> 6 s, real, and
+	 * flagged as such. */
 	e = find(&c, "main", PK_METRIC_TOTAL_TIME);
 	NEED(e);
 	CU_ASSERT_DOUBLE_EQUAL(e->percent_change, -40.0, 1e-9);
 	CU_ASSERT(e->significant);
+	CU_ASSERT(e->on_every_stack);
+	CU_ASSERT_FALSE(e->same_as_self);
+	CU_ASSERT_FALSE(pk_compare_is_informative(e));
 	CU_ASSERT_PTR_NULL(find(&c, "main", PK_METRIC_SELF_TIME));
 
 	/* slow_path's total is its self time (it calls nothing). */
 	e = find(&c, "slow_path", PK_METRIC_TOTAL_TIME);
 	NEED(e);
 	CU_ASSERT(e->significant);
+	CU_ASSERT(e->same_as_self);
+	CU_ASSERT_FALSE(e->on_every_stack);
+	/* fixed_work calls memcpy: its total says something of its own. */
+	e = find(&c, "fixed_work", PK_METRIC_TOTAL_TIME);
+	NEED(e);
+	CU_ASSERT(pk_compare_is_informative(e));
 
 	/* Exactly those three verdicts; self entries sort first, by impact. */
 	CU_ASSERT_EQUAL(count_significant(&c), 3);
@@ -520,16 +530,20 @@ static void test_outputs(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(s, "AFTER is 1.67x faster in CPU time (10.0s -> 6.0s)"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(s, "1 significant improvement (slow_path -67%)"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(s, "no significant regression"));
+	/* main's and slow_path's totals repeat what is said already. */
+	CU_ASSERT_PTR_NOT_NULL(strstr(s, "Including callees: no other significant change."));
 	free(s);
 
 	s = render(&c, 0);
-	CU_ASSERT_PTR_NOT_NULL(strstr(s, "Improvements"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(s, "Improvements: less time than before (1):"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(s, "slow_path"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(s, "(2 total-time rows left out"));
 	free(s);
 	s = render(&c, 1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(s, "\"speedup\": {"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(s, "\"metric\": \"self_time\""));
 	CU_ASSERT_PTR_NOT_NULL(strstr(s, "\"regressions\": []"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(s, "\"on_every_stack\": true"));
 	free(s);
 	s = render(&c, 2);
 	CU_ASSERT_PTR_NOT_NULL(strstr(s, "improvement,slow_path,prog-v2,self_time,s,6,2,"));
