@@ -23,6 +23,11 @@ tests_targets_alloc_suite_SOURCES = tests/targets/alloc-suite.c
 tests_targets_alloc_suite_CFLAGS = $(PK_TARGET_CFLAGS) -pthread
 tests_targets_alloc_suite_LDFLAGS = -pthread
 
+check_PROGRAMS += tests/targets/alloc-suite-static
+tests_targets_alloc_suite_static_SOURCES = tests/targets/alloc-suite.c
+tests_targets_alloc_suite_static_CFLAGS = $(PK_TARGET_CFLAGS) -pthread
+tests_targets_alloc_suite_static_LDFLAGS = -pthread -static
+
 tests_targets_alloc_cxx_SOURCES = tests/targets/alloc-cxx.cc
 tests_targets_alloc_cxx_CXXFLAGS = $(PK_TARGET_CXXFLAGS)
 

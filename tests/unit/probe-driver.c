@@ -143,6 +143,36 @@ int pd_find_module(pid_t pid, const char *needle, struct module *m)
 	return found ? 0 : -1;
 }
 
+/* Lowest PT_LOAD address (page-aligned): 0 for PIE and shared objects,
+ * 0x400000 for a classic executable. */
+static uint64_t elf_min_vaddr(const char *path)
+{
+	int fd = open(path, O_RDONLY);
+	uint64_t min = 0;
+	size_t n = 0;
+	Elf *e;
+
+	if (fd < 0)
+		return 0;
+	elf_version(EV_CURRENT);
+	e = elf_begin(fd, ELF_C_READ, NULL);
+	if (e && elf_getphdrnum(e, &n) == 0) {
+		min = UINT64_MAX;
+		for (size_t i = 0; i < n; i++) {
+			GElf_Phdr ph;
+
+			if (gelf_getphdr(e, (int)i, &ph) && ph.p_type == PT_LOAD && ph.p_vaddr < min)
+				min = ph.p_vaddr & ~(uint64_t)4095;
+		}
+		if (min == UINT64_MAX)
+			min = 0;
+	}
+	if (e)
+		elf_end(e);
+	close(fd);
+	return min;
+}
+
 struct add_ctx {
 	struct pk_alloc *a;
 	const struct module *m;
@@ -183,8 +213,8 @@ int pd_func_range(struct tracee *t, const char *name, uint64_t *start, uint64_t 
 	elf_symbols(t->path, 0, find_sym, &c);
 	if (!c.start)
 		return -1;
-	*start = t->exe_base + c.start;
-	*end = t->exe_base + c.end;
+	*start = t->exe_base - elf_min_vaddr(t->path) + c.start;
+	*end = t->exe_base - elf_min_vaddr(t->path) + c.end;
 	return 0;
 }
 

@@ -192,6 +192,29 @@ static void test_basic(void)
 	pk_alloc_free(a);
 }
 
+/* A static executable: malloc & co. found in its .symtab. */
+static void test_static(void)
+{
+	struct tracee t;
+	struct pk_alloc *a = pd_trace(&t, "alloc-suite-static", "basic", NULL, 1);
+	uint64_t lo = 0, hi = 0;
+	struct tally s;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	CU_ASSERT(pd_exited_ok(&t));
+	CU_ASSERT_EQUAL(t.sigtraps_delivered, 0);
+	CU_ASSERT_EQUAL_FATAL(pd_func_range(&t, "hot", &lo, &hi), 0);
+	s = tally_caller(lo, hi, -1);
+	CU_ASSERT_EQUAL(s.allocs, 10000);
+	CU_ASSERT_EQUAL(s.bytes, 1000000);
+	CU_ASSERT_EQUAL_FATAL(pd_func_range(&t, "chain", &lo, &hi), 0);
+	s = tally_caller(lo, hi, -1);
+	CU_ASSERT_EQUAL(s.allocs, 21);
+	CU_ASSERT_EQUAL(s.frees, 21);
+	CU_ASSERT_EQUAL(check_leaks(&t, a), 6);
+	pk_alloc_free(a);
+}
+
 static void test_threads(void)
 {
 	struct tracee t;
@@ -640,6 +663,7 @@ int main(int argc, char **argv)
 	s = CU_add_suite("probe", NULL, NULL);
 	CU_add_test(s, "x86-64 decoder on glibc prologues", test_decoder);
 	CU_add_test(s, "hot/cold counts, realloc, aligned, leaks", test_basic);
+	CU_add_test(s, "static executable", test_static);
 	CU_add_test(s, "4 threads", test_threads);
 	CU_add_test(s, "signal handler allocating", test_signal);
 	CU_add_test(s, "fork while probed", test_fork);
