@@ -92,7 +92,11 @@ print("nan" if v is None else v)' "$2"
 }
 elapsed_of() { awk '{ for (i = 1; i < NF; i++) if ($i == "elapsed_s") print $(i + 1) }' "$1"; }
 
-echo "perfkit benchmark: $(uname -r), $(nproc) CPUs, $(date -u +%Y-%m-%dT%H:%MZ)" >&2
+echo "perfkit benchmark: $(uname -r), $(nproc) CPUs, $(date -u +%Y-%m-%dT%H:%MZ), load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+# Timings mean little on a busy machine: say so rather than hide it.
+if python3 -c "import os, sys; sys.exit(0 if os.getloadavg()[0] > 0.5 * os.cpu_count() else 1)"; then
+	log "WARNING: the machine is busy (load $(cut -d' ' -f1 /proc/loadavg) on $(nproc) CPUs): slowdowns and stop times below are unreliable"
+fi
 
 # ---- 1. slowdown ---------------------------------------------------------
 have_perf=0
@@ -286,9 +290,11 @@ rows.append(("1M samples / 10k stacks: database bytes per sample", "%.1f" % bb, 
 gr = g("rss_growth")
 rows.append(("perfkitd RSS over %s s @999 Hz x4: early -> late (max)" % long_s, "%.0f -> %.0f KiB (%.0f); %+.1f%%" % (g("rss_early_kib"), g("rss_late_kib"), g("rss_max_kib"), gr * 100), "flat (<= +10%)", verdict(ok(gr <= 0.10, gr))))
 w = max(len(x[0]) for x in rows)
+load = open("/proc/loadavg").read().split()[0]
 print()
 print("%-*s  %-34s  %-15s  %s" % (w, "measure", "value", "target", "verdict"))
 print("-" * (w + 64))
+print("(load average at the end: %s on %d CPUs)" % (load, __import__("os").cpu_count()))
 for a, b, c, d in rows:
     print("%-*s  %-34s  %-15s  %s" % (w, a, b, c, d))
 EOF
