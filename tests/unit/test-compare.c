@@ -561,6 +561,14 @@ static void test_outputs(void)
 	free(s);
 	pk_compare_release(&c);
 
+	/* A call path new in AFTER is said to be so, in full red. */
+	load("slow", "other", &c);
+	s = render(&c, 3);
+	CU_ASSERT_PTR_NOT_NULL(strstr(s, "data-n=\"before absent, after 500.0ms (50.00%), new (significant"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(s, "fill=\"#ff2828\""));
+	free(s);
+	pk_compare_release(&c);
+
 	/* Empty and same-session outputs say so, and the SVG is still made. */
 	load("empty", "empty", &c);
 	s = render(&c, 0);
