@@ -14,6 +14,8 @@
 #include <CUnit/Basic.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -121,6 +123,91 @@ static void test_decoder(void)
 	}
 	CU_ASSERT_EQUAL(pk_insn_decode((const uint8_t *)"\xc5\xf8\x77", 3, &in), -1); /* VEX */
 	CU_ASSERT_EQUAL(pk_insn_decode((const uint8_t *)"\x48", 1, &in), -1);         /* truncated */
+}
+
+/* The decoder against objdump on the first instructions of every function
+ * of this machine's libc and libstdc++ (tens of thousands of real
+ * instructions).  Skips a library objdump cannot disassemble. */
+static void decode_library(const char *needle, long *checked, long *mismatches)
+{
+	struct module m;
+	char cmd[700], line[512];
+	uint64_t prev = 0;
+	int in_func = 0, nth = 0, fd;
+	FILE *f;
+	Elf *e;
+	size_t nph = 0;
+	GElf_Phdr loads[16];
+	int nloads = 0;
+
+	if (pd_find_module(getpid(), needle, &m) < 0)
+		return;
+	fd = open(m.path, O_RDONLY);
+	if (fd < 0)
+		return;
+	elf_version(EV_CURRENT);
+	e = elf_begin(fd, ELF_C_READ, NULL);
+	if (e && elf_getphdrnum(e, &nph) == 0)
+		for (size_t i = 0; i < nph && nloads < 16; i++)
+			if (gelf_getphdr(e, (int)i, &loads[nloads]) && loads[nloads].p_type == PT_LOAD)
+				nloads++;
+	snprintf(cmd, sizeof(cmd), "objdump -d --no-show-raw-insn '%s' 2>/dev/null", m.path);
+	f = popen(cmd, "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		unsigned long long a;
+		char c;
+
+		if (sscanf(line, "%llx <%c", &a, &c) == 2) { /* "0000... <name>:" */
+			in_func = 1;
+			nth = 0;
+			prev = 0;
+			continue;
+		}
+		if (!in_func || sscanf(line, " %llx:", &a) != 1 || line[0] != ' ')
+			continue;
+		if (prev && nth <= 6) {
+			uint8_t code[15];
+			struct pk_insn in;
+			off_t off = -1;
+
+			for (int i = 0; i < nloads; i++)
+				if (prev >= loads[i].p_vaddr && prev < loads[i].p_vaddr + loads[i].p_filesz)
+					off = (off_t)(prev - loads[i].p_vaddr + loads[i].p_offset);
+			if (off >= 0 && pread(fd, code, sizeof(code), off) == (ssize_t)sizeof(code) &&
+			    code[0] != 0x9b /* objdump glues fwait to the next insn */ &&
+			    pk_insn_decode(code, sizeof(code), &in) == 0) {
+				(*checked)++;
+				if (in.len != a - prev) {
+					(*mismatches)++;
+					if (*mismatches < 5)
+						fprintf(stderr, "\n  decoder: %s+%#llx: %u bytes, objdump %llu",
+							needle, (unsigned long long)prev, in.len,
+							(unsigned long long)(a - prev));
+				}
+			}
+		}
+		prev = a;
+		nth++;
+	}
+	if (f)
+		pclose(f);
+	if (e)
+		elf_end(e);
+	close(fd);
+}
+
+static void test_decoder_vs_objdump(void)
+{
+	long checked = 0, mismatches = 0;
+
+	if (system("objdump --version >/dev/null 2>&1") != 0) {
+		fprintf(stderr, "\n  (objdump missing: decoder cross-check skipped)");
+		return;
+	}
+	decode_library("/libc.so", &checked, &mismatches);
+	fprintf(stderr, "\n  decoder: %ld instructions of libc agree with objdump\n", checked);
+	CU_ASSERT(checked > 10000);
+	CU_ASSERT_EQUAL(mismatches, 0);
 }
 
 static void test_basic(void)
@@ -662,6 +749,7 @@ int main(int argc, char **argv)
 		return 1;
 	s = CU_add_suite("probe", NULL, NULL);
 	CU_add_test(s, "x86-64 decoder on glibc prologues", test_decoder);
+	CU_add_test(s, "x86-64 decoder against objdump on libc", test_decoder_vs_objdump);
 	CU_add_test(s, "hot/cold counts, realloc, aligned, leaks", test_basic);
 	CU_add_test(s, "static executable", test_static);
 	CU_add_test(s, "4 threads", test_threads);
