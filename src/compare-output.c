@@ -15,8 +15,10 @@
 #include "strbuf.h"
 #include "util.h"
 
-/* How many named functions the summary lists per verdict. */
+/* How many named functions the summary lists per verdict, and how much
+ * of a long (C++) name it keeps. */
 #define SUMMARY_NAMES 3
+#define SUMMARY_NAME_WIDTH 60
 
 /* ---- small formats ------------------------------------------------------ */
 
@@ -107,7 +109,7 @@ static size_t describe_verdicts(struct pk_strbuf *sb, const struct pk_compare *c
 	pk_strbuf_addstr(sb, " (");
 	for (i = 0; i < c->n_entries && named < SUMMARY_NAMES; i++) {
 		const struct pk_compare_entry *e = &c->entries[i];
-		char ch[32];
+		char ch[32], *name;
 
 		if (e->metric != metric || !e->significant || !pk_compare_is_informative(e) ||
 		    !pk_compare_in_list(e, improvements))
@@ -116,7 +118,9 @@ static size_t describe_verdicts(struct pk_strbuf *sb, const struct pk_compare *c
 			snprintf(ch, sizeof(ch), "%+.0f%%", e->percent_change);
 		else
 			fmt_change(e, ch, sizeof(ch));
-		pk_strbuf_addf(sb, "%s%s %s", named ? ", " : "", e->function, ch);
+		name = pk_text_truncate(e->function, SUMMARY_NAME_WIDTH, PK_TRUNC_END);
+		pk_strbuf_addf(sb, "%s%s %s", named ? ", " : "", name, ch);
+		free(name);
 		named++;
 	}
 	if (count > named)
@@ -338,8 +342,12 @@ static void print_list(const struct pk_compare *c, int improvements, size_t limi
 void pk_compare_print_table(const struct pk_compare *c, size_t limit, FILE *out)
 {
 	char *summary = pk_compare_summary(c);
+	/* Function names are the program's bytes: keep the text valid UTF-8
+	 * as the table cells are. */
+	char *clean = pk_utf8_sanitize(summary);
 
-	print_wrapped(out, summary, 78);
+	print_wrapped(out, clean, 78);
+	free(clean);
 	free(summary);
 	fputc('\n', out);
 	print_overall(c, out);
