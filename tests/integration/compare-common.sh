@@ -6,11 +6,11 @@
 # while fixed_work() is unchanged.  Each run writes its own truth: its
 # CPU time (CLOCK_PROCESS_CPUTIME_ID) and the iterations of each function.
 
-# cmp_record NAME slow|fast: record one run at 499 Hz as session NAME;
-# the truth file is $PK_TMP/truth-NAME.
+# cmp_record NAME slow|fast [HZ]: record one run at HZ (default 499) as
+# session NAME; the truth file is $PK_TMP/truth-NAME.
 cmp_record() {
-	local name=$1 variant=$2 rc=0 n
-	pk_run_limited 90 "$PERFKITD" run -q -F 499 -n "$name" -- "$TARGETS/cmp-work-$variant" \
+	local name=$1 variant=$2 hz=${3:-499} rc=0 n
+	pk_run_limited 90 "$PERFKITD" run -q -F "$hz" -n "$name" -- "$TARGETS/cmp-work-$variant" \
 		"$PK_TMP/truth-$name" >"$PK_TMP/out-$name" 2>"$PK_TMP/err-$name" || rc=$?
 	[ "$rc" = 0 ] || { pk_show "$PK_TMP/out-$name" "$PK_TMP/err-$name"; pk_fail "perfkitd run cmp-work-$variant exited $rc"; }
 	[ -s "$PK_TMP/truth-$name" ] || pk_fail "cmp-work-$variant wrote no truth file"

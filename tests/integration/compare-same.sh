@@ -9,6 +9,8 @@
 #    CLOCK_PROCESS_CPUTIME_ID) within 2% (see compare-speedup.sh for the
 #    allowance) and close to 1;
 #  * each function's time ratio is 1 within 4 sigma + 5% (cmp_check_ratio);
+#  * a third run sampled at 199 Hz compares with a (499 Hz) the same way:
+#    no significant change, time ratios 1 (times, not counts, compared);
 #  * compare a a (the same session twice): same_session, every change 0,
 #    both lists empty, speedup exactly 1, and the table says so.
 #
@@ -39,6 +41,17 @@ cmp_check_close "CPU speedup a -> b is about 1" "$(pk_json "$J" "d['speedup']['c
 rc=0
 pk_run_limited 30 "$PERFKIT" compare a b --alpha 0.001 --fail-on-regression 0 >"$PK_TMP/gate" 2>&1 || rc=$?
 [ "$rc" = 0 ] || { pk_show "$PK_TMP/gate"; pk_fail "--fail-on-regression 0 between identical programs exited $rc"; }
+
+# Another sampling rate: fewer samples, the same times.
+cmp_record c slow 199
+J=$PK_TMP/ac.json
+cmp_compare "$J" a c --alpha 0.001
+for list in improvements regressions; do
+	n=$(cmp_significant "$J" $list)
+	[ "$n" = 0 ] || { pk_show "$J"; pk_fail "$n significant $list between 499 Hz and 199 Hz runs of the same program"; }
+done
+cmp_check_ratio "slow_path 499 Hz -> 199 Hz" "$J" slow_path self_time 1 0.05
+cmp_check_ratio "fixed_work 499 Hz -> 199 Hz" "$J" fixed_work self_time 1 0.05
 
 # The same session twice.
 J=$PK_TMP/aa.json
