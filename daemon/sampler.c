@@ -2,6 +2,7 @@
  * sampler.c - interrupt, copy, resume; unwind later (see sampler.h).
  */
 #include <errno.h>
+#include <stdio.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,14 +17,14 @@
 
 /* How long a round waits, spinning, for the stops it asked for; stops
  * that come later are taken by the main loop when SIGCHLD wakes it. */
-#define SPIN_NS 100000ull
+#define SPIN_NS 50000ull
 #define PAGE 4096u
 
 static void on_interrupt(void *ctx, pid_t tid);
 
 void pk_sampler_init(struct pk_sampler *s, struct pk_tracer *tracer,
 		     struct pk_unwinder *unwinder, struct pk_recorder *recorder,
-		     int wall, int event, size_t stack_bytes, uint64_t start_ns)
+		     int wall, int event, size_t stack_bytes, uint64_t start_ns, uint64_t period_ns)
 {
 	memset(s, 0, sizeof(*s));
 	s->tracer = tracer;
@@ -33,6 +34,7 @@ void pk_sampler_init(struct pk_sampler *s, struct pk_tracer *tracer,
 	s->event = event;
 	s->stack_bytes = stack_bytes;
 	s->start_ns = start_ns;
+	s->period_ns = period_ns;
 	pk_histogram_init(&s->stats.stop_ns);
 	tracer->hooks.on_interrupt = on_interrupt;
 	tracer->hooks.interrupt_ctx = s;
@@ -180,6 +182,43 @@ int pk_sampler_process(struct pk_sampler *s)
 	return rc < 0 ? rc : 0;
 }
 
+/*
+ * CPU mode samples by CPU time, as perf's cpu-clock does: a running thread
+ * is sampled once per period of CPU time it has used (from
+ * /proc/.../schedstat, nanoseconds), not once per tick of the wall clock.
+ * With more busy threads than CPUs a thread waiting for a CPU would
+ * otherwise be asked as often as one that runs, and shares would follow
+ * the scheduler's whims rather than CPU time.  Returns 1 to sample.
+ */
+static int cpu_due(struct pk_sampler *s, struct pk_thread *th)
+{
+	char buf[128];
+	unsigned long long runtime;
+	ssize_t n;
+	int64_t max_credit = 8 * (int64_t)s->period_ns;
+
+	if (th->schedstat_fd < 0)
+		return 1;
+	n = pread(th->schedstat_fd, buf, sizeof(buf) - 1, 0);
+	if (n <= 0)
+		return 1;
+	buf[n] = '\0';
+	if (sscanf(buf, "%llu", &runtime) != 1)
+		return 1;
+	if (th->runtime_ns != UINT64_MAX && runtime >= th->runtime_ns)
+		th->cpu_credit_ns += (int64_t)(runtime - th->runtime_ns);
+	else if (th->runtime_ns == UINT64_MAX)
+		th->cpu_credit_ns = (int64_t)s->period_ns; /* first look: sample now */
+	th->runtime_ns = runtime;
+	/* A thread that ran long unobserved does not get a burst of samples. */
+	if (th->cpu_credit_ns > max_credit)
+		th->cpu_credit_ns = max_credit;
+	if (th->cpu_credit_ns < (int64_t)s->period_ns / 2)
+		return 0;
+	th->cpu_credit_ns -= (int64_t)s->period_ns;
+	return 1;
+}
+
 static size_t pending_interrupts(const struct pk_tracer *t)
 {
 	size_t i, n = 0;
@@ -211,6 +250,8 @@ int pk_sampler_round(struct pk_sampler *s)
 			s->stats.lost++;
 			continue;
 		}
+		if (!s->wall && !cpu_due(s, th))
+			continue;
 		th->sample_state = st;
 		pk_tracer_interrupt(t, th);
 	}

@@ -27,8 +27,8 @@
 struct pk_sampler_stats {
 	uint64_t samples;        /* samples recorded */
 	uint64_t complete;       /* ... whose stack reached the outermost frame */
-	uint64_t lost;           /* asked for, but the previous interrupt of
-	                            that thread was still pending */
+	uint64_t lost;           /* due, but the previous interrupt of that
+	                            thread was still pending */
 	uint64_t rounds;         /* sampling rounds (timer ticks) */
 	uint64_t syscall_stops;  /* stops taken at a system call boundary */
 	struct pk_histogram stop_ns; /* interrupt sent -> thread resumed */
@@ -52,6 +52,7 @@ struct pk_sampler {
 	int event;               /* store event id of the samples */
 	size_t stack_bytes;
 	uint64_t start_ns;       /* CLOCK_MONOTONIC at session start */
+	uint64_t period_ns;      /* 1 / frequency */
 	struct pk_capture *captures;
 	size_t n_captures, cap_captures;
 	uint64_t ips[PK_MAX_FRAMES];
@@ -63,7 +64,7 @@ struct pk_sampler {
  * tracer, unwinder and recorder. */
 void pk_sampler_init(struct pk_sampler *s, struct pk_tracer *tracer,
 		     struct pk_unwinder *unwinder, struct pk_recorder *recorder,
-		     int wall, int event, size_t stack_bytes, uint64_t start_ns);
+		     int wall, int event, size_t stack_bytes, uint64_t start_ns, uint64_t period_ns);
 void pk_sampler_release(struct pk_sampler *s);
 
 /* One tick: interrupt every eligible thread, take the stops that come

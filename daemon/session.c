@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +60,7 @@ struct recording {
 	uint64_t cpu_start_ticks[2], cpu_last_ticks[2];
 	int cpu_known;
 	struct rusage self_start;
+	int priority;  /* raise_priority() */
 };
 
 static void recording_init(struct recording *r, const struct pk_options *opt)
@@ -161,6 +163,27 @@ static int begin_session(struct recording *r, const char *command, pid_t pid)
 	return 0;
 }
 
+/*
+ * Let perfkitd preempt the target the moment its timer fires.  When both
+ * share a CPU, a normal-priority perfkitd only gets the CPU at the
+ * target's next scheduling point - mostly the exit of a system call - and
+ * every sample lands there (measured: 90% of samples at a syscall site,
+ * against 1.8% with SCHED_FIFO).  perfkitd blocks between ticks and its
+ * busy-wait is bounded, so a real-time priority of 1 costs the system
+ * nothing; SCHED_RESET_ON_FORK keeps it from leaking into children.
+ * Returns 2 for SCHED_FIFO, 1 for nice -20, 0 when neither is allowed.
+ */
+static int raise_priority(void)
+{
+	struct sched_param sp = { .sched_priority = 1 };
+
+	if (sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp) == 0)
+		return 2;
+	if (setpriority(PRIO_PROCESS, 0, -20) == 0)
+		return 1;
+	return 0;
+}
+
 static int start_sampling(struct recording *r)
 {
 	struct itimerspec its;
@@ -186,9 +209,13 @@ static int start_sampling(struct recording *r)
 		return -1;
 	}
 	r->start_ns = pk_monotonic_ns();
+	period = (uint64_t)(1e9 / r->opt->frequency);
+	if (!period)
+		period = 1;
 	pk_sampler_init(&r->sampler, &r->tracer, r->unwinder, r->recorder, wall, event,
-			r->opt->stack_bytes, r->start_ns);
+			r->opt->stack_bytes, r->start_ns, period);
 	r->sampling = 1;
+	r->priority = raise_priority();
 	getrusage(RUSAGE_SELF, &r->self_start);
 	read_cpu(r);
 
@@ -197,9 +224,6 @@ static int start_sampling(struct recording *r)
 		pk_perror("cannot create a timer");
 		return -1;
 	}
-	period = (uint64_t)(1e9 / r->opt->frequency);
-	if (!period)
-		period = 1;
 	its.it_interval.tv_sec = (time_t)(period / 1000000000u);
 	its.it_interval.tv_nsec = (long)(period % 1000000000u);
 	its.it_value = its.it_interval;
@@ -311,6 +335,7 @@ static void store_stats(struct recording *r, double user_s, double sys_s)
 	pk_store_set_stat(r->st, sid, "achieved_hz", achieved);
 	pk_store_set_stat(r->st, sid, "lost_samples", (double)ss->lost);
 	pk_store_set_stat(r->st, sid, "syscall_stops", (double)ss->syscall_stops);
+	pk_store_set_stat(r->st, sid, "recorder_priority", (double)r->priority);
 	pk_store_set_stat(r->st, sid, "unwind_failures", us ? (double)us->failures : 0);
 	pk_store_set_stat(r->st, sid, "complete_stacks", (double)ss->complete);
 	pk_store_set_stat(r->st, sid, "stop_median_us", (double)pk_histogram_percentile(&ss->stop_ns, 50) / 1e3);

@@ -33,7 +33,9 @@ static void thread_close(struct pk_thread *th)
 {
 	if (th->stat_fd >= 0)
 		close(th->stat_fd);
-	th->stat_fd = -1;
+	if (th->schedstat_fd >= 0)
+		close(th->schedstat_fd);
+	th->stat_fd = th->schedstat_fd = -1;
 }
 
 void pk_tracer_release(struct pk_tracer *t)
@@ -72,6 +74,9 @@ static struct pk_thread *thread_add(struct pk_tracer *t, pid_t tid)
 	th->tid = tid;
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)t->pid, (int)tid);
 	th->stat_fd = open(path, O_RDONLY | O_CLOEXEC);
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/schedstat", (int)t->pid, (int)tid);
+	th->schedstat_fd = open(path, O_RDONLY | O_CLOEXEC);
+	th->runtime_ns = UINT64_MAX; /* unknown until the first look */
 	t->threads_seen++;
 	if (t->hooks.on_thread)
 		t->hooks.on_thread(t->hooks.ctx, tid);

@@ -23,6 +23,9 @@
 struct pk_thread {
 	pid_t tid;
 	int stat_fd;              /* /proc/PID/task/TID/stat, -1 if not open */
+	int schedstat_fd;         /* /proc/PID/task/TID/schedstat, -1 if none */
+	uint64_t runtime_ns;      /* CPU time at the last look (schedstat) */
+	int64_t cpu_credit_ns;    /* CPU time run and not yet sampled */
 	unsigned stopped : 1;     /* in a ptrace-stop we have not resumed */
 	unsigned group_stop : 1;  /* in a group-stop (PTRACE_LISTEN) */
 	unsigned interrupt_pending : 1; /* PTRACE_INTERRUPT sent, stop not seen */
