@@ -34,4 +34,4 @@ PK_COMPARE_TESTS = \
 
 TESTS += tests/unit/test-stats tests/unit/test-compare $(PK_COMPARE_TESTS)
 EXTRA_DIST += $(PK_COMPARE_TESTS) tests/integration/compare-common.sh \
-	tests/js/compare-browser.js man/perfkit-compare.roff
+	tests/js/compare-browser.js
