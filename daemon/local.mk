@@ -10,7 +10,8 @@ daemon_libpkdaemon_a_SOURCES = \
 	daemon/launch.c daemon/launch.h \
 	daemon/background.c daemon/background.h \
 	daemon/status.c daemon/status.h \
-	daemon/session.c daemon/session.h
+	daemon/session.c daemon/session.h \
+	daemon/instrument.h daemon/instruments.c
 
 bin_PROGRAMS += daemon/perfkitd
 daemon_perfkitd_SOURCES = daemon/perfkitd.c

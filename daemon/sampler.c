@@ -239,7 +239,7 @@ int pk_sampler_round(struct pk_sampler *s)
 		struct pk_thread *th = &t->threads[i];
 		char st;
 
-		if (th->group_stop || th->exiting || th->stopped)
+		if (th->group_stop || th->exiting || th->stopped || th->foreign)
 			continue;
 		st = thread_state(th);
 		if (!st || st == 'Z' || st == 'X' || st == 'T' || st == 't')

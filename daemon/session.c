@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "daemon/background.h"
+#include "daemon/instrument.h"
 #include "daemon/launch.h"
 #include "daemon/maps.h"
 #include "daemon/recorder.h"
@@ -37,6 +38,10 @@
 #include "util.h"
 
 #define FLUSH_INTERVAL_NS 1000000000ull
+#define MAX_INSTRUMENTS 8
+
+#define FOR_EACH_INSTRUMENT(r, in) \
+	for (struct pk_instrument *in = (r)->instruments; in < (r)->instruments + (r)->n_instruments; in++)
 #define CPU_POLL_INTERVAL_NS 100000000ull
 
 struct recording {
@@ -61,6 +66,10 @@ struct recording {
 	int cpu_known;
 	struct rusage self_start;
 	int priority;  /* raise_priority() */
+	struct pk_instrument instruments[MAX_INSTRUMENTS];
+	size_t n_instruments;
+	int instruments_started;
+	struct pk_instrument_ctx ictx;
 };
 
 static void recording_init(struct recording *r, const struct pk_options *opt)
@@ -134,6 +143,114 @@ static void on_exec(void *ctx, pid_t pid)
 		pk_unwinder_flush(r->unwinder);
 	if (r->recorder)
 		pk_recorder_flush_caches(r->recorder);
+	if (r->instruments_started)
+		FOR_EACH_INSTRUMENT(r, in)
+			if (in->ops->on_exec)
+				in->ops->on_exec(in->self, pid);
+}
+
+/* ---- instruments (allocations, probes, counters) --------------------- */
+
+static int create_instruments(struct recording *r)
+{
+	int n = pk_instruments_create(r->opt, r->instruments, MAX_INSTRUMENTS);
+
+	if (n < 0)
+		return -1;
+	r->n_instruments = (size_t)n;
+	FOR_EACH_INSTRUMENT(r, in)
+		if (in->follow_forks)
+			r->tracer.follow_forks = 1;
+	return 0;
+}
+
+static int on_trap(void *ctx, pid_t tid)
+{
+	struct recording *r = ctx;
+
+	FOR_EACH_INSTRUMENT(r, in)
+		if (in->ops->on_trap && in->ops->on_trap(in->self, tid) > 0)
+			return 1;
+	return 0;
+}
+
+static void on_fork(void *ctx, pid_t child, pid_t parent)
+{
+	struct recording *r = ctx;
+
+	FOR_EACH_INSTRUMENT(r, in)
+		if (in->ops->on_fork)
+			in->ops->on_fork(in->self, child, parent);
+}
+
+static void on_thread_gone(void *ctx, pid_t tid)
+{
+	struct recording *r = ctx;
+
+	FOR_EACH_INSTRUMENT(r, in)
+		if (in->ops->on_thread_exit)
+			in->ops->on_thread_exit(in->self, tid);
+}
+
+static void before_detach(void *ctx, const pid_t *tids, size_t n)
+{
+	struct recording *r = ctx;
+
+	if (!r->instruments_started)
+		return;
+	FOR_EACH_INSTRUMENT(r, in)
+		if (in->ops->detach)
+			in->ops->detach(in->self, tids, n);
+}
+
+/* Start every instrument; the process is stopped at exec in run mode. */
+static int start_instruments(struct recording *r)
+{
+	r->ictx.opt = r->opt;
+	r->ictx.tracer = &r->tracer;
+	r->ictx.st = r->st;
+	r->ictx.sid = r->sess.id;
+	r->ictx.maps = &r->maps;
+	r->ictx.unwinder = r->unwinder;
+	r->ictx.recorder = r->recorder;
+	r->ictx.start_ns = r->start_ns;
+	r->ictx.run_mode = r->run_mode;
+	r->instruments_started = 1;
+	FOR_EACH_INSTRUMENT(r, in)
+		if (in->ops->start && in->ops->start(in->self, &r->ictx) < 0)
+			return -1;
+	return 0;
+}
+
+static int tick_instruments(struct recording *r, uint64_t now)
+{
+	FOR_EACH_INSTRUMENT(r, in)
+		if (in->ops->tick && in->ops->tick(in->self, now) < 0)
+			return -1;
+	return 0;
+}
+
+/* Results into the store, then release. */
+static void finish_instruments(struct recording *r)
+{
+	FOR_EACH_INSTRUMENT(r, in) {
+		if (r->instruments_started && r->have_session && in->ops->finish && in->ops->finish(in->self) < 0)
+			pk_error("cannot store the %s results of session '%s'", in->ops->name, r->sess.name);
+		if (in->ops->free)
+			in->ops->free(in->self);
+	}
+	r->n_instruments = 0;
+}
+
+static void set_hooks(struct recording *r, struct pk_tracer_hooks *hooks)
+{
+	memset(hooks, 0, sizeof(*hooks));
+	hooks->ctx = r;
+	hooks->on_exec = on_exec;
+	hooks->on_trap = on_trap;
+	hooks->on_fork = on_fork;
+	hooks->on_thread_gone = on_thread_gone;
+	hooks->before_detach = before_detach;
 }
 
 static int begin_session(struct recording *r, const char *command, pid_t pid)
@@ -293,6 +410,8 @@ static int sample_loop(struct recording *r)
 			return -1;
 		}
 		now = pk_monotonic_ns();
+		if (tick_instruments(r, now) < 0)
+			return -1;
 		if (now - last_cpu >= CPU_POLL_INTERVAL_NS) {
 			read_cpu(r);
 			last_cpu = now;
@@ -351,6 +470,7 @@ static void store_stats(struct recording *r, double user_s, double sys_s)
 static void finish(struct recording *r, const char *status, int exit_status, double user_s, double sys_s)
 {
 	pk_status_clear(&r->status);
+	finish_instruments(r);
 	if (r->have_session) {
 		if (!r->end_ns)
 			r->end_ns = pk_monotonic_ns();
@@ -430,9 +550,12 @@ int pk_session_attach(const struct pk_options *opt)
 		finish(&r, "aborted", -1, 0, 0);
 		return PK_EXIT_FAILURE;
 	}
-	hooks.ctx = &r;
-	hooks.on_exec = on_exec;
+	set_hooks(&r, &hooks);
 	pk_tracer_init(&r.tracer, opt->pid, &hooks);
+	if (create_instruments(&r) < 0) {
+		finish(&r, "aborted", -1, 0, 0);
+		return PK_EXIT_FAILURE;
+	}
 	rc = pk_tracer_seize_all(&r.tracer);
 	if (rc < 0) {
 		pk_target_explain_seize(opt->pid, -rc, msg, sizeof(msg));
@@ -460,7 +583,8 @@ int pk_session_attach(const struct pk_options *opt)
 		buf[n] = '\0';
 		cmdline = pk_xstrdup(n ? buf : comm);
 	}
-	ok = begin_session(&r, cmdline, opt->pid) == 0 && start_sampling(&r) == 0;
+	ok = begin_session(&r, cmdline, opt->pid) == 0 && start_sampling(&r) == 0 &&
+	     start_instruments(&r) == 0;
 	free(cmdline);
 	if (!ok) {
 		pk_tracer_detach_all(&r.tracer);
@@ -557,9 +681,16 @@ int pk_session_run(const struct pk_options *opt)
 		finish(&r, "aborted", -1, 0, 0);
 		return PK_EXIT_FAILURE;
 	}
-	hooks.ctx = &r;
-	hooks.on_exec = on_exec;
+	set_hooks(&r, &hooks);
 	pk_tracer_init(&r.tracer, pid, &hooks);
+	if (create_instruments(&r) < 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		finish(&r, "aborted", -1, 0, 0);
+		return PK_EXIT_FAILURE;
+	}
+	/* Instruments start with the new program stopped at its exec. */
+	r.tracer.hold_exec = r.n_instruments > 0;
 	rc = pk_tracer_seize_child(&r.tracer);
 	if (rc < 0) {
 		pk_target_explain_seize(pid, -rc, msg, sizeof(msg));
@@ -585,6 +716,9 @@ int pk_session_run(const struct pk_options *opt)
 	free(cmdline);
 	if (rc == 0)
 		rc = start_sampling(&r);
+	if (rc == 0 && r.n_instruments)
+		rc = start_instruments(&r);
+	pk_tracer_resume_all(&r.tracer);
 	if (rc == 0)
 		rc = sample_loop(&r);
 	r.end_ns = pk_monotonic_ns();

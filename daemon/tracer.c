@@ -20,6 +20,7 @@
 #include "util.h"
 
 #define SEIZE_OPTIONS (PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC | PTRACE_O_TRACEEXIT)
+#define FORK_OPTIONS (PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK)
 
 void pk_tracer_init(struct pk_tracer *t, pid_t pid, const struct pk_tracer_hooks *hooks)
 {
@@ -49,6 +50,9 @@ void pk_tracer_release(struct pk_tracer *t)
 	free(t->threads);
 	t->threads = NULL;
 	t->n_threads = t->cap_threads = 0;
+	free(t->fork_children);
+	t->fork_children = NULL;
+	t->n_fork_children = t->cap_fork_children = 0;
 }
 
 struct pk_thread *pk_tracer_find(struct pk_tracer *t, pid_t tid)
@@ -87,17 +91,83 @@ static void thread_remove(struct pk_tracer *t, pid_t tid)
 {
 	struct pk_thread *th = pk_tracer_find(t, tid);
 	size_t i;
+	int foreign;
 
 	if (!th)
 		return;
+	foreign = th->foreign;
 	i = (size_t)(th - t->threads);
 	thread_close(th);
 	t->threads[i] = t->threads[--t->n_threads];
+	if (!foreign && t->hooks.on_thread_gone)
+		t->hooks.on_thread_gone(t->hooks.ctx, tid);
 }
 
-static int seize(pid_t tid)
+/* The tgid of tid, or -1. */
+static pid_t tgid_of(pid_t tid)
 {
-	return ptrace(PTRACE_SEIZE, tid, NULL, (void *)(long)SEIZE_OPTIONS) < 0 ? -errno : 0;
+	char path[64], line[128];
+	long tgid = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Tgid: %ld", &tgid) == 1)
+			break;
+	fclose(f);
+	return (pid_t)tgid;
+}
+
+/* Let the hooks clean a fork child, then let it go. */
+static void release_fork_child(struct pk_tracer *t, pid_t child, pid_t parent)
+{
+	if (t->hooks.on_fork)
+		t->hooks.on_fork(t->hooks.ctx, child, parent);
+	ptrace(PTRACE_DETACH, child, NULL, NULL);
+}
+
+/* The parent reported a fork: clean the child now if its first stop was
+ * seen already, else when it comes. */
+static void fork_reported(struct pk_tracer *t, pid_t child, pid_t parent)
+{
+	struct pk_thread *th = pk_tracer_find(t, child);
+
+	if (th) {
+		/* Its first stop came first and was taken for a thread. */
+		th->foreign = 1;
+		thread_remove(t, child);
+		release_fork_child(t, child, parent);
+		return;
+	}
+	pk_xgrow((void **)&t->fork_children, &t->cap_fork_children, t->n_fork_children + 1,
+		 sizeof(*t->fork_children));
+	t->fork_children[t->n_fork_children++] = child;
+	(void)parent;
+}
+
+/* A first stop of a fork child the parent reported: 1 if it was one. */
+static int fork_child_stopped(struct pk_tracer *t, pid_t tid)
+{
+	size_t i;
+
+	for (i = 0; i < t->n_fork_children; i++) {
+		if (t->fork_children[i] != tid)
+			continue;
+		t->fork_children[i] = t->fork_children[--t->n_fork_children];
+		release_fork_child(t, tid, 0);
+		return 1;
+	}
+	return 0;
+}
+
+static int seize(const struct pk_tracer *t, pid_t tid)
+{
+	long options = SEIZE_OPTIONS | (t->follow_forks ? FORK_OPTIONS : 0);
+
+	return ptrace(PTRACE_SEIZE, tid, NULL, (void *)options) < 0 ? -errno : 0;
 }
 
 /* Seize threads listed in /proc/PID/task until a scan finds none new. */
@@ -120,7 +190,7 @@ static void seize_rest(struct pk_tracer *t)
 
 			if (pk_parse_long(de->d_name, &tid) < 0 || pk_tracer_find(t, (pid_t)tid))
 				continue;
-			rc = seize((pid_t)tid);
+			rc = seize(t, (pid_t)tid);
 			/* EPERM: already ours through TRACECLONE auto-attach. */
 			if (rc == 0 || rc == -EPERM) {
 				thread_add(t, (pid_t)tid);
@@ -133,7 +203,7 @@ static void seize_rest(struct pk_tracer *t)
 
 int pk_tracer_seize_all(struct pk_tracer *t)
 {
-	int rc = seize(t->pid);
+	int rc = seize(t, t->pid);
 
 	if (rc < 0)
 		return rc;
@@ -144,7 +214,7 @@ int pk_tracer_seize_all(struct pk_tracer *t)
 
 int pk_tracer_seize_child(struct pk_tracer *t)
 {
-	int rc = seize(t->pid);
+	int rc = seize(t, t->pid);
 
 	if (rc < 0)
 		return rc;
@@ -253,11 +323,26 @@ enum pk_stop_kind pk_tracer_handle(struct pk_tracer *t, pid_t tid, int status)
 	}
 	if (!WIFSTOPPED(status))
 		return PK_STOP_NONE;
-	if (!th) /* a new thread reporting before its creator's clone event */
+	if (!th && fork_child_stopped(t, tid))
+		return PK_STOP_NONE;
+	if (!th) {
+		/* A new thread reporting before its creator's clone event, or a
+		 * fork child before its parent's fork event: keep it stopped
+		 * until that event says which. */
 		th = thread_add(t, tid);
+		if (t->follow_forks && tgid_of(tid) != t->pid) {
+			th->foreign = 1;
+			th->stopped = 1;
+			return PK_STOP_NONE;
+		}
+	}
 	th->stopped = 1;
 	sig = WSTOPSIG(status);
 	event = status >> 16;
+	/* The kernel clears a pending PTRACE_INTERRUPT at any ptrace-stop
+	 * (signal delivery, clone, exec, exit...): that stop was its answer. */
+	if (event != PTRACE_EVENT_STOP)
+		th->interrupt_pending = 0;
 
 	switch (event) {
 	case PTRACE_EVENT_CLONE:
@@ -265,9 +350,28 @@ enum pk_stop_kind pk_tracer_handle(struct pk_tracer *t, pid_t tid, int status)
 			thread_add(t, (pid_t)msg);
 		resume_unless_stopping(t, tid);
 		return PK_STOP_NONE;
+	case PTRACE_EVENT_FORK:
+		if (ptrace(PTRACE_GETEVENTMSG, tid, NULL, &msg) == 0 && msg)
+			fork_reported(t, (pid_t)msg, tid);
+		resume_unless_stopping(t, tid);
+		return PK_STOP_NONE;
+	case PTRACE_EVENT_VFORK:
+		/* The child shares our memory (and any breakpoints) until it
+		 * execs or exits: traced like a thread meanwhile. */
+		if (ptrace(PTRACE_GETEVENTMSG, tid, NULL, &msg) == 0 && msg)
+			thread_add(t, (pid_t)msg)->foreign = 1;
+		resume_unless_stopping(t, tid);
+		return PK_STOP_NONE;
 	case PTRACE_EVENT_EXEC:
+		if (th->foreign) {
+			/* A vfork child exec'd: its memory is its own now. */
+			ptrace(PTRACE_DETACH, tid, NULL, NULL);
+			thread_remove(t, tid);
+			return PK_STOP_NONE;
+		}
 		handle_exec(t, tid);
-		resume_unless_stopping(t, t->pid);
+		if (!t->hold_exec)
+			resume_unless_stopping(t, t->pid);
 		return PK_STOP_NONE;
 	case PTRACE_EVENT_EXIT:
 		th->exiting = 1;
@@ -356,6 +460,11 @@ int pk_tracer_interrupt_wait(struct pk_tracer *t, struct pk_thread *th, uint64_t
 			th = pk_tracer_find(t, tid);
 			if (!th)
 				return -ESRCH;
+			if (th->stopped)
+				return 0;
+			/* Another stop consumed the interrupt: ask again. */
+			if (!th->interrupt_pending && pk_tracer_interrupt(t, th) < 0)
+				return -ESRCH;
 			continue;
 		}
 		if (r < 0) {
@@ -409,6 +518,17 @@ int pk_tracer_stop_all(struct pk_tracer *t, uint64_t timeout_ns)
 	}
 }
 
+void pk_tracer_resume_all(struct pk_tracer *t)
+{
+	size_t i;
+
+	t->stopping = 0;
+	t->hold_exec = 0;
+	for (i = 0; i < t->n_threads; i++)
+		if (t->threads[i].stopped)
+			pk_tracer_resume(t, &t->threads[i]);
+}
+
 int pk_tracer_detach_all(struct pk_tracer *t)
 {
 	int first_err = 0, saved = errno;
@@ -416,6 +536,14 @@ int pk_tracer_detach_all(struct pk_tracer *t)
 
 	if (!t->exited && pk_tracer_stop_all(t, 3000000000ull) < 0)
 		pk_warn("some threads of PID %d did not stop within 3 s; detaching anyway", (int)t->pid);
+	if (!t->exited && t->hooks.before_detach && t->n_threads) {
+		pid_t *tids = pk_xcalloc(t->n_threads, sizeof(*tids));
+
+		for (i = 0; i < t->n_threads; i++)
+			tids[i] = t->threads[i].tid;
+		t->hooks.before_detach(t->hooks.ctx, tids, t->n_threads);
+		free(tids);
+	}
 	for (i = 0; i < t->n_threads; i++) {
 		struct pk_thread *th = &t->threads[i];
 

@@ -32,6 +32,8 @@ struct pk_thread {
 	unsigned exiting : 1;     /* PTRACE_EVENT_EXIT seen */
 	int pending_signal;       /* signal to deliver when resumed/detached */
 	uint64_t samples;
+	unsigned foreign : 1;     /* a vfork child sharing our memory, traced
+	                             until its exec or exit; never sampled */
 	uint64_t interrupt_ns;    /* when the pending interrupt was sent */
 	char sample_state;        /* scheduler state read when it was sent */
 };
@@ -64,6 +66,13 @@ struct pk_tracer_hooks {
 	 * hook the thread is resumed at once. */
 	void (*on_interrupt)(void *interrupt_ctx, pid_t tid);
 	void *interrupt_ctx;
+	/* A fork child (follow_forks), stopped before its first instruction;
+	 * the tracer detaches it when the hook returns. */
+	void (*on_fork)(void *ctx, pid_t child, pid_t parent_tid);
+	/* A thread of the process is gone. */
+	void (*on_thread_gone)(void *ctx, pid_t tid);
+	/* Every thread is stopped and about to be detached. */
+	void (*before_detach)(void *ctx, const pid_t *tids, size_t n);
 };
 
 struct pk_tracer {
@@ -75,6 +84,10 @@ struct pk_tracer {
 	int exit_status;            /* raw wait status of the leader */
 	int exec_count;             /* PTRACE_EVENT_EXEC seen */
 	int stopping;               /* inside stop_all/detach */
+	int follow_forks;           /* stop fork children for hooks.on_fork */
+	int hold_exec;              /* leave the process stopped at exec */
+	pid_t *fork_children;       /* reported by the parent, first stop not seen */
+	size_t n_fork_children, cap_fork_children;
 	struct pk_tracer_hooks hooks;
 };
 
@@ -125,6 +138,9 @@ int pk_tracer_interrupt_wait(struct pk_tracer *t, struct pk_thread *th, uint64_t
  * Returns 0, or -ETIMEDOUT when some thread did not stop in time.
  */
 int pk_tracer_stop_all(struct pk_tracer *t, uint64_t timeout_ns);
+
+/* Resume every thread stopped by pk_tracer_stop_all (or held at exec). */
+void pk_tracer_resume_all(struct pk_tracer *t);
 
 /* Detach every thread (stopping them first), delivering pending signals.
  * Safe to call when the process already exited.  Returns 0 or -errno of
