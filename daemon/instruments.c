@@ -9,8 +9,24 @@ int pk_instruments_create(const struct pk_options *opt, struct pk_instrument *ou
 {
 	size_t n = 0;
 
-	(void)opt;
 	(void)out;
 	(void)max;
+	/* Options whose instrument this build does not have yet. */
+	if (opt->alloc) {
+		pk_error("--alloc is not available in this build of perfkitd");
+		return -1;
+	}
+	if (opt->n_probes) {
+		pk_error("--probe is not available in this build of perfkitd");
+		return -1;
+	}
+	if (opt->counters || opt->sample_on) {
+		pk_error("--counters and --sample-on are not available in this build of perfkitd");
+		return -1;
+	}
+	if (opt->cache_sim) {
+		pk_error("--cache-sim is not available in this build of perfkitd");
+		return -1;
+	}
 	return (int)n;
 }

@@ -34,6 +34,17 @@ static const char usage_text[] =
 	"                         $XDG_DATA_HOME/perfkit/perfkit.db, else\n"
 	"                         ~/.local/share/perfkit/perfkit.db)\n"
 	"      --stack-size BYTES bytes of stack copied per sample (default 16384)\n"
+	"      --alloc            trace malloc, free and the rest of the family:\n"
+	"                         hotspots, peak and leaks ('perfkit allocs')\n"
+	"      --alloc-sample ON/PERIOD\n"
+	"                         trace allocations ON seconds out of every PERIOD\n"
+	"      --probe PATTERN    count calls and time each call of the functions\n"
+	"                         matching PATTERN ([MODULE:]GLOB; repeatable)\n"
+	"      --probe-limit N    refuse patterns matching more than N functions\n"
+	"                         (default 100)\n"
+	"      --counters         hardware and software counters (perf_event_open)\n"
+	"      --sample-on EVENT  also sample on overflows of EVENT (cache-misses...)\n"
+	"      --cache-sim        run: simulate the caches with valgrind's cachegrind\n"
 	"      --background       attach: detach from the terminal once attached,\n"
 	"                         print the session name; end with\n"
 	"                         'perfkit sessions stop SESSION'\n"
@@ -50,7 +61,10 @@ static void usage(FILE *out)
 	fputs(usage_text, out);
 }
 
-enum { OPT_MODE = 256, OPT_DB, OPT_BACKGROUND, OPT_STACK };
+enum {
+	OPT_MODE = 256, OPT_DB, OPT_BACKGROUND, OPT_STACK, OPT_ALLOC, OPT_ALLOC_SAMPLE, OPT_PROBE,
+	OPT_PROBE_LIMIT, OPT_PROBE_BACKEND, OPT_COUNTERS, OPT_SAMPLE_ON, OPT_CACHE_SIM
+};
 
 static const struct option long_options[] = {
 	{ "freq", required_argument, NULL, 'F' },
@@ -61,6 +75,14 @@ static const struct option long_options[] = {
 	{ "db", required_argument, NULL, OPT_DB },
 	{ "background", no_argument, NULL, OPT_BACKGROUND },
 	{ "stack-size", required_argument, NULL, OPT_STACK },
+	{ "alloc", no_argument, NULL, OPT_ALLOC },
+	{ "alloc-sample", required_argument, NULL, OPT_ALLOC_SAMPLE },
+	{ "probe", required_argument, NULL, OPT_PROBE },
+	{ "probe-limit", required_argument, NULL, OPT_PROBE_LIMIT },
+	{ "probe-backend", required_argument, NULL, OPT_PROBE_BACKEND },
+	{ "counters", no_argument, NULL, OPT_COUNTERS },
+	{ "sample-on", required_argument, NULL, OPT_SAMPLE_ON },
+	{ "cache-sim", no_argument, NULL, OPT_CACHE_SIM },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -118,6 +140,55 @@ static int apply_option(int c, const char *arg, char **argv, struct pk_options *
 			return usage_error("invalid stack size '%s': give bytes between 1024 and 1048576", arg);
 		opt->stack_bytes = (size_t)lv;
 		return 0;
+	case OPT_ALLOC:
+		opt->alloc = 1;
+		return 0;
+	case OPT_ALLOC_SAMPLE: {
+		const char *slash = strchr(arg, '/');
+		char *on;
+		int bad;
+
+		if (!slash)
+			return usage_error("invalid --alloc-sample '%s': give ON/PERIOD, e.g. 1s/10s", arg);
+		on = pk_xasprintf("%.*s", (int)(slash - arg), arg);
+		bad = pk_parse_duration(on, &opt->alloc_window_s) < 0 ||
+		      pk_parse_duration(slash + 1, &opt->alloc_period_s) < 0 ||
+		      opt->alloc_window_s > opt->alloc_period_s;
+		free(on);
+		if (bad)
+			return usage_error("invalid --alloc-sample '%s': give ON/PERIOD with ON <= PERIOD, "
+					   "e.g. 1s/10s", arg);
+		opt->alloc = 1;
+		return 0;
+	}
+	case OPT_PROBE:
+		if (!*arg)
+			return usage_error("%s", "empty --probe pattern");
+		opt->probes = pk_xrealloc(opt->probes, (opt->n_probes + 2) * sizeof(*opt->probes));
+		opt->probes[opt->n_probes++] = arg;
+		opt->probes[opt->n_probes] = NULL;
+		return 0;
+	case OPT_PROBE_LIMIT:
+		if (pk_parse_long(arg, &lv) < 0 || lv < 1)
+			return usage_error("invalid --probe-limit '%s': give a positive number", arg);
+		opt->probe_limit = lv;
+		return 0;
+	case OPT_PROBE_BACKEND:
+		if (strcmp(arg, "auto") && strcmp(arg, "jump") && strcmp(arg, "int3"))
+			return usage_error("invalid --probe-backend '%s': use auto, jump or int3", arg);
+		opt->probe_backend = arg;
+		return 0;
+	case OPT_COUNTERS:
+		opt->counters = 1;
+		return 0;
+	case OPT_SAMPLE_ON:
+		if (!*arg)
+			return usage_error("%s", "empty --sample-on event");
+		opt->sample_on = arg;
+		return 0;
+	case OPT_CACHE_SIM:
+		opt->cache_sim = 1;
+		return 0;
 	case 'q':
 		opt->quiet = 1;
 		return 0;
@@ -147,6 +218,8 @@ int pk_options_parse(int argc, char **argv, struct pk_options *opt)
 	opt->frequency = DEFAULT_FREQUENCY;
 	opt->stack_bytes = DEFAULT_STACK_BYTES;
 	opt->mode = PK_MODE_CPU;
+	opt->probe_limit = 100;
+	opt->probe_backend = "auto";
 
 	if (argc < 2)
 		return usage_error("%s", "missing command: run or attach");
@@ -190,6 +263,9 @@ int pk_options_parse(int argc, char **argv, struct pk_options *opt)
 		opt->pid = (pid_t)lv;
 		if (optind + 1 < argc)
 			return usage_error("unexpected argument '%s'", argv[optind + 1]);
+		if (opt->cache_sim)
+			return usage_error("%s", "--cache-sim works with run only: the program must start "
+					   "under the simulator");
 	} else {
 		if (opt->background)
 			return usage_error("%s", "--background works with attach only");

@@ -21,6 +21,18 @@ struct pk_options {
 	size_t stack_bytes;   /* bytes of stack copied per sample */
 	pid_t pid;            /* attach */
 	char **argv;          /* run: PROG ARGS (NULL-terminated) */
+
+	/* Instruments (daemon/instruments.c). */
+	int alloc;                   /* --alloc: trace the malloc family */
+	double alloc_window_s;       /* --alloc-sample ON/PERIOD: armed ON s ... */
+	double alloc_period_s;       /* ... out of every PERIOD s; 0 = always */
+	const char **probes;         /* --probe PATTERN (repeatable), NULL-terminated */
+	size_t n_probes;
+	long probe_limit;            /* --probe-limit (default 100) */
+	const char *probe_backend;   /* --probe-backend auto|jump|int3 (default auto) */
+	int counters;                /* --counters */
+	const char *sample_on;       /* --sample-on EVENT */
+	int cache_sim;               /* --cache-sim (run mode) */
 };
 
 /*
