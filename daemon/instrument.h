@@ -15,6 +15,7 @@
  *   on_fork    a fork child, stopped, sharing nothing: clean it before the
  *              tracer detaches it.  (Needs follow_forks.)
  *   on_exec    the process exec'd; the new program is stopped at exec.
+ *   on_thread_new   a thread appeared (seized; may still be running).
  *   on_thread_exit  a thread is gone.
  *   tick       every loop iteration (about every tick of the sampling
  *              timer, at least 4 times a second), for windows and flushes.
@@ -57,6 +58,7 @@ struct pk_instrument_ops {
 	int (*on_trap)(void *self, pid_t tid);
 	void (*on_fork)(void *self, pid_t child, pid_t parent_tid);
 	void (*on_exec)(void *self, pid_t pid);
+	void (*on_thread_new)(void *self, pid_t tid);
 	void (*on_thread_exit)(void *self, pid_t tid);
 	int (*tick)(void *self, uint64_t now_ns);
 	void (*detach)(void *self, const pid_t *tids, size_t n);

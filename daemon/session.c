@@ -183,6 +183,17 @@ static void on_fork(void *ctx, pid_t child, pid_t parent)
 			in->ops->on_fork(in->self, child, parent);
 }
 
+static void on_thread(void *ctx, pid_t tid)
+{
+	struct recording *r = ctx;
+
+	if (!r->instruments_started)
+		return;
+	FOR_EACH_INSTRUMENT(r, in)
+		if (in->ops->on_thread_new)
+			in->ops->on_thread_new(in->self, tid);
+}
+
 static void on_thread_gone(void *ctx, pid_t tid)
 {
 	struct recording *r = ctx;
@@ -249,6 +260,7 @@ static void set_hooks(struct recording *r, struct pk_tracer_hooks *hooks)
 	hooks->on_exec = on_exec;
 	hooks->on_trap = on_trap;
 	hooks->on_fork = on_fork;
+	hooks->on_thread = on_thread;
 	hooks->on_thread_gone = on_thread_gone;
 	hooks->before_detach = before_detach;
 }
