@@ -44,5 +44,7 @@ int cmd_flamegraph(int argc, char **argv, struct pk_cli *cli);
 int cmd_export(int argc, char **argv, struct pk_cli *cli);
 /* src/cmd-compare.c: two sessions, what changed and whether it is real */
 int cmd_compare(int argc, char **argv, struct pk_cli *cli);
+/* src/cmd-annotate.c: a function's source lines with their samples */
+int cmd_annotate(int argc, char **argv, struct pk_cli *cli);
 
 #endif

@@ -18,6 +18,7 @@ static const struct pk_command commands[] = {
 	{ "flamegraph", cmd_flamegraph, "interactive SVG flame graph of a session" },
 	{ "export", cmd_export, "write a session as folded stacks, pprof or speedscope" },
 	{ "compare", cmd_compare, "compare two sessions: speedup, changed functions, significance" },
+	{ "annotate", cmd_annotate, "source lines of a function with their samples, hottest marked" },
 	/* One row per command, in the order 'perfkit --help' lists them. */
 };
 
