@@ -18,7 +18,8 @@ static int check_file(const char *path, int *err)
 	struct stat st;
 
 	if (stat(path, &st) < 0) {
-		*err = errno;
+		/* An unsearchable PATH directory hides the file: not found. */
+		*err = errno == EACCES || errno == ENOTDIR ? ENOENT : errno;
 		return -1;
 	}
 	if (S_ISDIR(st.st_mode)) {
