@@ -46,5 +46,7 @@ int cmd_export(int argc, char **argv, struct pk_cli *cli);
 int cmd_compare(int argc, char **argv, struct pk_cli *cli);
 /* src/cmd-annotate.c: a function's source lines with their samples */
 int cmd_annotate(int argc, char **argv, struct pk_cli *cli);
+/* src/cmd-html.c: one self-contained HTML report */
+int cmd_html(int argc, char **argv, struct pk_cli *cli);
 
 #endif

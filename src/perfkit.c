@@ -19,6 +19,7 @@ static const struct pk_command commands[] = {
 	{ "export", cmd_export, "write a session as folded stacks, pprof or speedscope" },
 	{ "compare", cmd_compare, "compare two sessions: speedup, changed functions, significance" },
 	{ "annotate", cmd_annotate, "source lines of a function with their samples, hottest marked" },
+	{ "html", cmd_html, "one self-contained HTML report: tables, flame graph, comparison" },
 	/* One row per command, in the order 'perfkit --help' lists them. */
 };
 
