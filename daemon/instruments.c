@@ -2,6 +2,9 @@
  * instruments.c - which instruments a session runs, from the options.
  * One line per instrument; see instrument.h.
  */
+#include "daemon/alloc-instrument.h"
+#include "daemon/counters.h"
+#include "daemon/fprobe.h"
 #include "daemon/instrument.h"
 #include "error.h"
 
@@ -12,20 +15,30 @@ int pk_instruments_create(const struct pk_options *opt, struct pk_instrument *ou
 	(void)out;
 	(void)max;
 	/* Options whose instrument this build does not have yet. */
-	if (opt->alloc) {
-		pk_error("--alloc is not available in this build of perfkitd");
-		return -1;
+	if (opt->alloc && n < max) {
+		if (pk_alloc_instrument_create(opt, &out[n]) < 0)
+			return -1;
+		n++;
 	}
-	if (opt->n_probes) {
-		pk_error("--probe is not available in this build of perfkitd");
-		return -1;
+	if (opt->n_probes && n < max) {
+		if (pk_fprobe_create(opt, &out[n]) < 0)
+			return -1;
+		n++;
 	}
-	if (opt->counters || opt->sample_on) {
-		pk_error("--counters and --sample-on are not available in this build of perfkitd");
-		return -1;
+	if (opt->counters && n < max) {
+		if (pk_counters_instrument(opt, &out[n]) < 0)
+			return -1;
+		n++;
+	}
+	if (opt->sample_on && n < max) {
+		if (pk_sample_on_instrument(opt, &out[n]) < 0)
+			return -1;
+		n++;
 	}
 	if (opt->cache_sim) {
-		pk_error("--cache-sim is not available in this build of perfkitd");
+		/* perfkitd.c runs --cache-sim as its own mode (daemon/cachesim.h). */
+		pk_error("--cache-sim runs the program under valgrind and cannot be combined with "
+			 "other instruments");
 		return -1;
 	}
 	return (int)n;

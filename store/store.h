@@ -230,4 +230,153 @@ int pk_store_find_event(struct pk_store *st, int64_t sid, const char *name);
 typedef int (*pk_sample_cb)(void *ctx, const struct pk_sample *s);
 int pk_store_foreach_sample(struct pk_store *st, int64_t sid, int event, pk_sample_cb cb, void *ctx);
 
+/* ---- allocation tracking (perfkitd --alloc; schema v3) ---------------- */
+
+/*
+ * What perfkitd --alloc saw, written once at the end of the session by
+ * pk_store_alloc_write (one transaction) and read back by perfkit allocs.
+ * Stack ids are stack_nodes ids of the session (0 = no stack).  Frees are
+ * counted at the stack that made the block.  A session without allocation
+ * data reads as PK_STORE_NOTFOUND from pk_store_alloc_summary.
+ */
+struct pk_alloc_summary {
+	char mode[16];            /* "full" or "windowed" */
+	int64_t window_ns, period_ns;  /* windowed: armed window_ns of every period_ns */
+	int64_t armed_ns;         /* time the probes were armed */
+	int64_t traced_ns;        /* time from the first arming to the end */
+	int64_t alloc_calls, free_calls, bytes_allocated, bytes_freed;
+	int64_t peak_bytes, peak_ns;   /* peak live bytes and when (since session start) */
+	int64_t live_bytes, live_count;
+	int64_t unknown_frees;    /* frees of blocks allocated before we watched */
+	int64_t failed_allocs, nested_calls, lost_returns;
+	int target_exited;        /* live allocations at the end are leaks */
+};
+struct pk_alloc_stack_row {
+	int64_t stack_id;
+	int64_t allocs, bytes, frees, bytes_freed, live_count, live_bytes, peak_bytes;
+};
+struct pk_alloc_live_row {   /* live at the end, by stack and size */
+	int64_t stack_id, size, count;
+};
+struct pk_alloc_point {      /* memory in use at one moment */
+	int64_t time_ns;          /* since session start */
+	int64_t live_bytes, live_count, alloc_calls, free_calls;
+	int armed;                /* probes armed at that moment */
+};
+struct pk_alloc_window {     /* [start_ns, end_ns) with probes armed */
+	int64_t start_ns, end_ns;
+};
+struct pk_alloc_data {
+	struct pk_alloc_summary summary;
+	struct pk_alloc_stack_row *stacks; size_t n_stacks;
+	struct pk_alloc_live_row *live;    size_t n_live;
+	struct pk_alloc_point *timeline;   size_t n_timeline;   /* time order */
+	struct pk_alloc_window *windows;   size_t n_windows;    /* time order */
+};
+
+/* Write (replace) the allocation data of session sid; arrays are borrowed. */
+int pk_store_alloc_write(struct pk_store *st, int64_t sid, const struct pk_alloc_data *d);
+/* Read it into *out (release with pk_alloc_data_release); PK_STORE_NOTFOUND
+ * when the session was not recorded with --alloc. */
+int pk_store_alloc_read(struct pk_store *st, int64_t sid, struct pk_alloc_data *out);
+void pk_alloc_data_release(struct pk_alloc_data *d);
+
+/* ---- counters and cache simulation (schema v5) -------------------------- */
+
+/*
+ * perf_event counters of a session, written once by perfkitd at the end of
+ * recording.  Every event perfkitd tried is stored with its status, so a
+ * reader never mistakes "did not open" for zero:
+ *   "counted"      value holds the count, scaled for multiplexing
+ *   "unsupported"  no such event here (ENOENT, EOPNOTSUPP, ENODEV; EINVAL
+ *                  on a cache event): no hardware PMU, or not on this CPU
+ *   "denied"       EACCES/EPERM: perf_event_paranoid or capabilities
+ *   "gone"         ESRCH: the thread ended before the event opened
+ * tid 0 is the whole process (the sum over its threads); other rows, when
+ * present, are single threads.
+ */
+struct pk_counter_row {
+	int32_t tid;
+	char *name;           /* as perf spells it: "cycles", "page-faults", ... */
+	char *status;
+	int err;              /* errno of the failed open; 0 when counted */
+	char *scope;          /* "user", "user+kernel" (NULL when unknown) */
+	uint64_t raw;         /* count as read; 0 unless counted */
+	uint64_t enabled_ns;  /* time the event was enabled ... */
+	uint64_t running_ns;  /* ... and actually counting (multiplexing) */
+	double value;         /* raw * enabled / running; only when counted */
+};
+
+/* Store n counter rows in one transaction (rows with the same tid and
+ * name replace earlier ones). */
+int pk_store_add_counters(struct pk_store *st, int64_t sid, const struct pk_counter_row *rows, size_t n);
+/* The counter rows of a session, process rows (tid 0) first, each tid in
+ * the order stored.  An old database or a session without counters gives
+ * *n = 0.  Free with pk_counter_array_free. */
+int pk_store_counters(struct pk_store *st, int64_t sid, struct pk_counter_row **out, size_t *n);
+void pk_counter_array_free(struct pk_counter_row *v, size_t n);
+
+/*
+ * A cache simulation (perfkitd run --cache-sim: valgrind's cachegrind):
+ * the geometry simulated, then counts per function (line 0) and per source
+ * line.  Everything here is simulated, never measured.
+ */
+struct pk_cachesim_info {
+	char *tool;           /* "cachegrind (valgrind-3.19.0)" */
+	char *d1, *ll, *i1;   /* "32768,8,64" (size, associativity, line bytes) */
+	char *geometry_from;  /* where the geometry came from, in words */
+};
+struct pk_cachesim_row {
+	char *function;
+	char *file;           /* NULL when unknown */
+	int line;             /* 0 = the function's totals */
+	uint64_t ir;          /* instructions executed */
+	uint64_t dr, dw;      /* data reads, writes */
+	uint64_t d1mr, d1mw;  /* D1 read / write misses */
+	uint64_t dlmr, dlmw;  /* last-level data read / write misses */
+	uint64_t i1mr, ilmr;  /* instruction fetch misses (I1, LL) */
+};
+
+int pk_store_set_cachesim(struct pk_store *st, int64_t sid, const struct pk_cachesim_info *info);
+/* PK_STORE_NOTFOUND when the session has no simulation. */
+int pk_store_get_cachesim(struct pk_store *st, int64_t sid, struct pk_cachesim_info *out);
+void pk_cachesim_info_release(struct pk_cachesim_info *info);
+/* Store n rows in one transaction. */
+int pk_store_add_cachesim_rows(struct pk_store *st, int64_t sid, const struct pk_cachesim_row *rows, size_t n);
+/* Function rows (lines = 0) or line rows (lines = 1), most D1 misses
+ * (read + write) first.  Free with pk_cachesim_row_array_free. */
+int pk_store_cachesim_rows(struct pk_store *st, int64_t sid, int lines, struct pk_cachesim_row **out, size_t *n);
+void pk_cachesim_row_array_free(struct pk_cachesim_row *v, size_t n);
+
+/* ---- function probes (perfkitd --probe; schema v4, store/probes.c) ----- */
+
+/*
+ * Results of one probed function on one thread (tid 0: all threads
+ * together).  Times are wall-clock nanoseconds per call, already
+ * corrected for the probe cost (session stat probe_correction_us).
+ */
+struct pk_probe_row {
+	char *function;    /* demangled name */
+	char *module;      /* basename of the file that defines it */
+	int tid;           /* 0 = every thread */
+	int64_t calls;     /* entries seen (exact) */
+	int64_t lost;      /* calls that never returned (longjmp, exception,
+	                      thread or target exit, still running at detach) */
+	int64_t returned;  /* calls timed */
+	int64_t total_ns;  /* inclusive time, recursion counted once */
+	int64_t self_ns;   /* minus the time of probed callees */
+	int64_t sum_ns;    /* sum of every returned call's time (avg = sum/returned) */
+	int64_t min_ns, max_ns, p50_ns, p90_ns, p99_ns;
+};
+
+/* Store one row (written at once, not batched). */
+int pk_store_add_probe_row(struct pk_store *st, int64_t sid, const struct pk_probe_row *row);
+/* The rows of a session, all-threads rows (tid 0) only when
+ * all_threads_only, else every row; ordered by total time (descending),
+ * then function, then tid.  A session without probes, or a database
+ * without the table, gives 0 rows.  Free with pk_probe_row_array_free. */
+int pk_store_probe_rows(struct pk_store *st, int64_t sid, int all_threads_only,
+			struct pk_probe_row **out, size_t *n);
+void pk_probe_row_array_free(struct pk_probe_row *v, size_t n);
+
 #endif
