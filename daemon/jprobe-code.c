@@ -1,0 +1,352 @@
+/*
+ * jprobe-code.c - the code the jump backend writes into the target: a
+ * detour per probed function (a fixed template, assembled here into
+ * perfkitd's read-only data and copied into the target with its data
+ * slots filled in) followed by the relocated copy of the instructions the
+ * 5-byte jump displaced, and the branch scan that decides whether those
+ * bytes may be displaced at all.
+ *
+ * The template (see jprobe.h for why it CALLs the original):
+ *   entry (rsp = E, 8 mod 16; [E] = the caller's return address):
+ *     frame of 72 bytes: rdi rsi rdx rcx r8 r9 rax, entry tsc, result;
+ *     rdtsc; reload rdx and rax; call the copy (rsp 16-aligned there);
+ *   after the return (caller-saved registers are ours again):
+ *     reserve a ring slot: slot = pos & mask; free when its seq == pos;
+ *     seq < pos means full -> lock inc drops, skip the record; else claim
+ *     pos with lock cmpxchg on head (retry on a race);
+ *     fill the record (offsets: struct pk_jrec), copy the stack slice with
+ *     rep movsb (length clamped, see jprobe.h), then publish seq = pos + 1
+ *     (x86 stores are not reordered with older stores);
+ *     return the saved rax.
+ * The ring header offsets (PK_JRING_*) and record offsets are literal
+ * numbers in the template; jprobe-int.h defines the same numbers and a
+ * static assertion below ties the record layout to them.
+ */
+#include "daemon/jprobe-int.h"
+
+#include <stddef.h>
+#include <string.h>
+
+#include "daemon/probe-insn.h"
+
+_Static_assert(offsetof(struct pk_jrec, stack_len) == 144, "record layout");
+_Static_assert(offsetof(struct pk_jrec, r15) == 136, "record layout");
+_Static_assert(offsetof(struct pk_jrec, out0) == 72, "record layout");
+_Static_assert(sizeof(struct pk_jrec) == PK_JREC_STACK, "record layout");
+
+__asm__(
+	".pushsection .rodata\n"
+	".balign 16\n"
+	"pk_jdetour_begin:\n"
+	"sub $72, %rsp\n"
+	"mov %rdi, 0(%rsp)\n"
+	"mov %rsi, 8(%rsp)\n"
+	"mov %rdx, 16(%rsp)\n"
+	"mov %rcx, 24(%rsp)\n"
+	"mov %r8, 32(%rsp)\n"
+	"mov %r9, 40(%rsp)\n"
+	"mov %rax, 48(%rsp)\n"
+	"rdtsc\n"
+	"shl $32, %rdx\n"
+	"or %rdx, %rax\n"
+	"mov %rax, 56(%rsp)\n"
+	"mov 16(%rsp), %rdx\n"
+	"mov 48(%rsp), %rax\n"
+	"call *pk_jd_copy(%rip)\n"
+	"mov %rax, 64(%rsp)\n"
+	"mov pk_jd_ring(%rip), %r11\n"
+	"mov 0(%r11), %rax\n"
+	"1: mov %rax, %rdi\n"
+	"and 128(%r11), %rdi\n"
+	"imul 136(%r11), %rdi\n"
+	"lea 4096(%r11,%rdi), %rdi\n"
+	"mov (%rdi), %rsi\n"
+	"cmp %rax, %rsi\n"
+	"jne 2f\n"
+	"lea 1(%rax), %rcx\n"
+	"lock cmpxchg %rcx, 0(%r11)\n"
+	"jne 1b\n"
+	"jmp 3f\n"
+	"2: sub %rax, %rsi\n"
+	"js 4f\n"
+	"mov 0(%r11), %rax\n"
+	"jmp 1b\n"
+	"4: lock incq 64(%r11)\n"
+	"jmp 9f\n"
+	"3: mov %rax, %r8\n"
+	"mov pk_jd_id(%rip), %ecx\n"
+	"mov %ecx, 8(%rdi)\n"
+	"mov 144(%r11), %rcx\n"
+	"test %rcx, %rcx\n"
+	"jz 5f\n"
+	"mov %fs:(%rcx), %ecx\n"
+	"5: mov %ecx, 12(%rdi)\n"
+	"mov %fs:0, %rcx\n"
+	"mov %rcx, 16(%rdi)\n"
+	"mov 56(%rsp), %rcx\n"
+	"mov %rcx, 24(%rdi)\n"
+	"rdtsc\n"
+	"shl $32, %rdx\n"
+	"or %rdx, %rax\n"
+	"mov %rax, 32(%rdi)\n"
+	"mov 0(%rsp), %rcx\n"
+	"mov %rcx, 40(%rdi)\n"
+	"mov 8(%rsp), %rcx\n"
+	"mov %rcx, 48(%rdi)\n"
+	"mov 16(%rsp), %rcx\n"
+	"mov %rcx, 56(%rdi)\n"
+	"mov 64(%rsp), %rcx\n"
+	"mov %rcx, 64(%rdi)\n"
+	"xor %ecx, %ecx\n"
+	"testb $1, pk_jd_flags(%rip)\n"
+	"jz 6f\n"
+	"cmpq $0, 64(%rsp)\n"
+	"jne 6f\n"
+	"mov 0(%rsp), %rcx\n"
+	"mov (%rcx), %rcx\n"
+	"6: mov %rcx, 72(%rdi)\n"
+	"lea 72(%rsp), %rsi\n"
+	"mov %rsi, 80(%rdi)\n"
+	"mov (%rsi), %rcx\n"
+	"mov %rcx, 88(%rdi)\n"
+	"mov %rbx, 96(%rdi)\n"
+	"mov %rbp, 104(%rdi)\n"
+	"mov %r12, 112(%rdi)\n"
+	"mov %r13, 120(%rdi)\n"
+	"mov %r14, 128(%rdi)\n"
+	"mov %r15, 136(%rdi)\n"
+	"mov 152(%r11), %rcx\n"
+	"mov 168(%r11), %rdx\n"
+	"cmp 160(%r11), %rsi\n"
+	"jb 10f\n"
+	"cmp %rdx, %rsi\n"
+	"jae 10f\n"
+	"sub %rsi, %rdx\n"
+	"jmp 12f\n"
+	"10: mov %fs:0, %rdx\n"
+	"cmp %rsi, %rdx\n"
+	"jbe 11f\n"
+	"sub %rsi, %rdx\n"
+	"cmp $0x4000000, %rdx\n"
+	"jb 12f\n"
+	"11: mov %rsi, %rdx\n"
+	"neg %rdx\n"
+	"and $4095, %edx\n"
+	"jnz 12f\n"
+	"mov $4096, %edx\n"
+	"12: cmp %rdx, %rcx\n"
+	"jbe 13f\n"
+	"mov %rdx, %rcx\n"
+	"13: mov %ecx, 144(%rdi)\n"
+	"mov %rdi, %r9\n"
+	"lea 160(%rdi), %rdi\n"
+	"rep movsb\n"
+	"lea 1(%r8), %rcx\n"
+	"mov %rcx, (%r9)\n"
+	"9: mov 64(%rsp), %rax\n"
+	"add $72, %rsp\n"
+	"ret\n"
+	".balign 8\n"
+	"pk_jd_copy: .quad 0\n"
+	"pk_jd_ring: .quad 0\n"
+	"pk_jd_id: .long 0\n"
+	"pk_jd_flags: .long 0\n"
+	"pk_jdetour_end:\n"
+	".popsection\n");
+
+extern const uint8_t pk_jdetour_begin[], pk_jdetour_end[];
+extern const uint8_t pk_jd_copy[], pk_jd_ring[], pk_jd_id[], pk_jd_flags[];
+
+size_t pk_jdetour_size(void)
+{
+	return (size_t)(pk_jdetour_end - pk_jdetour_begin);
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+	memcpy(p, &v, 8);
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	memcpy(p, &v, 4);
+}
+
+static int fits32(int64_t v)
+{
+	return v >= INT32_MIN && v <= INT32_MAX;
+}
+
+/* jmp *0(%rip); .quad target: 14 bytes, any distance */
+static size_t emit_abs_jmp(uint8_t *out, uint64_t target)
+{
+	out[0] = 0xff;
+	out[1] = 0x25;
+	put32(out + 2, 0);
+	put64(out + 6, target);
+	return 14;
+}
+
+/* Conditional jump at code (no prefixes): its condition nibble and target,
+ * or -1. */
+static int decode_jcc(const uint8_t *code, size_t avail, uint64_t at, unsigned *cc,
+		      uint64_t *target, unsigned *len)
+{
+	if (avail >= 2 && code[0] >= 0x70 && code[0] <= 0x7f) {
+		*cc = code[0] & 15u;
+		*len = 2;
+		*target = at + 2 + (uint64_t)(int64_t)(int8_t)code[1];
+		return 0;
+	}
+	if (avail >= 6 && code[0] == 0x0f && code[1] >= 0x80 && code[1] <= 0x8f) {
+		int32_t rel;
+
+		memcpy(&rel, code + 2, 4);
+		*cc = code[1] & 15u;
+		*len = 6;
+		*target = at + 6 + (uint64_t)(int64_t)rel;
+		return 0;
+	}
+	return -1;
+}
+
+/*
+ * Relocate the instructions covering the first 5 bytes of pr (pr->orig at
+ * pr->addr) to address `at`, into out.  Returns bytes written or -1.
+ */
+static int relocate(struct pk_jprobe *pr, uint64_t at, uint8_t *out, const char **why)
+{
+	size_t off = 0, o = 0;
+	int ended = 0;
+
+	while (off < 5) {
+		const uint8_t *c = pr->orig + off;
+		uint64_t pc = pr->addr + off, target;
+		struct pk_insn in;
+		unsigned cc, jlen;
+
+		if (decode_jcc(c, PK_JPATCH_MAX - off, pc, &cc, &target, &jlen) == 0) {
+			int64_t rel = (int64_t)(target - (at + o + 6));
+
+			if (!fits32(rel)) {
+				*why = "a conditional jump in the first 5 bytes cannot reach its target from the detour page";
+				return -1;
+			}
+			out[o] = 0x0f;
+			out[o + 1] = (uint8_t)(0x80 | cc);
+			put32(out + o + 2, (uint32_t)(int32_t)rel);
+			o += 6;
+			off += jlen;
+			continue;
+		}
+		if (pk_insn_decode(c, PK_JPATCH_MAX - off, &in) < 0) {
+			*why = "an instruction in the first 5 bytes is not decodable";
+			return -1;
+		}
+		if (in.cls == PK_INSN_UNSAFE) {
+			*why = "the function is shorter than 5 bytes before a return or an unrelocatable instruction";
+			return -1;
+		}
+		if (in.cls == PK_INSN_JMP_REL) {
+			o += emit_abs_jmp(out + o, pc + in.len + (uint64_t)in.rel);
+			off += in.len;
+			ended = 1;
+			break;
+		}
+		if (in.cls == PK_INSN_CALL_REL) {
+			int64_t rel = (int64_t)(pc + in.len + (uint64_t)in.rel - (at + o + 5));
+
+			if (!fits32(rel)) {
+				*why = "a call in the first 5 bytes cannot reach its target from the detour page";
+				return -1;
+			}
+			out[o] = 0xe8;
+			put32(out + o + 1, (uint32_t)(int32_t)rel);
+			o += 5;
+			off += in.len;
+			continue;
+		}
+		memcpy(out + o, c, in.len);
+		if (in.rip_relative) {
+			int32_t disp;
+			int64_t nd;
+
+			memcpy(&disp, c + in.disp_offset, 4);
+			nd = (int64_t)(pc + in.len + (uint64_t)(int64_t)disp - (at + o + in.len));
+			if (!fits32(nd)) {
+				*why = "a RIP-relative operand in the first 5 bytes cannot be reached from the detour page";
+				return -1;
+			}
+			put32(out + o + in.disp_offset, (uint32_t)(int32_t)nd);
+		}
+		o += in.len;
+		off += in.len;
+	}
+	if (off > PK_JPATCH_MAX) {
+		*why = "the displaced instructions are too long";
+		return -1;
+	}
+	pr->patch_len = (unsigned)off;
+	if (pr->size && off > pr->size) {
+		*why = "the function is shorter than 5 bytes";
+		return -1;
+	}
+	if (!ended)
+		o += emit_abs_jmp(out + o, pr->addr + off);
+	return (int)o;
+}
+
+int pk_jdetour_build(struct pk_jprobe *pr, int id, uint64_t at, uint64_t ring,
+		     uint8_t *buf, const char **why)
+{
+	size_t t = pk_jdetour_size();
+	int r;
+
+	memcpy(buf, pk_jdetour_begin, t);
+	r = relocate(pr, at + t, buf + t, why);
+	if (r < 0)
+		return -1;
+	put64(buf + (pk_jd_copy - pk_jdetour_begin), at + t);
+	put64(buf + (pk_jd_ring - pk_jdetour_begin), ring);
+	put32(buf + (pk_jd_id - pk_jdetour_begin), (uint32_t)id);
+	put32(buf + (pk_jd_flags - pk_jdetour_begin), pr->flags);
+	return (int)t + r;
+}
+
+int pk_jbranch_into(const uint8_t *code, size_t len, uint64_t addr, unsigned patch_len)
+{
+	for (size_t k = 0; k < len; k++) {
+		uint64_t pc = addr + k, target = 0;
+		int have = 0;
+
+		if (code[k] == 0xeb || (code[k] >= 0x70 && code[k] <= 0x7f) ||
+		    (code[k] >= 0xe0 && code[k] <= 0xe3)) {
+			if (k + 2 <= len) {
+				target = pc + 2 + (uint64_t)(int64_t)(int8_t)code[k + 1];
+				have = 1;
+			}
+		} else if (code[k] == 0xe8 || code[k] == 0xe9) {
+			if (k + 5 <= len) {
+				int32_t rel;
+
+				memcpy(&rel, code + k + 1, 4);
+				target = pc + 5 + (uint64_t)(int64_t)rel;
+				have = 1;
+			}
+		} else if (code[k] == 0x0f && k + 1 < len && code[k + 1] >= 0x80 &&
+			   code[k + 1] <= 0x8f) {
+			if (k + 6 <= len) {
+				int32_t rel;
+
+				memcpy(&rel, code + k + 2, 4);
+				target = pc + 6 + (uint64_t)(int64_t)rel;
+				have = 1;
+			}
+		}
+		/* the displaced instructions themselves are not branches
+		 * into the patch unless they target it */
+		if (have && target > addr && target < addr + patch_len)
+			return 1;
+	}
+	return 0;
+}

@@ -1,0 +1,95 @@
+/*
+ * jprobe-int.h - internals shared by the jump-probe engine's files
+ * (jprobe.c: table, arm, detach; jprobe-code.c: detour template and
+ * relocation; jprobe-ring.c: the shared ring and its drain).
+ */
+#ifndef PK_JPROBE_INT_H
+#define PK_JPROBE_INT_H
+
+#include "daemon/jprobe.h"
+#include "daemon/probe.h"
+
+#define PK_JPAGE 4096u
+#define PK_JPATCH_MAX 24u         /* displaced bytes at most */
+
+/* Ring header (offset 0 of the memfd); the detour template hard-codes
+ * these offsets. */
+#define PK_JRING_HEAD 0           /* producers' reservation counter */
+#define PK_JRING_DROPS 64
+#define PK_JRING_MASK 128
+#define PK_JRING_RECSZ 136
+#define PK_JRING_TIDOFF 144
+#define PK_JRING_STACKLEN 152
+#define PK_JRING_MSLO 160         /* main thread's stack mapping */
+#define PK_JRING_MSHI 168
+#define PK_JRING_MAGIC 176
+#define PK_JRING_SLOTS 4096       /* first slot */
+
+/* Record (one slot); offsets hard-coded in the template too. */
+struct pk_jrec {
+	uint64_t seq;             /* pos + 1 when written, pos + nslots free */
+	uint32_t probe, tid;
+	uint64_t tcb, t0, t1;
+	uint64_t args[3];
+	uint64_t ret, out0, rsp, ret_addr;
+	uint64_t rbx, rbp, r12, r13, r14, r15;
+	uint32_t stack_len, pad;
+	uint64_t pad2;
+	/* uint8_t stack[] at PK_JREC_STACK */
+};
+#define PK_JREC_STACK 160
+
+struct pk_jprobe {
+	uint64_t addr, size;
+	char *name;
+	unsigned flags;
+	unsigned patch_len;        /* displaced bytes (>= 5) */
+	uint8_t orig[PK_JPATCH_MAX];
+	uint64_t detour;           /* detour address, 0 = none */
+	int patched;
+	const char *refusal;
+};
+
+struct pk_jprobes {
+	pid_t pid;
+	struct pk_probes *inj;     /* int3 engine used for its syscall
+				      injection and memory access only */
+	struct pk_jprobe *v;
+	size_t n, cap;
+	unsigned ring_slots, stack_bytes, recsz;
+	uint64_t ring_size;
+	uint64_t ring_target;      /* the ring's address in the target */
+	uint8_t *ring;             /* ... and in perfkitd */
+	uint64_t tail;             /* consumer position */
+	uint64_t *pages;           /* detour pages in the target */
+	unsigned *page_used;
+	size_t npages, cappages;
+	int tid_offset;
+	uint8_t *stack_buf;
+	/* rdtsc -> CLOCK_MONOTONIC: two points */
+	uint64_t tsc0, ns0, tsc1, ns1;
+	struct pk_jprobe_stats stats;
+};
+
+/* jprobe-code.c */
+/* Bytes of the detour template; a detour is the template followed by the
+ * relocated copy. */
+size_t pk_jdetour_size(void);
+/* Build the code for probe pr at detour address `at` into buf (at least
+ * pk_jdetour_size() + PK_JPATCH_MAX * 3 + 16 bytes); the function's first
+ * bytes are in pr->orig.  Sets pr->patch_len.  Returns the byte count, or
+ * -1 with *why set when the entry cannot be relocated. */
+int pk_jdetour_build(struct pk_jprobe *pr, int id, uint64_t at, uint64_t ring,
+		     uint8_t *buf, const char **why);
+/* Does any direct branch in the function's code (code[0..len), at addr)
+ * land in (addr, addr + patch_len)?  Conservative: every byte offset is
+ * tried as an instruction start. */
+int pk_jbranch_into(const uint8_t *code, size_t len, uint64_t addr, unsigned patch_len);
+
+/* jprobe-ring.c */
+int pk_jring_map(struct pk_jprobes *j, pid_t tid);
+void pk_jring_unmap_local(struct pk_jprobes *j);
+uint64_t pk_jring_drops(const struct pk_jprobes *j);
+uint64_t pk_jtsc(void);
+
+#endif

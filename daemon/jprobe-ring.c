@@ -1,0 +1,223 @@
+/*
+ * jprobe-ring.c - the ring the detours write into: created in the target
+ * (memfd_create, ftruncate, mmap MAP_SHARED, close: raw system calls
+ * injected through one stopped thread), mapped into perfkitd through
+ * /proc/PID/fd/N, and drained here (single consumer).
+ */
+#include "daemon/jprobe-int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon/probe-int.h"
+
+#ifndef MFD_CLOEXEC
+#define MFD_CLOEXEC 1u
+#endif
+
+static const char ring_name[] = "perfkit-ring";
+
+uint64_t pk_jtsc(void)
+{
+	uint32_t lo, hi;
+
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return (uint64_t)hi << 32 | lo;
+}
+
+/* The main thread's stack mapping, for clamping stack slices. */
+static void main_stack(pid_t pid, uint64_t *lo, uint64_t *hi)
+{
+	char path[64], line[512];
+	FILE *f;
+
+	*lo = *hi = 0;
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long s, e;
+
+		if (strstr(line, "[stack]") && sscanf(line, "%llx-%llx", &s, &e) == 2) {
+			*lo = s;
+			*hi = e;
+		}
+	}
+	fclose(f);
+}
+
+static int inject(struct pk_jprobes *j, pid_t tid, long nr, uint64_t a0, uint64_t a1,
+		  uint64_t a2, uint64_t a3, uint64_t a4, long *res)
+{
+	uint64_t a[6] = { a0, a1, a2, a3, a4, 0 };
+	int err = pk_inject_syscall(j->inj, tid, nr, a, res);
+
+	if (err < 0)
+		return err;
+	return *res < 0 && *res > -4096 ? (int)*res : 0;
+}
+
+/*
+ * Create and map the ring.  The memfd's name is written into the last
+ * bytes of the first detour page (readable, still unused).
+ */
+int pk_jring_map(struct pk_jprobes *j, pid_t tid)
+{
+	uint64_t name_at = j->pages[0] + PK_JPAGE - 32, lo, hi;
+	char path[64];
+	long fd = -1, addr = 0, r;
+	int lfd, err;
+	void *m;
+
+	err = pk_probes_write(j->inj, name_at, ring_name, sizeof(ring_name));
+	if (err < 0)
+		return err;
+	err = inject(j, tid, SYS_memfd_create, name_at, MFD_CLOEXEC, 0, 0, 0, &fd);
+	if (err < 0)
+		return err;
+	err = inject(j, tid, SYS_ftruncate, (uint64_t)fd, j->ring_size, 0, 0, 0, &r);
+	if (err == 0)
+		err = inject(j, tid, SYS_mmap, 0, j->ring_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+			     (uint64_t)fd, &addr);
+	if (err == 0) {
+		snprintf(path, sizeof(path), "/proc/%d/fd/%ld", (int)j->pid, fd);
+		lfd = open(path, O_RDWR | O_CLOEXEC);
+		if (lfd < 0) {
+			err = -errno;
+		} else {
+			m = mmap(NULL, j->ring_size, PROT_READ | PROT_WRITE, MAP_SHARED, lfd, 0);
+			if (m == MAP_FAILED)
+				err = -errno;
+			else
+				j->ring = m;
+			close(lfd);
+		}
+	}
+	/* the mapping keeps the memfd alive: the target needs no descriptor */
+	inject(j, tid, SYS_close, (uint64_t)fd, 0, 0, 0, 0, &r);
+	if (err < 0) {
+		if (addr > 0)
+			inject(j, tid, SYS_munmap, (uint64_t)addr, j->ring_size, 0, 0, 0, &r);
+		return err;
+	}
+	j->ring_target = (uint64_t)addr;
+	main_stack(j->pid, &lo, &hi);
+	memset(j->ring, 0, PK_JRING_SLOTS);
+	*(uint64_t *)(j->ring + PK_JRING_MASK) = j->ring_slots - 1;
+	*(uint64_t *)(j->ring + PK_JRING_RECSZ) = j->recsz;
+	*(uint64_t *)(j->ring + PK_JRING_TIDOFF) = j->tid_offset > 0 ? (uint64_t)j->tid_offset : 0;
+	*(uint64_t *)(j->ring + PK_JRING_STACKLEN) = j->stack_bytes;
+	*(uint64_t *)(j->ring + PK_JRING_MSLO) = lo;
+	*(uint64_t *)(j->ring + PK_JRING_MSHI) = hi;
+	memcpy(j->ring + PK_JRING_MAGIC, "pkjring1", 8);
+	for (uint64_t i = 0; i < j->ring_slots; i++)
+		((struct pk_jrec *)(j->ring + PK_JRING_SLOTS + i * j->recsz))->seq = i;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	j->tail = 0;
+	return 0;
+}
+
+void pk_jring_unmap_local(struct pk_jprobes *j)
+{
+	if (j->ring)
+		munmap(j->ring, j->ring_size);
+	j->ring = NULL;
+}
+
+uint64_t pk_jring_drops(const struct pk_jprobes *j)
+{
+	if (!j->ring)
+		return 0;
+	return __atomic_load_n((const uint64_t *)(j->ring + PK_JRING_DROPS), __ATOMIC_RELAXED);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Refresh the second calibration point now and then. */
+static void calibrate(struct pk_jprobes *j)
+{
+	uint64_t ns = now_ns();
+
+	if (ns - j->ns1 > 50000000u || j->tsc1 == j->tsc0) {
+		j->tsc1 = pk_jtsc();
+		j->ns1 = ns;
+	}
+}
+
+static uint64_t tsc_to_ns(const struct pk_jprobes *j, uint64_t tsc)
+{
+	long double rate;
+
+	if (j->tsc1 == j->tsc0)
+		return j->ns0;
+	rate = (long double)(j->ns1 - j->ns0) / (long double)(j->tsc1 - j->tsc0);
+	return j->ns0 + (uint64_t)(int64_t)((long double)(int64_t)(tsc - j->tsc0) * rate);
+}
+
+static int is_nested(const struct pk_jprobes *j, uint64_t ret)
+{
+	if (pk_jprobes_in_detour(j, ret))
+		return 1;
+	for (size_t i = 0; i < j->n; i++)
+		if (j->v[i].size && ret >= j->v[i].addr && ret < j->v[i].addr + j->v[i].size)
+			return 1;
+	return 0;
+}
+
+long pk_jprobes_drain(struct pk_jprobes *j, pk_jprobe_callback cb, void *ctx, size_t max)
+{
+	long count = 0;
+
+	if (!j || !j->ring)
+		return 0;
+	calibrate(j);
+	while (max == 0 || (size_t)count < max) {
+		struct pk_jrec *r = (struct pk_jrec *)(j->ring + PK_JRING_SLOTS +
+						       (j->tail & (j->ring_slots - 1)) * j->recsz);
+		struct pk_jprobe_event ev;
+
+		if (__atomic_load_n(&r->seq, __ATOMIC_ACQUIRE) != j->tail + 1)
+			break;
+		memset(&ev, 0, sizeof(ev));
+		ev.probe = (int)r->probe;
+		ev.tid = (pid_t)r->tid;
+		ev.tcb = r->tcb;
+		ev.time_ns = tsc_to_ns(j, r->t0);
+		ev.duration_ns = r->t1 >= r->t0 ? tsc_to_ns(j, r->t1) - ev.time_ns : 0;
+		memcpy(ev.args, r->args, sizeof(ev.args));
+		ev.retval = r->ret;
+		ev.out0 = r->out0;
+		ev.ret_addr = r->ret_addr;
+		ev.sp = r->rsp;
+		ev.rbx = r->rbx;
+		ev.rbp = r->rbp;
+		ev.r12 = r->r12;
+		ev.r13 = r->r13;
+		ev.r14 = r->r14;
+		ev.r15 = r->r15;
+		ev.nested = is_nested(j, r->ret_addr);
+		/* the target wrote this: never trust a length */
+		ev.stack_len = r->stack_len <= j->stack_bytes ? r->stack_len : j->stack_bytes;
+		ev.stack = (const uint8_t *)r + PK_JREC_STACK;
+		if (cb)
+			cb(ctx, &ev);
+		__atomic_store_n(&r->seq, j->tail + j->ring_slots, __ATOMIC_RELEASE);
+		j->tail++;
+		count++;
+	}
+	j->stats.events += (uint64_t)count;
+	return count;
+}

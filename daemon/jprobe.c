@@ -1,0 +1,378 @@
+/*
+ * jprobe.c - the jump-probe engine's core (contract in jprobe.h): the
+ * probe table, arming (safe-point checks, detour pages, detours, the
+ * 5-byte jumps) and detaching (the original bytes back).  The detour code
+ * is built in jprobe-code.c, the ring lives in jprobe-ring.c; system calls
+ * are injected and memory written through an int3 engine instance that is
+ * used for nothing else (daemon/probe-inject.c).
+ */
+#include "daemon/jprobe-int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/user.h>
+#include <time.h>
+
+#include "daemon/probe-int.h"
+
+#define GLIBC_TID_OFFSET 0x2d0
+#define TCB_SCAN 0x1000
+#define MAX_FUNC_SCAN (256u * 1024u)
+#define REACH (3ull << 29) /* 1.5 GiB, what pk_inject_map_page promises */
+
+static int no_events(void *ctx, struct pk_probe_event *ev)
+{
+	(void)ctx;
+	(void)ev;
+	return 0;
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+struct pk_jprobes *pk_jprobes_new(pid_t pid, const struct pk_jprobe_config *cfg)
+{
+	struct pk_jprobes *j;
+	unsigned slots = cfg && cfg->ring_slots ? cfg->ring_slots : 16384;
+	unsigned stack = cfg && cfg->stack_bytes ? cfg->stack_bytes : 512;
+	uint64_t t;
+
+	if ((slots & (slots - 1)) != 0 || slots < 2 || stack > 8192)
+		return NULL;
+	j = calloc(1, sizeof(*j));
+	if (!j)
+		return NULL;
+	j->pid = pid;
+	j->ring_slots = slots;
+	j->stack_bytes = stack;
+	j->recsz = (PK_JREC_STACK + stack + 63u) & ~63u;
+	j->ring_size = PK_JRING_SLOTS + (uint64_t)slots * j->recsz;
+	j->tid_offset = -1;
+	j->inj = pk_probes_new(pid, no_events, NULL);
+	if (!j->inj) {
+		free(j);
+		return NULL;
+	}
+	/* first calibration interval: 2 ms of spinning */
+	j->tsc0 = pk_jtsc();
+	j->ns0 = mono_ns();
+	t = j->ns0;
+	while (mono_ns() - t < 2000000u)
+		;
+	j->tsc1 = pk_jtsc();
+	j->ns1 = mono_ns();
+	return j;
+}
+
+void pk_jprobes_free(struct pk_jprobes *j)
+{
+	if (!j)
+		return;
+	for (size_t i = 0; i < j->n; i++)
+		free(j->v[i].name);
+	free(j->v);
+	free(j->pages);
+	free(j->page_used);
+	pk_jring_unmap_local(j);
+	pk_probes_free(j->inj);
+	free(j);
+}
+
+int pk_jprobe_add(struct pk_jprobes *j, uint64_t addr, uint64_t size, const char *name,
+		  unsigned flags)
+{
+	struct pk_jprobe *pr;
+
+	for (size_t i = 0; i < j->n; i++)
+		if (j->v[i].addr == addr)
+			return (int)i;
+	if (j->n == j->cap) {
+		size_t ncap = j->cap ? j->cap * 2 : 16;
+		struct pk_jprobe *nv = realloc(j->v, ncap * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		j->v = nv;
+		j->cap = ncap;
+	}
+	pr = &j->v[j->n];
+	memset(pr, 0, sizeof(*pr));
+	pr->addr = addr;
+	pr->size = size;
+	pr->flags = flags;
+	pr->name = strdup(name ? name : "?");
+	if (!pr->name)
+		return -ENOMEM;
+	return (int)j->n++;
+}
+
+const char *pk_jprobe_refusal(const struct pk_jprobes *j, int id)
+{
+	return id >= 0 && (size_t)id < j->n ? j->v[id].refusal : NULL;
+}
+
+const char *pk_jprobe_name(const struct pk_jprobes *j, int id)
+{
+	return id >= 0 && (size_t)id < j->n ? j->v[id].name : NULL;
+}
+
+uint64_t pk_jprobe_address(const struct pk_jprobes *j, int id)
+{
+	return id >= 0 && (size_t)id < j->n ? j->v[id].addr : 0;
+}
+
+int pk_jprobe_count(const struct pk_jprobes *j)
+{
+	return (int)j->n;
+}
+
+int pk_jprobes_in_detour(const struct pk_jprobes *j, uint64_t addr)
+{
+	for (size_t i = 0; i < j->npages; i++)
+		if (addr >= j->pages[i] && addr < j->pages[i] + PK_JPAGE)
+			return 1;
+	return 0;
+}
+
+/*
+ * The TCB offset holding the kernel tid: an offset where every stopped
+ * thread's TCB (fs_base) holds its own tid; glibc's first.
+ */
+static int find_tid_offset(struct pk_jprobes *j, const pid_t *tids, size_t n)
+{
+	static uint8_t tcb[8][TCB_SCAN];
+	size_t m = n < 8 ? n : 8;
+	int cands[2] = { GLIBC_TID_OFFSET, -1 };
+
+	for (size_t i = 0; i < m; i++) {
+		struct user_regs_struct r;
+
+		if (ptrace(PTRACE_GETREGS, tids[i], 0, &r) < 0 || !r.fs_base ||
+		    pk_probes_read(j->inj, r.fs_base, tcb[i], TCB_SCAN) < 0)
+			return -1;
+	}
+	for (int pass = 0; pass < 2; pass++) {
+		for (int off = pass ? 16 : cands[0]; off + 4 <= TCB_SCAN; off += 4) {
+			size_t i;
+
+			for (i = 0; i < m; i++) {
+				int32_t v;
+
+				memcpy(&v, tcb[i] + off, 4);
+				if (v != (int32_t)tids[i])
+					break;
+			}
+			if (i == m)
+				return off;
+			if (!pass)
+				break;
+		}
+	}
+	return -1;
+}
+
+/* A detour page within reach of addr with room for len bytes. */
+static int page_for(struct pk_jprobes *j, pid_t tid, uint64_t addr, size_t len, uint64_t *at,
+		    size_t *idx)
+{
+	uint64_t page;
+	int err;
+
+	for (size_t i = 0; i < j->npages; i++) {
+		uint64_t d = j->pages[i] > addr ? j->pages[i] - addr : addr - j->pages[i];
+		size_t room = PK_JPAGE - 32 - j->page_used[i]; /* 32: the ring's name */
+
+		if (d < REACH - PK_JPAGE && room >= len) {
+			*at = j->pages[i] + j->page_used[i];
+			*idx = i;
+			return 0;
+		}
+	}
+	if (j->npages == j->cappages) {
+		size_t ncap = j->cappages ? j->cappages * 2 : 4;
+		uint64_t *np = realloc(j->pages, ncap * sizeof(*np));
+		unsigned *nu;
+
+		if (!np)
+			return -ENOMEM;
+		j->pages = np;
+		nu = realloc(j->page_used, ncap * sizeof(*nu));
+		if (!nu)
+			return -ENOMEM;
+		j->page_used = nu;
+		j->cappages = ncap;
+	}
+	err = pk_inject_map_page(j->inj, tid, addr, &page);
+	if (err < 0)
+		return err;
+	j->pages[j->npages] = page;
+	j->page_used[j->npages] = 0;
+	*at = page;
+	*idx = j->npages++;
+	j->stats.pages++;
+	return 0;
+}
+
+static int thread_inside(const struct user_regs_struct *regs, size_t n, uint64_t addr,
+			 unsigned len)
+{
+	for (size_t i = 0; i < n; i++)
+		if (regs[i].rip > addr && regs[i].rip < addr + len)
+			return 1;
+	return 0;
+}
+
+/* Patch one probe; 1 patched, 0 refused, <0 error. */
+static int arm_one(struct pk_jprobes *j, int id, pid_t tid, const struct user_regs_struct *regs,
+		   size_t n)
+{
+	struct pk_jprobe *pr = &j->v[id];
+	uint8_t buf[1024], *code;
+	const char *why = NULL;
+	uint64_t at;
+	size_t idx, scan;
+	int len, err;
+	uint8_t jmp[5];
+	int32_t rel;
+
+	if (pr->flags & PK_JPROBE_MAY_THROW) {
+		pr->refusal = "may throw: an exception cannot unwind through the detour frame";
+		return 0;
+	}
+	if (!pr->size) {
+		pr->refusal = "function size unknown: cannot check for branches into its first bytes";
+		return 0;
+	}
+	if (pr->size < 5) {
+		pr->refusal = "the function is shorter than 5 bytes";
+		return 0;
+	}
+	err = pk_probes_read(j->inj, pr->addr, pr->orig, PK_JPATCH_MAX);
+	if (err < 0)
+		return err;
+	/* placement first: relocation depends on the detour's address */
+	err = page_for(j, tid, pr->addr, pk_jdetour_size() + 3 * PK_JPATCH_MAX + 16, &at, &idx);
+	if (err == -ENOMEM || err == -EEXIST) {
+		pr->refusal = "no room for a detour page within +-2 GiB of the function";
+		return 0;
+	}
+	if (err < 0)
+		return err;
+	if (!j->ring) {
+		err = pk_jring_map(j, tid);
+		if (err < 0)
+			return err;
+	}
+	len = pk_jdetour_build(pr, id, at, j->ring_target, buf, &why);
+	if (len < 0) {
+		pr->refusal = why;
+		return 0;
+	}
+	scan = pr->size < MAX_FUNC_SCAN ? (size_t)pr->size : MAX_FUNC_SCAN;
+	code = malloc(scan);
+	if (!code)
+		return -ENOMEM;
+	err = pk_probes_read(j->inj, pr->addr, code, scan);
+	if (err == 0 && pk_jbranch_into(code, scan, pr->addr, pr->patch_len))
+		pr->refusal = "a branch in the function may target its first bytes";
+	free(code);
+	if (err < 0)
+		return err;
+	if (pr->refusal)
+		return 0;
+	if (thread_inside(regs, n, pr->addr, pr->patch_len)) {
+		pr->refusal = "a thread is stopped inside the bytes to patch";
+		return 0;
+	}
+	err = pk_probes_write(j->inj, at, buf, (size_t)len);
+	if (err < 0)
+		return err;
+	j->page_used[idx] += ((unsigned)len + 15u) & ~15u;
+	rel = (int32_t)(int64_t)(at - (pr->addr + 5));
+	jmp[0] = 0xe9;
+	memcpy(jmp + 1, &rel, 4);
+	err = pk_probes_write(j->inj, pr->addr, jmp, 5);
+	if (err < 0)
+		return err;
+	pr->detour = at;
+	pr->patched = 1;
+	return 1;
+}
+
+int pk_jprobes_arm(struct pk_jprobes *j, const pid_t *tids, size_t n)
+{
+	struct user_regs_struct *regs;
+	int count = 0, err = 0;
+
+	if (n == 0)
+		return -EINVAL;
+	regs = calloc(n, sizeof(*regs));
+	if (!regs)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		if (ptrace(PTRACE_GETREGS, tids[i], 0, &regs[i]) < 0) {
+			err = -errno;
+			goto out;
+		}
+	}
+	if (j->tid_offset < 0 && !j->ring)
+		j->tid_offset = find_tid_offset(j, tids, n);
+	for (size_t i = 0; i < j->n; i++) {
+		int r;
+
+		if (j->v[i].patched || j->v[i].refusal)
+			continue;
+		r = arm_one(j, (int)i, tids[0], regs, n);
+		if (r < 0) {
+			err = r;
+			break;
+		}
+		count += r;
+	}
+out:
+	free(regs);
+	j->stats.patched = 0;
+	j->stats.refused = 0;
+	for (size_t i = 0; i < j->n; i++) {
+		j->stats.patched += j->v[i].patched != 0;
+		j->stats.refused += j->v[i].refusal != NULL;
+	}
+	return err < 0 ? err : count;
+}
+
+int pk_jprobes_detach(struct pk_jprobes *j)
+{
+	int first = 0;
+
+	for (size_t i = 0; i < j->n; i++) {
+		struct pk_jprobe *pr = &j->v[i];
+		int err;
+
+		if (!pr->patched)
+			continue;
+		err = pk_probes_write(j->inj, pr->addr, pr->orig, 5);
+		if (err < 0 && !first)
+			first = err;
+		if (err == 0)
+			pr->patched = 0;
+	}
+	j->stats.patched = 0;
+	for (size_t i = 0; i < j->n; i++)
+		j->stats.patched += j->v[i].patched != 0;
+	return first;
+}
+
+void pk_jprobes_stats(const struct pk_jprobes *j, struct pk_jprobe_stats *out)
+{
+	*out = j->stats;
+	out->drops = pk_jring_drops(j);
+	out->ring_bytes = j->ring ? j->ring_size : 0;
+	out->tid_offset = j->tid_offset;
+}

@@ -1,0 +1,177 @@
+/*
+ * jprobe.h - jump-patched function probes: the fast backend of the probe
+ * engine (the int3 one is daemon/probe.h).
+ *
+ * With every thread of the target stopped, the engine maps into it, by raw
+ * system calls injected through ptrace (never by calling the target's
+ * libc):
+ *   - a ring buffer: a memfd created in the target, mapped MAP_SHARED there
+ *     and, through /proc/PID/fd, in perfkitd: the same pages seen by both;
+ *   - executable detour pages within reach of a rel32 jump of the code.
+ * It then overwrites the first bytes of each probed function with a 5-byte
+ * `jmp rel32` to the function's detour.  A detour saves the argument
+ * registers and the time stamp counter, CALLs a relocated copy of the
+ * displaced instructions (which jumps back into the original function),
+ * and once the function has returned writes one record into the ring:
+ * probe, thread, entry and exit time, arguments, return value, caller's
+ * return address, stack pointer at entry, callee-saved registers and a
+ * slice of the caller's stack (for out-of-process unwinding); then it
+ * returns the original result to the caller.  The target never stops for
+ * an event.
+ *
+ * Why the detour calls the original (rather than hijacking the return
+ * address with a per-thread shadow stack): no per-thread state in the
+ * target at all, nesting (signal handlers, allocators calling
+ * allocators) is right by construction, and a record is written once,
+ * complete.  The price: the function runs one frame deeper, so it must not
+ * read arguments from the stack (true of the malloc family; not of every
+ * function --probe may name), and an exception cannot unwind through the
+ * detour frame (no unwind info): functions that may throw (operator new)
+ * are refused with PK_JPROBE_MAY_THROW and left to the int3 backend.
+ * Registers and stack above the entry stack pointer are the caller's and
+ * unchanged when the function returns, so recording after the return
+ * loses nothing an unwinder needs.
+ *
+ * The ring is a bounded multi-producer queue (each slot carries a sequence
+ * number; producers reserve with one compare-and-swap, the consumer frees
+ * a slot by advancing its sequence).  When it is full the detour drops the
+ * event and counts it (lock inc); it never waits.  If perfkitd dies, the
+ * target keeps running: detours keep writing into a ring nobody reads,
+ * which fills and then counts drops.
+ *
+ * Thread id: read from the thread control block at %fs:OFFSET, the
+ * offset found at arm time by looking for each stopped thread's tid in its
+ * TCB (0x2d0 in glibc 2.36); a gettid syscall would cost about 1 us here.
+ * Time: rdtsc, converted to CLOCK_MONOTONIC nanoseconds by the drain
+ * (calibrated against clock_gettime in perfkitd).
+ *
+ * Stack slice: up to the configured size from the entry stack pointer,
+ * clamped so that it never reads past mapped memory: to the end of the main
+ * thread's stack mapping (known at arm), to the thread's TCB for glibc
+ * thread stacks (the TCB sits above the stack in the same mapping), else
+ * to the end of the page.
+ *
+ * Fork: the child inherits the patched code and the MAP_SHARED ring, so
+ * its events arrive in the same ring with the child's tid (a consumer that
+ * does not follow forks filters on the tids it knows).  A child that
+ * outlives the detach keeps the patches and a ring nobody reads: harmless.
+ * exec drops everything (make a new engine for the new image).
+ *
+ * Detach restores every patched byte (all threads stopped again).  The
+ * detour pages and the ring stay mapped in the target: a thread that was
+ * inside a probed function at detach returns through its detour, which
+ * records into the ring and returns normally.
+ *
+ * Thread safety: one engine per process, used from one thread; the drain
+ * runs concurrently with the target.  int functions return 0 / a count or
+ * a negative errno value.
+ */
+#ifndef PK_JPROBE_H
+#define PK_JPROBE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct pk_jprobes;
+
+/* pk_jprobe_add flags */
+#define PK_JPROBE_OUT_ARG0 1u   /* record *(uint64_t *)arg0 after a return
+				   of 0 (posix_memalign's *memptr) */
+#define PK_JPROBE_MAY_THROW 2u  /* may throw a C++ exception: refused */
+
+struct pk_jprobe_config {
+	unsigned ring_slots;       /* power of two (default 16384) */
+	unsigned stack_bytes;      /* stack slice per event (default 512,
+				      at most 8192) */
+};
+
+/* A new engine for process pid; nothing is touched yet.  cfg may be NULL
+ * for the defaults.  NULL on ENOMEM or invalid cfg. */
+struct pk_jprobes *pk_jprobes_new(pid_t pid, const struct pk_jprobe_config *cfg);
+
+/* Frees perfkitd's memory and its view of the ring; never touches the
+ * target (detach first, or not: the target stays correct).  Accepts NULL. */
+void pk_jprobes_free(struct pk_jprobes *j);
+
+/*
+ * Register a function [addr, addr + size) of the target (size from the
+ * symbol table; 0 = unknown, refused).  name is copied.  Returns the probe
+ * id (>= 0); the same address again returns the first id.
+ */
+int pk_jprobe_add(struct pk_jprobes *j, uint64_t addr, uint64_t size, const char *name,
+		  unsigned flags);
+
+/*
+ * Map the ring and detour pages (first call) and patch every registered
+ * probe not yet patched.  Precondition: every thread of the process is in
+ * a ptrace-stop and listed in tids; tids[0] must be in a stop from which
+ * resuming with signal 0 is right (it runs the injected syscalls and is
+ * left in the same state, as pk_probes_arm).  A probe that cannot be
+ * patched safely is refused (pk_jprobe_refusal says why; give it to the
+ * int3 backend).  Returns the number of probes patched.
+ */
+int pk_jprobes_arm(struct pk_jprobes *j, const pid_t *tids, size_t n);
+
+/* Why probe id was refused (a static English phrase), NULL when it is
+ * patched or not yet tried. */
+const char *pk_jprobe_refusal(const struct pk_jprobes *j, int id);
+const char *pk_jprobe_name(const struct pk_jprobes *j, int id);
+uint64_t pk_jprobe_address(const struct pk_jprobes *j, int id);
+int pk_jprobe_count(const struct pk_jprobes *j);
+
+/*
+ * Restore the original bytes of every patched probe.  Precondition: every
+ * thread is in a ptrace-stop (as for arm; no injection happens).  Events
+ * already in the ring can still be drained.  Returns 0 or the first error
+ * (restoration goes on past errors).
+ */
+int pk_jprobes_detach(struct pk_jprobes *j);
+
+/* One recorded call, as the drain hands it out. */
+struct pk_jprobe_event {
+	int probe;
+	pid_t tid;                 /* 0 when the TCB offset is unknown */
+	uint64_t tcb;              /* %fs:0, the thread pointer */
+	uint64_t time_ns;          /* entry, CLOCK_MONOTONIC */
+	uint64_t duration_ns;      /* entry to return */
+	uint64_t args[3];          /* rdi rsi rdx at entry */
+	uint64_t retval;           /* rax at return */
+	uint64_t out0;             /* PK_JPROBE_OUT_ARG0: *arg0 after return */
+	uint64_t ret_addr;         /* the caller's return address */
+	uint64_t sp;               /* rsp at entry (points at ret_addr) */
+	uint64_t rbx, rbp, r12, r13, r14, r15; /* callee-saved, as at entry */
+	/* called from inside a probed function (its return address lies in
+	 * one, or in a detour: a tail jump out of a probed function): not the
+	 * outermost call of its thread */
+	int nested;
+	const void *stack;         /* stack_len bytes from sp; valid during
+				      the callback */
+	size_t stack_len;
+};
+
+typedef void (*pk_jprobe_callback)(void *ctx, const struct pk_jprobe_event *ev);
+
+/*
+ * Hand out up to max events (0 = all there are) in ring order, calling cb
+ * for each.  Never blocks; safe while the target runs.  Returns the number
+ * of events handed out.
+ */
+long pk_jprobes_drain(struct pk_jprobes *j, pk_jprobe_callback cb, void *ctx, size_t max);
+
+struct pk_jprobe_stats {
+	uint64_t events;           /* drained */
+	uint64_t drops;            /* events the target dropped: ring full */
+	unsigned patched;          /* probes patched now */
+	unsigned refused;
+	unsigned pages;            /* detour pages mapped */
+	uint64_t ring_bytes;
+	int tid_offset;            /* TCB offset of the tid, -1 unknown */
+};
+void pk_jprobes_stats(const struct pk_jprobes *j, struct pk_jprobe_stats *out);
+
+/* Is addr inside a detour page (a return address there belongs to a call
+ * made from a detour)? */
+int pk_jprobes_in_detour(const struct pk_jprobes *j, uint64_t addr);
+
+#endif

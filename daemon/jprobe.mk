@@ -1,0 +1,27 @@
+# daemon/jprobe.mk - the jump-patched probe backend (daemon/jprobe.h), its
+# unit test with its own ptrace driver, and its benchmark tool.
+PK_JPROBE_SOURCES = \
+	daemon/jprobe.c daemon/jprobe.h daemon/jprobe-int.h \
+	daemon/jprobe-code.c daemon/jprobe-ring.c
+
+daemon_libpkdaemon_a_SOURCES += $(PK_JPROBE_SOURCES)
+
+check_PROGRAMS += tests/unit/test-jprobe tests/targets/jprobe-shapes
+TESTS += tests/unit/test-jprobe
+tests_unit_test_jprobe_SOURCES = tests/unit/test-jprobe.c \
+	tests/unit/jprobe-driver.c tests/unit/jprobe-driver.h \
+	$(PK_JPROBE_SOURCES) $(PK_PROBE_SOURCES) daemon/maps.c
+tests_unit_test_jprobe_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS) $(LIBELF_CFLAGS)
+tests_unit_test_jprobe_LDADD = lib/libpkcommon.a $(CUNIT_LIBS) $(LIBELF_LIBS)
+
+tests_targets_jprobe_shapes_SOURCES = tests/targets/jprobe-shapes.c
+tests_targets_jprobe_shapes_CFLAGS = $(PK_TARGET_CFLAGS)
+
+# tests/bench/jprobe.sh drives this (not part of make check)
+EXTRA_PROGRAMS += tests/bench/jprobe-bench
+tests_bench_jprobe_bench_SOURCES = tests/bench/jprobe-bench.c \
+	tests/unit/jprobe-driver.c tests/unit/jprobe-driver.h \
+	$(PK_JPROBE_SOURCES) $(PK_PROBE_SOURCES) daemon/maps.c
+tests_bench_jprobe_bench_CFLAGS = $(AM_CFLAGS) $(LIBELF_CFLAGS)
+tests_bench_jprobe_bench_LDADD = lib/libpkcommon.a $(LIBELF_LIBS)
+EXTRA_DIST += tests/bench/jprobe.sh

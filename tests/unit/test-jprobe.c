@@ -1,0 +1,486 @@
+/*
+ * test-jprobe.c - the jump-probe engine (daemon/jprobe.h) against
+ * tests/targets/alloc-suite and jprobe-shapes, driven by
+ * tests/unit/jprobe-driver.c: exact allocation counts per call site, four
+ * threads without a lost event, a signal handler that allocates, fork
+ * while patched, detach mid-run with every byte restored, the driver
+ * killed by SIGKILL while patched, and the per-function refusals that send
+ * a function to the int3 backend.
+ */
+#include <CUnit/Basic.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "daemon/jprobe.h"
+#include "tests/unit/jprobe-driver.h"
+
+#define MAX_EV 400000
+
+struct ev {
+	int probe, nested;
+	pid_t tid;
+	uint64_t a0, a1, ret, out0, ret_addr, sp, first_word;
+	size_t stack_len;
+};
+
+static struct ev *evs;
+static size_t nev;
+static char builddir[256];
+static int ids[JD_NFN];
+
+static void on_event(void *ctx, const struct pk_jprobe_event *e)
+{
+	struct ev *v;
+
+	(void)ctx;
+	if (nev >= MAX_EV)
+		return;
+	v = &evs[nev++];
+	v->probe = e->probe;
+	v->nested = e->nested;
+	v->tid = e->tid;
+	v->a0 = e->args[0];
+	v->a1 = e->args[1];
+	v->ret = e->retval;
+	v->out0 = e->out0;
+	v->ret_addr = e->ret_addr;
+	v->sp = e->sp;
+	v->stack_len = e->stack_len;
+	v->first_word = 0;
+	if (e->stack_len >= 8)
+		memcpy(&v->first_word, e->stack, 8);
+}
+
+static void target(char *buf, size_t n, const char *name)
+{
+	snprintf(buf, n, "%s/tests/targets/%s", builddir, name);
+}
+
+/* Outermost calls of fn with first argument a0 (any when a0 == ~0), made
+ * from [lo, hi) (any when lo == 0) by thread tid (any when 0). */
+static long count(int fn, uint64_t a0, uint64_t lo, uint64_t hi, pid_t tid)
+{
+	long c = 0;
+
+	for (size_t i = 0; i < nev; i++) {
+		const struct ev *v = &evs[i];
+
+		if (v->probe != ids[fn] || v->nested)
+			continue;
+		if (a0 != ~(uint64_t)0 && v->a0 != a0)
+			continue;
+		if (lo && (v->ret_addr < lo || v->ret_addr >= hi))
+			continue;
+		if (tid && v->tid != tid)
+			continue;
+		c++;
+	}
+	return c;
+}
+
+/* Start NAME ARGS, seize, register and arm; the engine (caller frees). */
+static struct pk_jprobes *setup(struct jd_target *t, const char *name, const char *a1,
+				const char *a2, unsigned slots, struct jd_run_opts *o)
+{
+	struct pk_jprobe_config cfg = { slots, 256 };
+	struct pk_jprobes *j;
+	char path[512];
+	int r;
+
+	nev = 0;
+	target(path, sizeof(path), name);
+	if (jd_start(t, path, a1, a2) < 0 || jd_seize(t) < 0)
+		return NULL;
+	j = pk_jprobes_new(t->pid, &cfg);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	CU_ASSERT(jd_add_allocators(t, j, ids) >= 8);
+	for (int f = 0; o && f < JD_NFN; f++)
+		if (ids[f] >= 0)
+			jd_peek(t->pid, pk_jprobe_address(j, ids[f]), o->before[f], 32);
+	r = pk_jprobes_arm(j, t->tids, t->ntids);
+	/* glibc 2.36: malloc, free, calloc, realloc, posix_memalign,
+	 * memalign (= aligned_alloc), valloc, pvalloc, reallocarray */
+	CU_ASSERT(r >= 8);
+	for (int f = 0; f < JD_NFN; f++)
+		if (ids[f] >= 0 && pk_jprobe_refusal(j, ids[f]))
+			fprintf(stderr, "%s refused: %s\n", jd_fn_names[f],
+				pk_jprobe_refusal(j, ids[f]));
+	CU_ASSERT_PTR_NULL(pk_jprobe_refusal(j, ids[JD_MALLOC]));
+	CU_ASSERT_PTR_NULL(pk_jprobe_refusal(j, ids[JD_FREE]));
+	return j;
+}
+
+static int run_to_end(struct jd_target *t, struct pk_jprobes *j)
+{
+	int r;
+
+	ptrace(PTRACE_CONT, t->pid, 0, 0);
+	jd_go(t);
+	r = jd_run(t, j, on_event, NULL, NULL);
+	jd_read_output(t, 1);
+	close(t->in_fd);
+	close(t->out_fd);
+	return r;
+}
+
+static int exited_ok(const struct jd_target *t)
+{
+	return WIFEXITED(t->status) && WEXITSTATUS(t->status) == 0;
+}
+
+static uint64_t drops(struct pk_jprobes *j)
+{
+	struct pk_jprobe_stats s;
+
+	pk_jprobes_stats(j, &s);
+	return s.drops;
+}
+
+static void test_basic(void)
+{
+	struct jd_target t;
+	struct pk_jprobes *j = setup(&t, "alloc-suite", "basic", NULL, 65536, NULL);
+	uint64_t hlo, hhi, clo, chi, rlo, rhi, alo, ahi, pm = 0;
+	long outer_tid_ok = 0, outer = 0, stack_ok = 0;
+	struct pk_jprobe_stats s;
+	const char *p;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	CU_ASSERT_EQUAL(run_to_end(&t, j), 0);
+	CU_ASSERT(exited_ok(&t));
+	CU_ASSERT_PTR_NOT_NULL(strstr(t.out, "done\n"));
+	CU_ASSERT_EQUAL_FATAL(jd_func_range(&t, "hot", &hlo, &hhi), 0);
+	CU_ASSERT_EQUAL_FATAL(jd_func_range(&t, "cold", &clo, &chi), 0);
+	CU_ASSERT_EQUAL_FATAL(jd_func_range(&t, "release", &rlo, &rhi), 0);
+	CU_ASSERT_EQUAL_FATAL(jd_func_range(&t, "aligned", &alo, &ahi), 0);
+	CU_ASSERT_EQUAL(count(JD_MALLOC, 100, hlo, hhi, 0), 10000);
+	CU_ASSERT_EQUAL(count(JD_MALLOC, ~(uint64_t)0, hlo, hhi, 0), 10000);
+	CU_ASSERT_EQUAL(count(JD_MALLOC, 50, clo, chi, 0), 2);
+	CU_ASSERT_EQUAL(count(JD_MALLOC, ~(uint64_t)0, clo, chi, 0), 2);
+	CU_ASSERT_EQUAL(count(JD_FREE, ~(uint64_t)0, rlo, rhi, 0), 9997);
+	/* posix_memalign: the pointer read from *memptr after the return */
+	p = strstr(t.out, " 1000\n");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	while (p > t.out && p[-1] != '\n')
+		p--;
+	CU_ASSERT_EQUAL(sscanf(p, "leak %" SCNx64, &pm), 1);
+	if (ids[JD_POSIX_MEMALIGN] >= 0) {
+		long found = 0;
+
+		for (size_t i = 0; i < nev; i++)
+			if (evs[i].probe == ids[JD_POSIX_MEMALIGN] && !evs[i].nested &&
+			    evs[i].out0 == pm && evs[i].ret == 0 && evs[i].a1 == 64)
+				found++;
+		CU_ASSERT_EQUAL(found, 1);
+	}
+	/* calloc(10, 30) once, from aligned() */
+	CU_ASSERT_EQUAL(count(JD_CALLOC, 10, alo, ahi, 0), 1);
+	for (size_t i = 0; i < nev; i++) {
+		if (evs[i].nested)
+			continue;
+		outer++;
+		outer_tid_ok += evs[i].tid == t.pid;
+		stack_ok += evs[i].stack_len >= 8 && evs[i].first_word == evs[i].ret_addr;
+	}
+	CU_ASSERT(outer > 20000);
+	CU_ASSERT_EQUAL(outer_tid_ok, outer);
+	CU_ASSERT_EQUAL(stack_ok, outer);
+	pk_jprobes_stats(j, &s);
+	CU_ASSERT_EQUAL(s.drops, 0);
+	CU_ASSERT_EQUAL(s.tid_offset, 0x2d0);
+	CU_ASSERT_EQUAL(s.events, nev);
+	pk_jprobes_free(j);
+}
+
+static void test_threads(void)
+{
+	struct jd_target t;
+	struct pk_jprobes *j = setup(&t, "alloc-suite", "threads", NULL, 65536, NULL);
+	pid_t seen[8] = { 0 };
+	int nseen = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	CU_ASSERT_EQUAL(run_to_end(&t, j), 0);
+	CU_ASSERT(exited_ok(&t));
+	for (uint64_t k = 0; k < 4; k++) {
+		CU_ASSERT_EQUAL(count(JD_MALLOC, 32 + k, 0, 0, 0), 5000);
+		CU_ASSERT_EQUAL(count(JD_MALLOC, 1000 + k, 0, 0, 0), 1);
+	}
+	CU_ASSERT(count(JD_FREE, ~(uint64_t)0, 0, 0, 0) >= 20000);
+	for (size_t i = 0; i < nev; i++) {
+		int k;
+
+		if (evs[i].probe != ids[JD_MALLOC] || evs[i].a0 < 32 || evs[i].a0 > 35)
+			continue;
+		for (k = 0; k < nseen && seen[k] != evs[i].tid; k++)
+			;
+		if (k == nseen && nseen < 8)
+			seen[nseen++] = evs[i].tid;
+	}
+	CU_ASSERT_EQUAL(nseen, 4);
+	for (int k = 0; k < nseen; k++)
+		CU_ASSERT(seen[k] != t.pid && seen[k] > 0);
+	CU_ASSERT_EQUAL(drops(j), 0);
+	pk_jprobes_free(j);
+}
+
+static void test_signal(void)
+{
+	struct jd_target t;
+	struct pk_jprobes *j = setup(&t, "alloc-suite", "signal", NULL, 65536, NULL);
+	const char *p;
+	int handled = -1;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	CU_ASSERT_EQUAL(run_to_end(&t, j), 0);
+	CU_ASSERT(exited_ok(&t));
+	p = strstr(t.out, "handler ");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	sscanf(p, "handler %d", &handled);
+	CU_ASSERT(handled >= 20);
+	CU_ASSERT_EQUAL(count(JD_MALLOC, 77, 0, 0, 0), handled);
+	CU_ASSERT(count(JD_MALLOC, 100, 0, 0, 0) >= 20000);
+	CU_ASSERT_EQUAL(count(JD_MALLOC, 100, 0, 0, 0), count(JD_FREE, ~(uint64_t)0, 0, 0, 0) -
+			handled);
+	CU_ASSERT_EQUAL(drops(j), 0);
+	pk_jprobes_free(j);
+}
+
+/* The child inherits the patched code and the shared ring: it runs
+ * unharmed and its events arrive under its own tid. */
+static void test_fork(void)
+{
+	struct jd_target t;
+	struct pk_jprobes *j = setup(&t, "alloc-suite", "fork", NULL, 16384, NULL);
+	long child_events = 0;
+	pid_t child = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	CU_ASSERT_EQUAL(run_to_end(&t, j), 0);
+	CU_ASSERT(exited_ok(&t));
+	CU_ASSERT_PTR_NOT_NULL(strstr(t.out, "child exited 0\n"));
+	CU_ASSERT_EQUAL(t.forks, 1);
+	CU_ASSERT_EQUAL(count(JD_MALLOC, 200, 0, 0, t.pid), 1);
+	for (size_t i = 0; i < nev; i++) {
+		if (evs[i].probe == ids[JD_MALLOC] && evs[i].a0 == 300 && !evs[i].nested) {
+			child_events++;
+			if (!child)
+				child = evs[i].tid;
+		}
+	}
+	CU_ASSERT_EQUAL(child_events, 100);
+	CU_ASSERT(child != t.pid && child > 0);
+	CU_ASSERT_EQUAL(count(JD_MALLOC, 300, 0, 0, child), 100);
+	pk_jprobes_free(j);
+}
+
+static unsigned long loop_sum(long n)
+{
+	unsigned long s = 0;
+
+	for (long i = 0; i < n; i++)
+		s += (unsigned long)(i & 255);
+	return 2 * s;
+}
+
+static void test_detach_mid_run(void)
+{
+	struct jd_target t;
+	struct jd_run_opts o;
+	struct pk_jprobes *j;
+	unsigned long sum = 0;
+	const char *p;
+	int st;
+
+	memset(&o, 0, sizeof(o));
+	j = setup(&t, "alloc-suite", "loop", "200000", 16384, &o);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	o.detach_after = 20000;
+	ptrace(PTRACE_CONT, t.pid, 0, 0);
+	jd_go(&t);
+	CU_ASSERT_EQUAL(jd_run(&t, j, on_event, NULL, &o), 1);
+	CU_ASSERT(o.detached);
+	CU_ASSERT_EQUAL(o.detach_err, 0);
+	for (int f = 0; f < JD_NFN; f++)
+		if (ids[f] >= 0)
+			CU_ASSERT_EQUAL(memcmp(o.before[f], o.after[f], 32), 0);
+	CU_ASSERT(nev >= 20000);
+	waitpid(t.pid, &st, 0);
+	t.status = st;
+	jd_read_output(&t, 1);
+	close(t.in_fd);
+	close(t.out_fd);
+	CU_ASSERT(exited_ok(&t));
+	p = strstr(t.out, "sum ");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	sscanf(p, "sum %lu", &sum);
+	CU_ASSERT_EQUAL(sum, loop_sum(200000));
+	pk_jprobes_free(j);
+}
+
+static int kill_pipe = -1;
+static long kill_count;
+
+/* In the driver process: say "k" once 10,000 events were drained. */
+static void count_then_signal(void *ctx, const struct pk_jprobe_event *e)
+{
+	(void)ctx;
+	(void)e;
+	if (++kill_count == 10000 && write(kill_pipe, "k", 1) != 1)
+		_exit(4);
+}
+
+/* The driver is a separate process that arms and drains; SIGKILL it while
+ * the target allocates: the target finishes with the right answer. */
+static void test_driver_killed(void)
+{
+	struct jd_target t;
+	char path[512];
+	unsigned long sum = 0;
+	int pfd[2], st;
+	pid_t drv;
+	char c = 0;
+	const char *p;
+
+	target(path, sizeof(path), "alloc-suite");
+	CU_ASSERT_EQUAL_FATAL(jd_start(&t, path, "loop", "400000"), 0);
+	CU_ASSERT_EQUAL_FATAL(pipe(pfd), 0);
+	drv = fork();
+	if (drv == 0) {
+		struct pk_jprobes *j;
+
+		close(pfd[0]);
+		if (jd_seize(&t) < 0)
+			_exit(2);
+		j = pk_jprobes_new(t.pid, NULL);
+		if (!j || jd_add_allocators(&t, j, ids) < 8 || pk_jprobes_arm(j, t.tids, 1) < 8)
+			_exit(3);
+		ptrace(PTRACE_CONT, t.pid, 0, 0);
+		jd_go(&t);
+		kill_pipe = pfd[1];
+		jd_run(&t, j, count_then_signal, NULL, NULL); /* until killed */
+		_exit(5);
+	}
+	close(pfd[1]);
+	CU_ASSERT_EQUAL(read(pfd[0], &c, 1), 1);
+	close(pfd[0]);
+	kill(drv, SIGKILL);
+	waitpid(drv, &st, 0);
+	CU_ASSERT(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+	waitpid(t.pid, &t.status, 0);
+	jd_read_output(&t, 1);
+	close(t.in_fd);
+	close(t.out_fd);
+	CU_ASSERT(exited_ok(&t));
+	p = strstr(t.out, "sum ");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	sscanf(p, "sum %lu", &sum);
+	CU_ASSERT_EQUAL(sum, loop_sum(400000));
+}
+
+/* A ring far too small: events are dropped and counted, the target is
+ * unharmed. */
+static void test_full_ring(void)
+{
+	struct jd_target t;
+	struct pk_jprobes *j;
+	struct jd_run_opts o;
+
+	memset(&o, 0, sizeof(o));
+	j = setup(&t, "alloc-suite", "basic", NULL, 16, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	ptrace(PTRACE_CONT, t.pid, 0, 0);
+	jd_go(&t);
+	/* drain nothing until the end: the target fills the ring at once */
+	while (waitpid(t.pid, &t.status, __WALL) == t.pid && !WIFEXITED(t.status) &&
+	       !WIFSIGNALED(t.status))
+		ptrace(PTRACE_CONT, t.pid, 0,
+		       (void *)(long)((t.status >> 16) == 0 ? WSTOPSIG(t.status) : 0));
+	jd_read_output(&t, 1);
+	close(t.in_fd);
+	close(t.out_fd);
+	CU_ASSERT(exited_ok(&t));
+	CU_ASSERT_PTR_NOT_NULL(strstr(t.out, "done\n"));
+	CU_ASSERT_EQUAL(pk_jprobes_drain(j, on_event, NULL, 0), 16);
+	CU_ASSERT(drops(j) > 20000);
+	pk_jprobes_free(j);
+}
+
+/* Functions that must go to the int3 backend, and why. */
+static void test_refusals(void)
+{
+	struct jd_target t;
+	struct pk_jprobes *j;
+	uint64_t s, e;
+	char path[512];
+	int tiny, loopy, plain, thrower;
+
+	target(path, sizeof(path), "jprobe-shapes");
+	CU_ASSERT_EQUAL_FATAL(jd_start(&t, path, NULL, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(jd_seize(&t), 0);
+	j = pk_jprobes_new(t.pid, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	CU_ASSERT_EQUAL_FATAL(jd_func_range(&t, "shape_tiny", &s, &e), 0);
+	tiny = pk_jprobe_add(j, s, e - s, "shape_tiny", 0);
+	CU_ASSERT_EQUAL_FATAL(jd_func_range(&t, "shape_loop", &s, &e), 0);
+	loopy = pk_jprobe_add(j, s, e - s, "shape_loop", 0);
+	CU_ASSERT_EQUAL_FATAL(jd_func_range(&t, "shape_plain", &s, &e), 0);
+	plain = pk_jprobe_add(j, s, e - s, "shape_plain", 0);
+	thrower = pk_jprobe_add(j, s + 1, e - s - 1, "shape_throw", PK_JPROBE_MAY_THROW);
+	CU_ASSERT_EQUAL(pk_jprobes_arm(j, t.tids, t.ntids), 1);
+	CU_ASSERT_PTR_NOT_NULL(pk_jprobe_refusal(j, tiny));
+	CU_ASSERT_PTR_NOT_NULL(strstr(pk_jprobe_refusal(j, tiny), "shorter than 5"));
+	CU_ASSERT_PTR_NOT_NULL(pk_jprobe_refusal(j, loopy));
+	CU_ASSERT_PTR_NOT_NULL(strstr(pk_jprobe_refusal(j, loopy), "branch"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(pk_jprobe_refusal(j, thrower), "throw"));
+	CU_ASSERT_PTR_NULL(pk_jprobe_refusal(j, plain));
+	nev = 0;
+	ptrace(PTRACE_CONT, t.pid, 0, 0);
+	jd_go(&t);
+	CU_ASSERT_EQUAL(jd_run(&t, j, on_event, NULL, NULL), 0);
+	jd_read_output(&t, 1);
+	close(t.in_fd);
+	close(t.out_fd);
+	CU_ASSERT(exited_ok(&t));
+	/* shape_plain(i) returns i * 3 + 1, called 1000 times */
+	CU_ASSERT_EQUAL(nev, 1000);
+	for (size_t i = 0; i < nev; i++)
+		CU_ASSERT_EQUAL_FATAL(evs[i].ret, evs[i].a0 * 3 + 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(t.out, "total 1499500 10\n"));
+	pk_jprobes_free(j);
+}
+
+int main(int argc, char **argv)
+{
+	const char *bd = getenv("top_builddir");
+	CU_pSuite s;
+	unsigned fails;
+
+	(void)argc;
+	(void)argv;
+	snprintf(builddir, sizeof(builddir), "%s", bd ? bd : ".");
+	evs = calloc(MAX_EV, sizeof(*evs));
+	if (!evs || CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	s = CU_add_suite("jprobe", NULL, NULL);
+	CU_add_test(s, "basic: exact counts per call site", test_basic);
+	CU_add_test(s, "4 threads, no event lost", test_threads);
+	CU_add_test(s, "signal handler allocates", test_signal);
+	CU_add_test(s, "fork while patched", test_fork);
+	CU_add_test(s, "detach mid-run restores every byte", test_detach_mid_run);
+	CU_add_test(s, "driver killed by SIGKILL", test_driver_killed);
+	CU_add_test(s, "full ring drops, counted", test_full_ring);
+	CU_add_test(s, "refusals for the int3 backend", test_refusals);
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	fails = CU_get_number_of_failures();
+	CU_cleanup_registry();
+	free(evs);
+	return fails != 0;
+}
