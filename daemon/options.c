@@ -20,6 +20,7 @@
 static const char usage_text[] =
 	"usage: perfkitd run [OPTIONS] -- PROG [ARGS...]\n"
 	"       perfkitd attach PID [OPTIONS]\n"
+	"       perfkitd top PID [OPTIONS]     (live view: 'perfkitd top --help')\n"
 	"\n"
 	"Profile a program from outside, with ptrace: every thread is sampled,\n"
 	"its stack unwound and symbolized, and the session stored for 'perfkit'.\n"
@@ -222,7 +223,7 @@ int pk_options_parse(int argc, char **argv, struct pk_options *opt)
 	opt->probe_backend = "auto";
 
 	if (argc < 2)
-		return usage_error("%s", "missing command: run or attach");
+		return usage_error("%s", "missing command: run, attach or top");
 	cmd = argv[1];
 	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
 		usage(stdout);
@@ -237,7 +238,7 @@ int pk_options_parse(int argc, char **argv, struct pk_options *opt)
 	else if (!strcmp(cmd, "attach"))
 		opt->command = PK_CMD_ATTACH;
 	else
-		return usage_error("unknown command '%s': use run or attach", cmd);
+		return usage_error("unknown command '%s': use run, attach or top", cmd);
 
 	/*
 	 * run: "+" stops at the first non-option so PROG's own options stay

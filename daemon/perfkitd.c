@@ -3,9 +3,11 @@
  * hand over to run or attach (daemon/session.c).
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "daemon/options.h"
 #include "daemon/session.h"
+#include "daemon/top.h"
 #include "error.h"
 
 int main(int argc, char **argv)
@@ -14,6 +16,8 @@ int main(int argc, char **argv)
 	int rc;
 
 	pk_set_program_name("perfkitd");
+	if (argc > 1 && !strcmp(argv[1], "top"))  /* its own options: daemon/top.c */
+		return pk_top_main(argc - 1, argv + 1);
 	rc = pk_options_parse(argc, argv, &opt);
 	if (rc > 0)
 		return PK_EXIT_OK;

@@ -70,6 +70,7 @@ struct recording {
 	size_t n_instruments;
 	int instruments_started;
 	struct pk_instrument_ctx ictx;
+	const struct pk_session_view *view;  /* perfkitd top; NULL otherwise */
 };
 
 static void recording_init(struct recording *r, const struct pk_options *opt)
@@ -395,7 +396,8 @@ static int sample_loop(struct recording *r)
 	int rc = 0;
 
 	while (!r->tracer.exited && !r->stop_requested) {
-		struct pollfd fds[2] = { { r->sigfd, POLLIN, 0 }, { r->timerfd, POLLIN, 0 } };
+		struct pollfd fds[3] = { { r->sigfd, POLLIN, 0 }, { r->timerfd, POLLIN, 0 },
+					 { r->view ? r->view->fd : -1, POLLIN, 0 } };
 		uint64_t now = pk_monotonic_ns(), expirations;
 		int timeout = 250;
 
@@ -405,7 +407,7 @@ static int sample_loop(struct recording *r)
 			if ((deadline - now) / 1000000 < (uint64_t)timeout)
 				timeout = (int)((deadline - now) / 1000000) + 1;
 		}
-		if (poll(fds, 2, timeout) < 0 && errno != EINTR) {
+		if (poll(fds, 3, timeout) < 0 && errno != EINTR) {
 			pk_perror("poll");
 			return -1;
 		}
@@ -437,6 +439,9 @@ static int sample_loop(struct recording *r)
 		}
 		pk_status_update(&r->status, (double)(now - r->start_ns) / 1e9, r->sampler.stats.samples,
 				 r->tracer.n_threads, us->failures, r->sampler.stats.lost, 0);
+		if (r->view && r->view->tick(r->view->ctx, r->st, r->sess.id, r->tracer.n_threads,
+					     (fds[2].revents & (POLLIN | POLLHUP)) != 0))
+			r->stop_requested = 1;
 	}
 	return 0;
 }
@@ -529,12 +534,18 @@ static char *log_path_for(const char *db)
 
 int pk_session_attach(const struct pk_options *opt)
 {
+	return pk_session_attach_view(opt, NULL);
+}
+
+int pk_session_attach_view(const struct pk_options *opt, const struct pk_session_view *view)
+{
 	struct recording r;
 	struct pk_tracer_hooks hooks = { 0 };
 	char msg[1024], comm[64], *cmdline;
 	int rc, ok;
 
 	recording_init(&r, opt);
+	r.view = view;
 	if (pk_target_check(opt->pid, msg, sizeof(msg)) < 0) {
 		pk_error("%s", msg);
 		return PK_EXIT_FAILURE;

@@ -19,7 +19,8 @@ tests_targets_annot_loop_nodebug_LDFLAGS = -Wl,--strip-debug
 
 PK_EVERYDAY_TESTS = \
 	tests/integration/annotate-lines.sh \
-	tests/integration/html-report.sh
+	tests/integration/html-report.sh \
+	tests/integration/top-live.sh
 
 TESTS += $(PK_EVERYDAY_TESTS)
 EXTRA_DIST += $(PK_EVERYDAY_TESTS) tests/js/html-report.js
@@ -54,3 +55,10 @@ src/html-assets.c: $(top_srcdir)/src/html.css $(top_srcdir)/src/html.js $(top_sr
 	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/?/\\?/g' -e 's/^/"/' -e 's/$$/\\n"/' \
 	    $(top_srcdir)/src/html.js; \
 	  echo ';'; } > $@-t && mv -f $@-t $@
+
+# "perfkitd top": a live view, in perfkitd because only daemon/ touches a
+# live process.  It aggregates with the reader's model (src/profile.h),
+# so perfkitd links src/libpksrc.a (and the libraries it needs after it).
+daemon_perfkitd_SOURCES += daemon/top.c daemon/top.h daemon/top-view.c
+daemon_perfkitd_LDADD += src/libpksrc.a store/libpkstore.a lib/libpkcommon.a \
+	$(SQLITE_LIBS) $(ZLIB_LIBS) -lm
