@@ -84,15 +84,17 @@ int pk_jring_map(struct pk_jprobes *j, pid_t tid)
 		return err;
 	err = inject(j, tid, SYS_ftruncate, (uint64_t)fd, j->ring_size, 0, 0, 0, &r);
 	if (err == 0)
-		err = inject(j, tid, SYS_mmap, 0, j->ring_size, PROT_READ | PROT_WRITE, MAP_SHARED,
-			     (uint64_t)fd, &addr);
+		/* populated: no page fault on the target's first lap */
+		err = inject(j, tid, SYS_mmap, 0, j->ring_size, PROT_READ | PROT_WRITE,
+			     MAP_SHARED | MAP_POPULATE, (uint64_t)fd, &addr);
 	if (err == 0) {
 		snprintf(path, sizeof(path), "/proc/%d/fd/%ld", (int)j->pid, fd);
 		lfd = open(path, O_RDWR | O_CLOEXEC);
 		if (lfd < 0) {
 			err = -errno;
 		} else {
-			m = mmap(NULL, j->ring_size, PROT_READ | PROT_WRITE, MAP_SHARED, lfd, 0);
+			m = mmap(NULL, j->ring_size, PROT_READ | PROT_WRITE,
+				 MAP_SHARED | MAP_POPULATE, lfd, 0);
 			if (m == MAP_FAILED)
 				err = -errno;
 			else

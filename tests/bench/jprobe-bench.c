@@ -4,8 +4,11 @@
  * jump-probed, drain the ring concurrently, and print what the engine saw:
  *   jprobe-bench TRACEE ARGS...   ->  stdout: the tracee's output, then
  *   "events N drops N patched N".
+ * JPROBE_SLOTS and JPROBE_STACK override the ring's slot count (65536)
+ * and stack slice (512 bytes).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
 
@@ -19,6 +22,10 @@ int main(int argc, char **argv)
 	struct pk_jprobes *j;
 	int ids[JD_NFN], r;
 
+	if (getenv("JPROBE_SLOTS"))
+		cfg.ring_slots = (unsigned)atoi(getenv("JPROBE_SLOTS"));
+	if (getenv("JPROBE_STACK"))
+		cfg.stack_bytes = (unsigned)atoi(getenv("JPROBE_STACK"));
 	if (argc < 2) {
 		fprintf(stderr, "usage: jprobe-bench TRACEE [ARG [ARG]]\n");
 		return 2;

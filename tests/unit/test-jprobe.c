@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/ptrace.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -25,7 +26,7 @@
 struct ev {
 	int probe, nested;
 	pid_t tid;
-	uint64_t a0, a1, ret, out0, ret_addr, sp, first_word;
+	uint64_t a0, a1, ret, out0, ret_addr, sp, first_word, time_ns, duration_ns;
 	size_t stack_len;
 };
 
@@ -52,6 +53,8 @@ static void on_event(void *ctx, const struct pk_jprobe_event *e)
 	v->ret_addr = e->ret_addr;
 	v->sp = e->sp;
 	v->stack_len = e->stack_len;
+	v->time_ns = e->time_ns;
+	v->duration_ns = e->duration_ns;
 	v->first_word = 0;
 	if (e->stack_len >= 8)
 		memcpy(&v->first_word, e->stack, 8);
@@ -116,13 +119,25 @@ static struct pk_jprobes *setup(struct jd_target *t, const char *name, const cha
 	return j;
 }
 
+static uint64_t go_ns, end_ns;
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 static int run_to_end(struct jd_target *t, struct pk_jprobes *j)
 {
 	int r;
 
 	ptrace(PTRACE_CONT, t->pid, 0, 0);
+	go_ns = mono_ns();
 	jd_go(t);
 	r = jd_run(t, j, on_event, NULL, NULL);
+	end_ns = mono_ns();
 	jd_read_output(t, 1);
 	close(t->in_fd);
 	close(t->out_fd);
@@ -189,6 +204,24 @@ static void test_basic(void)
 		stack_ok += evs[i].stack_len >= 8 && evs[i].first_word == evs[i].ret_addr;
 	}
 	CU_ASSERT(outer > 20000);
+	/* rdtsc converted: inside the run, in call order on the one thread
+	 * (a record is written at return: sequential calls keep their order) */
+	{
+		uint64_t last = 0;
+		long in_run = 0, ordered = 0;
+
+		for (size_t i = 0; i < nev; i++) {
+			if (evs[i].nested)
+				continue;
+			/* 1 ms of slack for the calibration */
+			in_run += evs[i].time_ns + 1000000 >= go_ns &&
+				  evs[i].time_ns + evs[i].duration_ns <= end_ns + 1000000;
+			ordered += evs[i].time_ns >= last;
+			last = evs[i].time_ns;
+		}
+		CU_ASSERT_EQUAL(in_run, outer);
+		CU_ASSERT_EQUAL(ordered, outer);
+	}
 	CU_ASSERT_EQUAL(outer_tid_ok, outer);
 	CU_ASSERT_EQUAL(stack_ok, outer);
 	pk_jprobes_stats(j, &s);
@@ -277,6 +310,23 @@ static void test_fork(void)
 	CU_ASSERT_EQUAL(child_events, 100);
 	CU_ASSERT(child != t.pid && child > 0);
 	CU_ASSERT_EQUAL(count(JD_MALLOC, 300, 0, 0, child), 100);
+	pk_jprobes_free(j);
+}
+
+/* exec drops the patched image: the new one runs untouched (a new engine
+ * would be armed for it); the events before exec were recorded. */
+static void test_exec(void)
+{
+	struct jd_target t;
+	struct pk_jprobes *j = setup(&t, "alloc-suite", "exec", NULL, 16384, NULL);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	jd_go(&t); /* the second go byte, read by the exec'ed image */
+	CU_ASSERT_EQUAL(run_to_end(&t, j), 0);
+	CU_ASSERT(exited_ok(&t));
+	CU_ASSERT_PTR_NOT_NULL(strstr(t.out, "bench "));
+	CU_ASSERT_EQUAL(count(JD_MALLOC, 123, 0, 0, t.pid), 1);
+	CU_ASSERT_EQUAL(count(JD_MALLOC, 64, 0, 0, 0), 0);
 	pk_jprobes_free(j);
 }
 
@@ -473,6 +523,7 @@ int main(int argc, char **argv)
 	CU_add_test(s, "4 threads, no event lost", test_threads);
 	CU_add_test(s, "signal handler allocates", test_signal);
 	CU_add_test(s, "fork while patched", test_fork);
+	CU_add_test(s, "exec while patched", test_exec);
 	CU_add_test(s, "detach mid-run restores every byte", test_detach_mid_run);
 	CU_add_test(s, "driver killed by SIGKILL", test_driver_killed);
 	CU_add_test(s, "full ring drops, counted", test_full_ring);
