@@ -5,3 +5,6 @@
 
 daemon_libpkdaemon_a_SOURCES += daemon/alloc-instrument.c daemon/alloc-instrument.h
 store_libpkstore_a_SOURCES += store/allocs.c
+
+# perfkit allocs: the model, the timeline chart and the command.
+src_libpksrc_a_SOURCES += src/allocs.c src/allocs.h src/allocs-svg.c src/cmd-allocs.c

@@ -38,6 +38,8 @@ int cmd_report(int argc, char **argv, struct pk_cli *cli);
 /* Further commands (flamegraph, export, allocs, analyze, compare, ...)
  * are declared below by their authors. */
 
+/* src/cmd-allocs.c: allocation hotspots, leaks, timeline (perfkitd --alloc) */
+int cmd_allocs(int argc, char **argv, struct pk_cli *cli);
 /* src/cmd-flamegraph.c: interactive SVG flame graph */
 int cmd_flamegraph(int argc, char **argv, struct pk_cli *cli);
 /* src/cmd-export.c: folded stacks, pprof, speedscope */

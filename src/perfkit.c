@@ -15,6 +15,7 @@
 static const struct pk_command commands[] = {
 	{ "sessions", cmd_sessions, "list, show, remove or stop recorded sessions" },
 	{ "report", cmd_report, "per-function statistics: self and total samples and time" },
+	{ "allocs", cmd_allocs, "allocation hotspots by call site, peak, leaks and memory over time (--alloc)" },
 	{ "flamegraph", cmd_flamegraph, "interactive SVG flame graph of a session" },
 	{ "export", cmd_export, "write a session as folded stacks, pprof or speedscope" },
 	{ "compare", cmd_compare, "compare two sessions: speedup, changed functions, significance" },
