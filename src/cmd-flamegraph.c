@@ -19,7 +19,7 @@
 static const char flamegraph_usage[] =
 	"perfkit flamegraph [-o FILE] [--title TEXT] [--width PX] [--minwidth PX]\n"
 	"                          [--icicle] [--reverse] [--colors PALETTE] [--thread TID]\n"
-	"                          [--from T] [--to T] [--event NAME] SESSION";
+	"                          [--from T] [--to T] [--event NAME] [--alloc bytes|count|live] SESSION";
 
 static const char flamegraph_help[] =
 	"usage: perfkit flamegraph [options] SESSION\n"
@@ -52,6 +52,9 @@ static const char flamegraph_help[] =
 	"  --from T, --to T      only samples taken between T and T seconds after the\n"
 	"                        start (\"1.5\", \"250ms\", \"2m\")\n"
 	"  --event NAME          count this event (default: cpu, or wall in wall mode)\n"
+	"  --alloc KIND          a session recorded with perfkitd --alloc: frame width is\n"
+	"                        bytes allocated (bytes), allocations (count) or bytes\n"
+	"                        still live at the end (live)\n"
 	"  --db PATH             the session database\n"
 	"  -h, --help            show this help\n";
 
@@ -65,7 +68,7 @@ static int parse_options(int argc, char **argv, struct pk_cli *cli, struct flame
 			 const char **spec)
 {
 	enum { OPT_TITLE = PK_OPT_FIRST_COMMAND_OPTION, OPT_WIDTH, OPT_MINWIDTH, OPT_ICICLE,
-	       OPT_REVERSE, OPT_COLORS };
+	       OPT_REVERSE, OPT_COLORS, OPT_ALLOC };
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "title", required_argument, NULL, OPT_TITLE },
@@ -75,6 +78,7 @@ static int parse_options(int argc, char **argv, struct pk_cli *cli, struct flame
 		{ "reverse", no_argument, NULL, OPT_REVERSE },
 		{ "colors", required_argument, NULL, OPT_COLORS },
 		{ "colours", required_argument, NULL, OPT_COLORS },
+		{ "alloc", required_argument, NULL, OPT_ALLOC },
 		PK_RENDER_FILTER_OPTIONS,
 		PK_CLI_COMMON_OPTIONS,
 		{ NULL, 0, NULL, 0 },
@@ -119,6 +123,16 @@ static int parse_options(int argc, char **argv, struct pk_cli *cli, struct flame
 							  "unknown palette '%s'; use hot, cold, mem or mono",
 							  optarg);
 			o->fg.palette = optarg;
+			break;
+		case OPT_ALLOC: /* the events perfkitd --alloc records */
+			if (!strcmp(optarg, "bytes") || !strcmp(optarg, "count") || !strcmp(optarg, "live"))
+				o->filter.event = !strcmp(optarg, "bytes") ? "alloc_bytes"
+						  : !strcmp(optarg, "count") ? "alloc_count" : "alloc_live";
+			else
+				return pk_cli_usage_error(flamegraph_usage,
+							  "--alloc wants bytes, count or live, not '%s'", optarg);
+			if (!o->fg.palette)
+				o->fg.palette = "mem";
 			break;
 		case PK_RENDER_OPT_THREAD:
 		case PK_RENDER_OPT_FROM:
