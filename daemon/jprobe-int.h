@@ -48,6 +48,7 @@ struct pk_jprobe {
 	uint64_t detour;           /* detour address, 0 = none */
 	int patched;
 	const char *refusal;
+	int transient;             /* refused for this arm only */
 };
 
 struct pk_jprobes {

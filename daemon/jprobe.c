@@ -254,6 +254,8 @@ static int arm_one(struct pk_jprobes *j, int id, pid_t tid, const struct user_re
 		pr->refusal = "the function is shorter than 5 bytes";
 		return 0;
 	}
+	if (pr->detour) /* armed before: its detour is still in place */
+		goto patch;
 	err = pk_probes_read(j->inj, pr->addr, pr->orig, PK_JPATCH_MAX);
 	if (err < 0)
 		return err;
@@ -287,21 +289,24 @@ static int arm_one(struct pk_jprobes *j, int id, pid_t tid, const struct user_re
 		return err;
 	if (pr->refusal)
 		return 0;
-	if (thread_inside(regs, n, pr->addr, pr->patch_len)) {
-		pr->refusal = "a thread is stopped inside the bytes to patch";
-		return 0;
-	}
 	err = pk_probes_write(j->inj, at, buf, (size_t)len);
 	if (err < 0)
 		return err;
 	j->page_used[idx] += ((unsigned)len + 15u) & ~15u;
-	rel = (int32_t)(int64_t)(at - (pr->addr + 5));
+	pr->detour = at;
+patch:
+	if (thread_inside(regs, n, pr->addr, pr->patch_len)) {
+		/* for this arm only: the next one tries again */
+		pr->refusal = "a thread is stopped inside the bytes to patch";
+		pr->transient = 1;
+		return 0;
+	}
+	rel = (int32_t)(int64_t)(pr->detour - (pr->addr + 5));
 	jmp[0] = 0xe9;
 	memcpy(jmp + 1, &rel, 4);
 	err = pk_probes_write(j->inj, pr->addr, jmp, 5);
 	if (err < 0)
 		return err;
-	pr->detour = at;
 	pr->patched = 1;
 	return 1;
 }
@@ -327,6 +332,10 @@ int pk_jprobes_arm(struct pk_jprobes *j, const pid_t *tids, size_t n)
 	for (size_t i = 0; i < j->n; i++) {
 		int r;
 
+		if (j->v[i].transient) {
+			j->v[i].transient = 0;
+			j->v[i].refusal = NULL;
+		}
 		if (j->v[i].patched || j->v[i].refusal)
 			continue;
 		r = arm_one(j, (int)i, tids[0], regs, n);

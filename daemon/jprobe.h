@@ -109,7 +109,11 @@ int pk_jprobe_add(struct pk_jprobes *j, uint64_t addr, uint64_t size, const char
  * resuming with signal 0 is right (it runs the injected syscalls and is
  * left in the same state, as pk_probes_arm).  A probe that cannot be
  * patched safely is refused (pk_jprobe_refusal says why; give it to the
- * int3 backend).  Returns the number of probes patched.
+ * int3 backend), except when a thread is stopped inside its first bytes:
+ * then it is only skipped (the reason says so) and the next arm tries
+ * again.  After pk_jprobes_detach, arming again (a sampling window)
+ * rewrites only the jumps: the detours stay.  Returns the number of
+ * probes patched.
  */
 int pk_jprobes_arm(struct pk_jprobes *j, const pid_t *tids, size_t n);
 

@@ -25,3 +25,6 @@ tests_bench_jprobe_bench_SOURCES = tests/bench/jprobe-bench.c \
 tests_bench_jprobe_bench_CFLAGS = $(AM_CFLAGS) $(LIBELF_CFLAGS)
 tests_bench_jprobe_bench_LDADD = lib/libpkcommon.a $(LIBELF_LIBS)
 EXTRA_DIST += tests/bench/jprobe.sh
+EXTRA_PROGRAMS += tests/bench/jprobe-work
+tests_bench_jprobe_work_SOURCES = tests/bench/jprobe-work.c
+tests_bench_jprobe_work_CFLAGS = $(PK_TARGET_CFLAGS)

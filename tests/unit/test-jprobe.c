@@ -313,6 +313,38 @@ static void test_fork(void)
 	pk_jprobes_free(j);
 }
 
+/* A window: detach before the run (every byte back), arm again (the
+ * detours are reused: no new page), then exact counts. */
+static void test_rearm(void)
+{
+	struct jd_target t;
+	struct jd_run_opts o;
+	struct pk_jprobe_stats s1, s2;
+	struct pk_jprobes *j;
+	uint64_t lo, hi;
+
+	memset(&o, 0, sizeof(o));
+	j = setup(&t, "alloc-suite", "basic", NULL, 65536, &o);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	pk_jprobes_stats(j, &s1);
+	CU_ASSERT_EQUAL(pk_jprobes_detach(j), 0);
+	for (int f = 0; f < JD_NFN; f++) {
+		if (ids[f] < 0)
+			continue;
+		CU_ASSERT_EQUAL(jd_peek(t.pid, pk_jprobe_address(j, ids[f]), o.after[f], 32), 0);
+		CU_ASSERT_EQUAL(memcmp(o.before[f], o.after[f], 32), 0);
+	}
+	CU_ASSERT(pk_jprobes_arm(j, t.tids, t.ntids) >= 8);
+	pk_jprobes_stats(j, &s2);
+	CU_ASSERT_EQUAL(s2.pages, s1.pages);
+	CU_ASSERT_EQUAL(s2.patched, s1.patched);
+	CU_ASSERT_EQUAL(run_to_end(&t, j), 0);
+	CU_ASSERT(exited_ok(&t));
+	CU_ASSERT_EQUAL_FATAL(jd_func_range(&t, "hot", &lo, &hi), 0);
+	CU_ASSERT_EQUAL(count(JD_MALLOC, 100, lo, hi, 0), 10000);
+	pk_jprobes_free(j);
+}
+
 /* exec drops the patched image: the new one runs untouched (a new engine
  * would be armed for it); the events before exec were recorded. */
 static void test_exec(void)
@@ -524,6 +556,7 @@ int main(int argc, char **argv)
 	CU_add_test(s, "signal handler allocates", test_signal);
 	CU_add_test(s, "fork while patched", test_fork);
 	CU_add_test(s, "exec while patched", test_exec);
+	CU_add_test(s, "detach and arm again", test_rearm);
 	CU_add_test(s, "detach mid-run restores every byte", test_detach_mid_run);
 	CU_add_test(s, "driver killed by SIGKILL", test_driver_killed);
 	CU_add_test(s, "full ring drops, counted", test_full_ring);

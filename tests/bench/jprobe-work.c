@@ -1,0 +1,52 @@
+/*
+ * jprobe-work.c - an allocation-heavy workload for tests/bench/jprobe.sh:
+ * a table of 4096 live blocks where each step frees one block and
+ * allocates a new one of 16..271 bytes, fills it and folds it into a
+ * checksum (about one allocation and one free per 0.1 us of work here).
+ * Writes "ready", waits for a byte on stdin (so a tracer can arm first),
+ * runs N steps and prints "work NS_PER_STEP CHECKSUM".
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LIVE 4096
+
+static unsigned char *table[LIVE];
+
+int main(int argc, char **argv)
+{
+	long n = argc > 1 ? atol(argv[1]) : 1000000;
+	unsigned long x = 88172645463325252ul, sum = 0;
+	struct timespec a, b;
+	char c;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (write(1, "ready\n", 6) != 6 || read(0, &c, 1) != 1)
+		return 3;
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	for (long i = 0; i < n; i++) {
+		size_t k, len;
+		unsigned char *p;
+
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		k = x % LIVE;
+		len = 16 + (x >> 32) % 256;
+		free(table[k]);
+		p = malloc(len);
+		memset(p, (int)(i & 255), len);
+		for (size_t q = 0; q < len; q += 8)
+			sum = sum * 31 + p[q];
+		table[k] = p;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	for (size_t k = 0; k < LIVE; k++)
+		free(table[k]);
+	printf("work %.1f %lu\n", ((b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec)) / (double)n,
+	       sum);
+	return 0;
+}
