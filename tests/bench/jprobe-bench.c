@@ -5,7 +5,8 @@
  *   jprobe-bench TRACEE ARGS...   ->  stdout: the tracee's output, then
  *   "events N drops N patched N".
  * JPROBE_SLOTS and JPROBE_STACK override the ring's slot count (65536)
- * and stack slice (512 bytes).
+ * and stack slice (512 bytes); JPROBE_DRAIN_AT_END drains only after the
+ * tracee exited (the producer's cost without a consumer beside it).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@ int main(int argc, char **argv)
 	struct pk_jprobe_config cfg = { 65536, 512 };
 	struct pk_jprobe_stats s;
 	struct jd_target t;
+	struct jd_run_opts o;
 	struct pk_jprobes *j;
 	int ids[JD_NFN], r;
 
@@ -45,7 +47,9 @@ int main(int argc, char **argv)
 	}
 	ptrace(PTRACE_CONT, t.pid, 0, 0);
 	jd_go(&t);
-	if (jd_run(&t, j, NULL, NULL, NULL) < 0)
+	memset(&o, 0, sizeof(o));
+	o.drain_at_end = getenv("JPROBE_DRAIN_AT_END") != NULL;
+	if (jd_run(&t, j, NULL, NULL, &o) < 0)
 		return 1;
 	jd_read_output(&t, 1);
 	fputs(t.out, stdout);

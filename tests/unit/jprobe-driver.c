@@ -324,7 +324,7 @@ int jd_run(struct jd_target *t, struct pk_jprobes *j, pk_jprobe_callback cb, voi
 		if (tid < 0)
 			return -1;
 		if (tid == 0) {
-			long n = pk_jprobes_drain(j, cb, ctx, 0);
+			long n = o && o->drain_at_end ? 0 : pk_jprobes_drain(j, cb, ctx, 0);
 
 			drained += n;
 			if (o && o->detach_after > 0 && drained >= o->detach_after)

@@ -41,6 +41,7 @@ struct jd_run_opts {
 				       drained events */
 	uint8_t before[JD_NFN][32]; /* detach: the bytes at each allocator */
 	uint8_t after[JD_NFN][32];  /* before arm and after detach */
+	int drain_at_end;           /* drain only once the leader exited */
 	int detach_err;
 	int detached;
 };
