@@ -8,3 +8,14 @@ store_libpkstore_a_SOURCES += store/allocs.c
 
 # perfkit allocs: the model, the timeline chart and the command.
 src_libpksrc_a_SOURCES += src/allocs.c src/allocs.h src/allocs-svg.c src/cmd-allocs.c
+
+# Integration tests: perfkitd --alloc against tracees with known truth
+# (tests/targets/alloc-suite.c, alloc-cxx.cc, built in daemon/probe.mk).
+PK_ALLOC_TESTS = \
+	tests/integration/alloc-basic.sh \
+	tests/integration/alloc-threads.sh \
+	tests/integration/alloc-signal.sh \
+	tests/integration/alloc-fork.sh \
+	tests/integration/alloc-cxx.sh
+TESTS += $(PK_ALLOC_TESTS)
+EXTRA_DIST += $(PK_ALLOC_TESTS) tests/integration/alloc-common.sh

@@ -1,0 +1,56 @@
+# alloc-common.sh - helpers of the allocation-tracking tests (alloc-*.sh),
+# sourced after tests/lib.sh.  The tracees (tests/targets/alloc-suite,
+# alloc-cxx) print "ready", wait for a byte on stdin, do one thing with a
+# known truth and print it.
+
+# alloc_run NAME OUT ARGS...: perfkitd run --alloc on a tracee (go byte
+# given), the session named NAME, the tracee's stdout in OUT.
+alloc_run() {
+	local name=$1 out=$2 rc=0
+	shift 2
+	echo g | pk_run_limited 120 "$PERFKITD" run -q --alloc -n "$name" -- "$@" >"$out" 2>"$out.err" || rc=$?
+	ALLOC_RC=$rc
+	if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+		pk_show "$out" "$out.err"
+		pk_fail "perfkitd run --alloc $* did not finish within 120 s"
+	fi
+	[ "$rc" = $((128 + 5)) ] && { pk_show "$out" "$out.err"; pk_fail "$*: the target died of SIGTRAP"; }
+	return 0
+}
+
+# alloc_json SESSION OUT [ARGS...]: perfkit allocs --format json into OUT.
+alloc_json() {
+	local session=$1 out=$2
+	shift 2
+	if ! pk_run_limited 30 "$PERFKIT" allocs "$session" --format json --limit 0 "$@" >"$out" 2>"$out.err"; then
+		pk_show "$out" "$out.err"
+		pk_fail "perfkit allocs $session failed"
+	fi
+}
+
+# alloc_expect LABEL JSON EXPR EXPECTED: a python expression over d (the
+# allocs JSON) must print EXPECTED.  site(f) is the call site named f (a
+# dict of zeros when absent); leaks_of(f) the leaks whose call site is f,
+# as sorted (size, count) pairs.
+alloc_expect() {
+	local label=$1 json=$2 expr=$3 want=$4 got
+	got=$(python3 - "$json" "$expr" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+zero = {"count": 0, "bytes": 0, "frees": 0, "bytes_freed": 0, "live_bytes": 0, "live_count": 0, "avg_size": 0}
+def site(f):
+    for s in d["sites"]:
+        if s["function"] == f:
+            return s
+    return zero
+def leaks_of(f):
+    return sorted((l["size"], l["count"]) for l in d["leaks"] if l["stack"] and l["stack"][0] == f)
+print(eval(sys.argv[2]))
+PY
+) || { pk_show "$json"; pk_fail "$label: cannot evaluate $expr"; }
+	if [ "$got" != "$want" ]; then
+		pk_show "$json"
+		pk_fail "$label: $expr is '$got', expected '$want'"
+	fi
+	pk_log "ok: $label: $got"
+}
