@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/cachesim.h"
 #include "daemon/options.h"
 #include "daemon/session.h"
 #include "daemon/top.h"
@@ -24,6 +25,8 @@ int main(int argc, char **argv)
 	if (rc < 0)
 		return PK_EXIT_USAGE;
 	pk_set_quiet(opt.quiet);
+	if (opt.cache_sim)  /* its own mode: PROG runs under valgrind */
+		return pk_cachesim_run(&opt);
 	if (opt.command == PK_CMD_ATTACH)
 		return pk_session_attach(&opt);
 	return pk_session_run(&opt);

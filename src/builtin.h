@@ -50,5 +50,7 @@ int cmd_compare(int argc, char **argv, struct pk_cli *cli);
 int cmd_annotate(int argc, char **argv, struct pk_cli *cli);
 /* src/cmd-html.c: one self-contained HTML report */
 int cmd_html(int argc, char **argv, struct pk_cli *cli);
+/* src/cmd-cache.c: counters, sampled cache events and cache simulation */
+int cmd_cache(int argc, char **argv, struct pk_cli *cli);
 
 #endif
