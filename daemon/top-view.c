@@ -128,8 +128,8 @@ void pk_top_render(FILE *out, const struct pk_top_screen *scr, const struct pk_t
 		 f->elapsed_s, scr->paused ? "  [paused]" : "",
 		 scr->record_name ? "  [recording]" : "");
 	put_line(out, width, line);
-	snprintf(line, sizeof(line), "%" PRIu64 " samples in the last %.1fs, %" PRIu64 " in all; sorted by %s; "
-		 "keys: s self, t total, p pause, q quit",
+	snprintf(line, sizeof(line), "%" PRIu64 " samples in %.1fs, %" PRIu64 " in all  sorted by %s  "
+		 "keys: s/t sort, p pause, q quit",
 		 f->samples_int, f->interval_s, f->samples_all, scr->sort == PK_TOP_SORT_TOTAL ? "total" : "self");
 	put_line(out, width, line);
 	snprintf(line, sizeof(line), "%-16s  %-16s %s", "  LAST INTERVAL", "  SINCE START", "");

@@ -35,7 +35,7 @@ start_tracee() { # NAME CPU_SECONDS
 	"$TARGETS/split" "$PK_TMP/$1.truth" "$2" >"$PK_TMP/$1.out" 2>&1 &
 	tracee=$!
 	pk_track "$tracee"
-	pk_wait_until 10 "the tracee to start" test -e "/proc/$tracee/stat"
+	pk_wait_until 10 "the tracee to start" grep -qx split "/proc/$tracee/comm"
 }
 
 # start_top TERM ARGS...: perfkitd top in an 80x24 tmux window; its exit
