@@ -16,6 +16,9 @@ PK_ALLOC_TESTS = \
 	tests/integration/alloc-threads.sh \
 	tests/integration/alloc-signal.sh \
 	tests/integration/alloc-fork.sh \
-	tests/integration/alloc-cxx.sh
+	tests/integration/alloc-cxx.sh \
+	tests/integration/alloc-attach.sh \
+	tests/integration/alloc-stop.sh \
+	tests/integration/alloc-window.sh
 TESTS += $(PK_ALLOC_TESTS)
 EXTRA_DIST += $(PK_ALLOC_TESTS) tests/integration/alloc-common.sh

@@ -54,3 +54,45 @@ PY
 	fi
 	pk_log "ok: $label: $got"
 }
+
+# alloc_start_tracee OUT ARGS...: start a tracee in the background with
+# its stdin on a pipe held open as fd 8 (write "g" there to let it go);
+# waits for its "ready" line.  Sets ALLOC_TPID.
+alloc_start_tracee() {
+	local out=$1
+	shift
+	rm -f "$PK_TMP/go"
+	mkfifo "$PK_TMP/go" || pk_fail "mkfifo failed"
+	"$@" <"$PK_TMP/go" >"$out" 2>&1 &
+	ALLOC_TPID=$!
+	exec 8>"$PK_TMP/go"
+	pk_track "$ALLOC_TPID"
+	pk_wait_until 20 "the tracee to be ready" grep -q '^ready$' "$out"
+}
+
+# alloc_attach NAME ERR ARGS...: perfkitd attach --alloc to ALLOC_TPID in
+# the background (ARGS are more options); waits until its probes are in
+# place (the "attached" line).  Sets ALLOC_PPID.
+alloc_attach() {
+	local name=$1 err=$2
+	shift 2
+	"$PERFKITD" attach "$ALLOC_TPID" --alloc -n "$name" "$@" 2>"$err" &
+	ALLOC_PPID=$!
+	pk_track "$ALLOC_PPID"
+	pk_wait_until 30 "perfkitd to attach" grep -q 'attached to PID' "$err"
+}
+
+# alloc_wait_tracee OUT: wait for the tracee; fail unless it exited 0
+# (never by SIGTRAP) having printed "done".
+alloc_wait_tracee() {
+	pk_wait_exit "$ALLOC_TPID" 120
+	exec 8>&-
+	if [ "$PK_STATUS" = $((128 + 5)) ]; then
+		pk_show "$1"
+		pk_fail "the tracee died of SIGTRAP"
+	fi
+	if [ "$PK_STATUS" != 0 ] || ! grep -q '^done$' "$1"; then
+		pk_show "$1"
+		pk_fail "the tracee exited with status $PK_STATUS"
+	fi
+}
