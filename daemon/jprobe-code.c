@@ -8,16 +8,19 @@
  *
  * The template (see jprobe.h for why it CALLs the original):
  *   entry (rsp = E, 8 mod 16; [E] = the caller's return address):
- *     frame of 72 bytes: rdi rsi rdx rcx r8 r9 rax, entry tsc, result;
+ *     frame of 88 bytes: rdi rsi rdx rcx r8 r9 rax, entry tsc, result
+ *     rax and rdx;
  *     rdtsc; reload rdx and rax; call the copy (rsp 16-aligned there);
- *   after the return (caller-saved registers are ours again):
+ *   after the return (caller-saved registers are ours again, except rax
+ *   and rdx, the return registers, saved):
+ *     no ring (its pointer zeroed by a final detach): skip recording;
  *     reserve a ring slot: slot = pos & mask; free when its seq == pos;
  *     seq < pos means full -> lock inc drops, skip the record; else claim
  *     pos with lock cmpxchg on head (retry on a race);
  *     fill the record (offsets: struct pk_jrec), copy the stack slice with
  *     rep movsb (length clamped, see jprobe.h), then publish seq = pos + 1
  *     (x86 stores are not reordered with older stores);
- *     return the saved rax.
+ *     return the saved rax and rdx.
  * The ring header offsets (PK_JRING_*) and record offsets are literal
  * numbers in the template; jprobe-int.h defines the same numbers and a
  * static assertion below ties the record layout to them.
@@ -38,7 +41,7 @@ __asm__(
 	".pushsection .rodata\n"
 	".balign 16\n"
 	"pk_jdetour_begin:\n"
-	"sub $72, %rsp\n"
+	"sub $88, %rsp\n"
 	"mov %rdi, 0(%rsp)\n"
 	"mov %rsi, 8(%rsp)\n"
 	"mov %rdx, 16(%rsp)\n"
@@ -54,7 +57,11 @@ __asm__(
 	"mov 48(%rsp), %rax\n"
 	"call *pk_jd_copy(%rip)\n"
 	"mov %rax, 64(%rsp)\n"
+	"mov %rdx, 72(%rsp)\n"
 	"mov pk_jd_ring(%rip), %r11\n"
+	"test %r11, %r11\n"
+	"jz 9f\n"
+	"pk_jd_loaded:\n"
 	"mov 0(%r11), %rax\n"
 	"1: mov %rax, %rdi\n"
 	"and 128(%r11), %rdi\n"
@@ -105,7 +112,7 @@ __asm__(
 	"mov 0(%rsp), %rcx\n"
 	"mov (%rcx), %rcx\n"
 	"6: mov %rcx, 72(%rdi)\n"
-	"lea 72(%rsp), %rsi\n"
+	"lea 88(%rsp), %rsi\n"
 	"mov %rsi, 80(%rdi)\n"
 	"mov (%rsi), %rcx\n"
 	"mov %rcx, 88(%rdi)\n"
@@ -143,8 +150,10 @@ __asm__(
 	"rep movsb\n"
 	"lea 1(%r8), %rcx\n"
 	"mov %rcx, (%r9)\n"
-	"9: mov 64(%rsp), %rax\n"
-	"add $72, %rsp\n"
+	"pk_jd_done:\n"
+	"9: mov 72(%rsp), %rdx\n"
+	"mov 64(%rsp), %rax\n"
+	"add $88, %rsp\n"
 	"ret\n"
 	".balign 8\n"
 	"pk_jd_copy: .quad 0\n"
@@ -156,10 +165,22 @@ __asm__(
 
 extern const uint8_t pk_jdetour_begin[], pk_jdetour_end[];
 extern const uint8_t pk_jd_copy[], pk_jd_ring[], pk_jd_id[], pk_jd_flags[];
+extern const uint8_t pk_jd_loaded[], pk_jd_done[];
 
 size_t pk_jdetour_size(void)
 {
 	return (size_t)(pk_jdetour_end - pk_jdetour_begin);
+}
+
+size_t pk_jdetour_ring_slot(void)
+{
+	return (size_t)(pk_jd_ring - pk_jdetour_begin);
+}
+
+int pk_jdetour_recording(uint64_t detour, uint64_t rip)
+{
+	return rip >= detour + (uint64_t)(pk_jd_loaded - pk_jdetour_begin) &&
+	       rip < detour + (uint64_t)(pk_jd_done - pk_jdetour_begin);
 }
 
 static void put64(uint8_t *p, uint64_t v)

@@ -66,7 +66,7 @@ struct pk_jprobes {
 	unsigned *page_used;
 	size_t npages, cappages;
 	int tid_offset;
-	uint8_t *stack_buf;
+	int closed;                /* final detach done: no more arming */
 	/* rdtsc -> CLOCK_MONOTONIC: two points */
 	uint64_t tsc0, ns0, tsc1, ns1;
 	struct pk_jprobe_stats stats;
@@ -82,6 +82,11 @@ size_t pk_jdetour_size(void);
  * -1 with *why set when the entry cannot be relocated. */
 int pk_jdetour_build(struct pk_jprobe *pr, int id, uint64_t at, uint64_t ring,
 		     uint8_t *buf, const char **why);
+/* Offset of the ring pointer in a detour (0 there: record nothing). */
+size_t pk_jdetour_ring_slot(void);
+/* Is rip, in the detour at `detour`, between loading the ring pointer and
+ * publishing the record (a thread there still writes to the ring)? */
+int pk_jdetour_recording(uint64_t detour, uint64_t rip);
 /* Does any direct branch in the function's code (code[0..len), at addr)
  * land in (addr, addr + patch_len)?  Conservative: every byte offset is
  * tried as an instruction start. */
@@ -90,6 +95,8 @@ int pk_jbranch_into(const uint8_t *code, size_t len, uint64_t addr, unsigned pat
 /* jprobe-ring.c */
 int pk_jring_map(struct pk_jprobes *j, pid_t tid);
 void pk_jring_unmap_local(struct pk_jprobes *j);
+/* munmap the ring in the target through stopped thread tid. */
+int pk_jring_unmap_target(struct pk_jprobes *j, pid_t tid);
 uint64_t pk_jring_drops(const struct pk_jprobes *j);
 uint64_t pk_jtsc(void);
 

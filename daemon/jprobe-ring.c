@@ -133,6 +133,19 @@ void pk_jring_unmap_local(struct pk_jprobes *j)
 	j->ring = NULL;
 }
 
+int pk_jring_unmap_target(struct pk_jprobes *j, pid_t tid)
+{
+	long r = 0;
+	int err;
+
+	if (!j->ring_target)
+		return 0;
+	err = inject(j, tid, SYS_munmap, j->ring_target, j->ring_size, 0, 0, 0, &r);
+	if (err == 0)
+		j->ring_target = 0;
+	return err;
+}
+
 uint64_t pk_jring_drops(const struct pk_jprobes *j)
 {
 	if (!j->ring)

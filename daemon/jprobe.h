@@ -58,9 +58,9 @@
  * exec drops everything (make a new engine for the new image).
  *
  * Detach restores every patched byte (all threads stopped again).  The
- * detour pages and the ring stay mapped in the target: a thread that was
- * inside a probed function at detach returns through its detour, which
- * records into the ring and returns normally.
+ * detour pages stay mapped in the target: a thread that was inside a
+ * probed function at detach returns through its detour.  The final detach
+ * also unmaps the ring (see pk_jprobes_detach).
  *
  * Thread safety: one engine per process, used from one thread; the drain
  * runs concurrently with the target.  int functions return 0 / a count or
@@ -126,11 +126,23 @@ int pk_jprobe_count(const struct pk_jprobes *j);
 
 /*
  * Restore the original bytes of every patched probe.  Precondition: every
- * thread is in a ptrace-stop (as for arm; no injection happens).  Events
- * already in the ring can still be drained.  Returns 0 or the first error
- * (restoration goes on past errors).
+ * thread is in a ptrace-stop and listed in tids (n of them).  Events
+ * already in the ring can still be drained.
+ * flags: 0 keeps everything in the target for arming again (a sampling
+ * window).  PK_JPROBE_DETACH_UNMAP (the final detach): the detours' ring
+ * pointer is zeroed (a call still in flight returns through its detour
+ * and records nothing), a thread stopped in the middle of writing a
+ * record is single-stepped out of it (the engine waits for that thread;
+ * it stays in a ptrace-stop), and the ring is unmapped from the target by
+ * an injected munmap through tids[0] (same precondition as for arm).  If
+ * a signal interrupts the stepping, it is queued again and the ring stays
+ * mapped, harmless (pk_jprobe_stats.ring_in_target says so).  The
+ * detour pages stay (a few KiB; a thread inside a probed function returns
+ * through them).  After it the engine can only be drained and freed.
+ * Returns 0 or the first error (restoration goes on past errors).
  */
-int pk_jprobes_detach(struct pk_jprobes *j);
+#define PK_JPROBE_DETACH_UNMAP 1
+int pk_jprobes_detach(struct pk_jprobes *j, const pid_t *tids, size_t n, int flags);
 
 /* One recorded call, as the drain hands it out. */
 struct pk_jprobe_event {
@@ -170,6 +182,9 @@ struct pk_jprobe_stats {
 	unsigned refused;
 	unsigned pages;            /* detour pages mapped */
 	uint64_t ring_bytes;
+	int ring_in_target;        /* the ring is still mapped in the target */
+	unsigned stepped;          /* threads stepped out of a record at the
+				      final detach */
 	int tid_offset;            /* TCB offset of the tid, -1 unknown */
 };
 void pk_jprobes_stats(const struct pk_jprobes *j, struct pk_jprobe_stats *out);

@@ -292,7 +292,7 @@ static int detach(struct jd_target *t, struct pk_jprobes *j, pk_jprobe_callback 
 	int sigs[JD_MAX_TIDS];
 
 	stop_all(t, sigs);
-	o->detach_err = pk_jprobes_detach(j);
+	o->detach_err = pk_jprobes_detach(j, t->tids, t->ntids, PK_JPROBE_DETACH_UNMAP);
 	for (int f = 0; f < JD_NFN; f++)
 		if (ids[f] >= 0)
 			jd_peek(t->pid, pk_jprobe_address(j, ids[f]), o->after[f], 32);

@@ -87,6 +87,24 @@ static long count(int fn, uint64_t a0, uint64_t lo, uint64_t hi, pid_t tid)
 	return c;
 }
 
+/* Mappings of the ring (memfd "perfkit-ring") in process pid; -1 when
+ * the maps cannot be read. */
+static int ring_mappings(pid_t pid)
+{
+	char mp[64], line[512];
+	int n = 0;
+	FILE *f;
+
+	snprintf(mp, sizeof(mp), "/proc/%d/maps", (int)pid);
+	f = fopen(mp, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		n += strstr(line, "perfkit-ring") != NULL;
+	fclose(f);
+	return n;
+}
+
 /* Start NAME ARGS, seize, register and arm; the engine (caller frees). */
 static struct pk_jprobes *setup(struct jd_target *t, const char *name, const char *a1,
 				const char *a2, unsigned slots, struct jd_run_opts *o)
@@ -110,6 +128,7 @@ static struct pk_jprobes *setup(struct jd_target *t, const char *name, const cha
 	/* glibc 2.36: malloc, free, calloc, realloc, posix_memalign,
 	 * memalign (= aligned_alloc), valloc, pvalloc, reallocarray */
 	CU_ASSERT(r >= 8);
+	CU_ASSERT_EQUAL(ring_mappings(t->pid), 1);
 	for (int f = 0; f < JD_NFN; f++)
 		if (ids[f] >= 0 && pk_jprobe_refusal(j, ids[f]))
 			fprintf(stderr, "%s refused: %s\n", jd_fn_names[f],
@@ -327,7 +346,7 @@ static void test_rearm(void)
 	j = setup(&t, "alloc-suite", "basic", NULL, 65536, &o);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
 	pk_jprobes_stats(j, &s1);
-	CU_ASSERT_EQUAL(pk_jprobes_detach(j), 0);
+	CU_ASSERT_EQUAL(pk_jprobes_detach(j, t.tids, t.ntids, 0), 0);
 	for (int f = 0; f < JD_NFN; f++) {
 		if (ids[f] < 0)
 			continue;
@@ -389,6 +408,17 @@ static void test_detach_mid_run(void)
 	CU_ASSERT_EQUAL(jd_run(&t, j, on_event, NULL, &o), 1);
 	CU_ASSERT(o.detached);
 	CU_ASSERT_EQUAL(o.detach_err, 0);
+	/* the final detach unmapped the ring from the target */
+	{
+		struct pk_jprobe_stats s;
+
+		pk_jprobes_stats(j, &s);
+		CU_ASSERT_EQUAL(s.ring_in_target, 0);
+		CU_ASSERT_EQUAL(ring_mappings(t.pid), 0);
+		if (getenv("JPROBE_DEBUG"))
+			fprintf(stderr, "detach: %u thread(s) stepped out of a record\n",
+				s.stepped);
+	}
 	for (int f = 0; f < JD_NFN; f++)
 		if (ids[f] >= 0)
 			CU_ASSERT_EQUAL(memcmp(o.before[f], o.after[f], 32), 0);
