@@ -22,3 +22,7 @@ PK_ALLOC_TESTS = \
 	tests/integration/alloc-window.sh
 TESTS += $(PK_ALLOC_TESTS)
 EXTRA_DIST += $(PK_ALLOC_TESTS) tests/integration/alloc-common.sh
+
+# Cost per traced event against a bare ptrace stop, and heaptrack side by
+# side (not in make check: timings).
+EXTRA_DIST += tests/bench/alloc.sh
