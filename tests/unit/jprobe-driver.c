@@ -16,6 +16,7 @@
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 const char *const jd_fn_names[JD_NFN] = { "malloc", "free", "calloc", "realloc",
@@ -308,6 +309,7 @@ int jd_run(struct jd_target *t, struct pk_jprobes *j, pk_jprobe_callback cb, voi
 {
 	int ids[JD_NFN];
 	long drained = 0;
+	time_t deadline = time(NULL) + JD_DEADLINE_S;
 
 	for (int f = 0; f < JD_NFN; f++) {
 		ids[f] = -1;
@@ -331,6 +333,12 @@ int jd_run(struct jd_target *t, struct pk_jprobes *j, pk_jprobe_callback cb, voi
 				return detach(t, j, cb, ctx, o, ids);
 			if (n == 0)
 				usleep(200);
+			if (time(NULL) > deadline) {
+				fprintf(stderr, "jprobe-driver: tracee %d still running after %d s: killed\n",
+					(int)t->pid, JD_DEADLINE_S);
+				kill(t->pid, SIGKILL);
+				deadline = time(NULL) + JD_DEADLINE_S;
+			}
 			continue;
 		}
 		if (WIFEXITED(st) || WIFSIGNALED(st)) {

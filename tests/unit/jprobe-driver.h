@@ -16,6 +16,7 @@
 #include "daemon/jprobe.h"
 
 #define JD_MAX_TIDS 64
+#define JD_DEADLINE_S 120           /* jd_run kills a tracee running longer */
 
 struct jd_target {
 	pid_t pid;
@@ -58,7 +59,8 @@ int jd_func_range(struct jd_target *t, const char *name, uint64_t *start, uint64
 /* Send the go byte. */
 void jd_go(struct jd_target *t);
 /* Event loop, draining into cb, until the leader exits (0) or a requested
- * detach is done (1); -1 on error. */
+ * detach is done (1); -1 on error.  A tracee still running after
+ * JD_DEADLINE_S seconds is killed (its exit status then says so). */
 int jd_run(struct jd_target *t, struct pk_jprobes *j, pk_jprobe_callback cb, void *ctx,
 	   struct jd_run_opts *o);
 /* Read what the tracee wrote (block: until EOF). */
