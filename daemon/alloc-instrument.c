@@ -35,10 +35,24 @@
 #define POINT_INTERVAL_NS 10000000ull   /* timeline resolution: 10 ms */
 #define MAX_FRAMES 128
 #define MAX_FREE_ADDRS 64
+#define UNWIND_CACHE 64      /* entries, a power of two */
 
 struct stack_agg {
 	int64_t stack_id;
 	int64_t allocs, bytes, frees, bytes_freed, live_count, live_bytes, peak_bytes;
+};
+
+/*
+ * A stack already unwound.  Unwinding reads only the registers and the
+ * stack copy (when it made no remote read), so the same rip, rsp and rbp
+ * with a byte-identical copy unwind to the same stack: a loop allocating
+ * at one call site pays for one unwind.
+ */
+struct unwind_memo {
+	uint64_t rip, rsp, rbp;
+	void *copy;
+	size_t len, cap;
+	uint64_t stack_id;
 };
 
 struct alloc_inst {
@@ -48,6 +62,9 @@ struct alloc_inst {
 	pid_t pid;
 	int ev_bytes, ev_count;
 	int store_failed;
+	struct unwind_memo memo[UNWIND_CACHE];
+	uint64_t memo_hits, unwinds;
+	unsigned probes_placed;
 
 	uint64_t entry;           /* waiting for the program entry point */
 	int tracing;              /* allocator probes placed */
@@ -97,18 +114,49 @@ static uint64_t on_stack(void *ctx, pid_t tid, const struct user_regs_struct *re
 {
 	struct alloc_inst *ai = ctx;
 	struct pk_unwind_input in = { regs, regs->rsp, stack, stack_len };
-	uint64_t ips[MAX_FRAMES];
+	uint64_t ips[MAX_FRAMES], remote;
+	struct unwind_memo *m;
 	int n, complete = 0;
 	int64_t id;
 
 	(void)tid;
 	if (is_free_addr(ai, regs->rip))
 		return 0; /* a free's own stack is not recorded */
+	m = &ai->memo[((regs->rip * 31) ^ (regs->rsp >> 3)) & (UNWIND_CACHE - 1)];
+	if (m->copy && m->rip == regs->rip && m->rsp == regs->rsp && m->rbp == regs->rbp &&
+	    m->len == stack_len && memcmp(m->copy, stack, stack_len) == 0) {
+		ai->memo_hits++;
+		return m->stack_id;
+	}
+	remote = pk_unwinder_stats(ai->ctx->unwinder)->remote_reads;
 	n = pk_unwind(ai->ctx->unwinder, &in, ips, MAX_FRAMES, &complete);
+	ai->unwinds++;
 	if (n <= 0)
 		return 0;
 	id = pk_recorder_stack(ai->ctx->recorder, ips, n);
-	return id > 0 ? (uint64_t)id : 0;
+	if (id <= 0)
+		return 0;
+	if (pk_unwinder_stats(ai->ctx->unwinder)->remote_reads == remote) {
+		if (m->cap < stack_len) {
+			free(m->copy);
+			m->copy = pk_xmalloc(stack_len);
+			m->cap = stack_len;
+		}
+		memcpy(m->copy, stack, stack_len);
+		m->len = stack_len;
+		m->rip = regs->rip;
+		m->rsp = regs->rsp;
+		m->rbp = regs->rbp;
+		m->stack_id = (uint64_t)id;
+	}
+	return (uint64_t)id;
+}
+
+/* Forget every memoized unwind (the code changed: exec). */
+static void memo_clear(struct alloc_inst *ai)
+{
+	for (size_t i = 0; i < UNWIND_CACHE; i++)
+		ai->memo[i].rip = ai->memo[i].rsp = 0, ai->memo[i].len = 0;
 }
 
 static struct stack_agg *agg_get(struct alloc_inst *ai, int64_t stack_id)
@@ -274,6 +322,7 @@ static int find_and_arm(struct alloc_inst *ai, pid_t tid)
 		return -1;
 	}
 	ai->tracing = 1;
+	ai->probes_placed = (unsigned)armed;
 	armed_now(ai);
 	if (ai->period_ns)
 		ai->next_arm_ns = ai->armed_at + ai->period_ns;
@@ -468,6 +517,7 @@ static void alloc_on_exec(void *self, pid_t pid)
 	pk_u64map_clear(&ai->ptr_stack);
 	pk_u64map_clear(&ai->ptr_size);
 	ai->live_bytes = ai->live_count = 0;
+	memo_clear(ai);
 	ai->pid = pid;
 	if (new_tracker(ai) < 0 || arm_at_entry(ai) < 0)
 		pk_warn("allocations after the exec of PID %d are not recorded", (int)pid);
@@ -710,7 +760,9 @@ static void store_stats(struct alloc_inst *ai, const struct pk_alloc_summary *s)
 	pk_store_set_stat(st, sid, "alloc_lost_returns", (double)s->lost_returns);
 	pk_store_set_stat(st, sid, "alloc_probe_stops", (double)traps);
 	pk_store_set_stat(st, sid, "alloc_probe_handle_us", traps ? (double)handle_ns / 1e3 / (double)traps : 0);
-	pk_store_set_stat(st, sid, "alloc_probes_armed", (double)ps.armed);
+	pk_store_set_stat(st, sid, "alloc_probes_armed", (double)ai->probes_placed);
+	pk_store_set_stat(st, sid, "alloc_unwinds", (double)ai->unwinds);
+	pk_store_set_stat(st, sid, "alloc_unwind_memo_hits", (double)ai->memo_hits);
 	pk_store_set_stat(st, sid, "alloc_probes_refused", (double)ps.refused);
 	pk_store_set_stat(st, sid, "alloc_armed_fraction",
 			  s->traced_ns > 0 ? (double)s->armed_ns / (double)s->traced_ns : 0);
@@ -787,6 +839,8 @@ static void alloc_free_self(void *self)
 	if (!ai)
 		return;
 	pk_alloc_free(ai->alloc);
+	for (size_t i = 0; i < UNWIND_CACHE; i++)
+		free(ai->memo[i].copy);
 	pk_u64map_release(&ai->ptr_stack);
 	pk_u64map_release(&ai->ptr_size);
 	pk_u64map_release(&ai->stack_index);
