@@ -69,11 +69,12 @@ static void fill_attr(const struct sampler_on *s, struct perf_event_attr *attr)
 	attr->wakeup_events = 1;
 }
 
-/* Data pages per thread: room for about 128 samples between two ticks,
- * 16..512 pages (2 MiB). */
+/* Data pages per thread: room for 512 samples between two ticks (a
+ * burst of events can come faster than perfkitd drains), 16..512 pages
+ * (2 MiB).  Smaller --stack-size, more samples per ring. */
 static size_t data_pages(size_t stack_bytes)
 {
-	size_t page = (size_t)sysconf(_SC_PAGESIZE), want = (stack_bytes + 512) * 128 / page, n = 16;
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), want = (stack_bytes + 512) * 512 / page, n = 16;
 
 	while (n < want && n < 512)
 		n *= 2;

@@ -4,11 +4,13 @@
  * addresses, one 64-byte line serves 8 elements, so about 1/8 of the loads
  * miss L1) and by columns (sum_cols: a 16 KiB stride, every load touches a
  * new line, and 2048 rows of a column map to few L1 sets, so nearly every
- * load misses).  argv[1] changes N (default 2048).  fill() writes the
- * matrix first.  Prints "n=N rows=SUM cols=SUM".
+ * load misses).  argv[1] changes N (default 2048); argv[2] is "rows",
+ * "cols" or "both" (default) to run one walk or both.  fill() writes the
+ * matrix first.  Prints "n=N rows=SUM cols=SUM" (-1 for a walk not run).
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static double *m;
 static long n = 2048;
@@ -45,16 +47,23 @@ __attribute__((noinline)) static double sum_cols(void)
 
 int main(int argc, char **argv)
 {
-	double r, c;
+	const char *mode = argc > 2 ? argv[2] : "both";
+	double r = -1, c = -1;
 
 	if (argc > 1)
 		n = atol(argv[1]);
+	if (n <= 0 || (strcmp(mode, "rows") && strcmp(mode, "cols") && strcmp(mode, "both"))) {
+		fprintf(stderr, "usage: matrix [N [rows|cols|both]]\n");
+		return 2;
+	}
 	m = malloc(sizeof(*m) * (size_t)(n * n));
 	if (!m)
 		return 1;
 	fill();
-	r = sum_rows();
-	c = sum_cols();
+	if (strcmp(mode, "cols"))
+		r = sum_rows();
+	if (strcmp(mode, "rows"))
+		c = sum_cols();
 	printf("n=%ld rows=%.0f cols=%.0f\n", n, r, c);
 	free(m);
 	return 0;
