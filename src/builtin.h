@@ -53,4 +53,7 @@ int cmd_html(int argc, char **argv, struct pk_cli *cli);
 /* src/cmd-cache.c: counters, sampled cache events and cache simulation */
 int cmd_cache(int argc, char **argv, struct pk_cli *cli);
 
+/* src/cmd-analyze.c: bottlenecks and recommendations (rule engine) */
+int cmd_analyze(int argc, char **argv, struct pk_cli *cli);
+
 #endif

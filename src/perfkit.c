@@ -19,6 +19,7 @@ static const struct pk_command commands[] = {
 	{ "flamegraph", cmd_flamegraph, "interactive SVG flame graph of a session" },
 	{ "export", cmd_export, "write a session as folded stacks, pprof or speedscope" },
 	{ "compare", cmd_compare, "compare two sessions: speedup, changed functions, significance" },
+	{ "analyze", cmd_analyze, "bottlenecks and recommendations, most severe first" },
 	{ "cache", cmd_cache, "cache behaviour: counters, miss ratios, MPKI, IPC; simulated caches" },
 	{ "annotate", cmd_annotate, "source lines of a function with their samples, hottest marked" },
 	{ "html", cmd_html, "one self-contained HTML report: tables, flame graph, comparison" },
