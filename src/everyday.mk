@@ -29,6 +29,9 @@ src_libpksrc_a_SOURCES += \
 	src/html.c src/html.h \
 	src/html-flamegraph.c \
 	src/html-compare.c \
+	src/html-analysis.c \
+	src/html-allocs.c \
+	src/html-cache.c \
 	src/cmd-html.c
 
 # The report's stylesheet and script are ours (src/html.css, src/html.js)

@@ -285,13 +285,15 @@ int pk_html_write(FILE *out, const struct pk_html_input *in)
 	pk_html_text(out, p->session.name);
 	fputs("</h1>\n<p class=\"lede mono\">", out);
 	pk_html_text(out, p->session.command);
-	fputs("</p>\n</header>\n<nav><a href=\"#pk-summary\">Session</a><a href=\"#pk-functions\">Functions</a>"
-	      "<a href=\"#pk-lines\">Hot lines</a><a href=\"#pk-flamegraph\">Flame graph</a>", out);
+	fputs("</p>\n</header>\n<nav><a href=\"#pk-summary\">Session</a><a href=\"#pk-analysis\">Analysis</a>"
+	      "<a href=\"#pk-functions\">Functions</a><a href=\"#pk-lines\">Hot lines</a>"
+	      "<a href=\"#pk-flamegraph\">Flame graph</a><a href=\"#pk-allocs\">Allocations</a>", out);
 	if (in->compare)
 		fputs("<a href=\"#pk-compare\">Comparison</a>", out);
 	fputs("</nav>\n<main>\n", out);
 
 	write_summary(out, in);
+	pk_html_analysis(out, in);
 	write_functions(out, in, v, n);
 	write_hot_lines(out, in, v, n);
 	fputs("<section id=\"pk-flamegraph\">\n<h2>Flame graph</h2>\n"
@@ -300,6 +302,8 @@ int pk_html_write(FILE *out, const struct pk_html_input *in)
 	      "<div class=\"fg\">\n", out);
 	pk_html_flamegraph(out, p);
 	fputs("</div>\n</section>\n", out);
+	pk_html_allocs(out, in);
+	pk_html_cache(out, in);
 	if (in->compare)
 		pk_html_compare(out, in->compare);
 

@@ -48,6 +48,12 @@ void pk_html_text(FILE *out, const char *s);
 const char *pk_html_svg_body(const char *svg);
 /* The flame graph of p, inline (html-flamegraph.c).  Returns 0 or -1. */
 int pk_html_flamegraph(FILE *out, const struct pk_profile *p);
+/* The analysis findings (html-analysis.c), the allocations
+ * (html-allocs.c) and the counters and cache figures (html-cache.c); the
+ * last is left out entirely when the session has none.  Return 0. */
+int pk_html_analysis(FILE *out, const struct pk_html_input *in);
+int pk_html_allocs(FILE *out, const struct pk_html_input *in);
+int pk_html_cache(FILE *out, const struct pk_html_input *in);
 /* The comparison section with its differential flame graph
  * (html-compare.c). */
 int pk_html_compare(FILE *out, const struct pk_compare *c);

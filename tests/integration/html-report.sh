@@ -10,6 +10,10 @@
 #    namespace names), every section is present, the function table's
 #    rows are 'perfkit report's functions in the same order with the same
 #    self counts;
+#  * a session recorded with --alloc (tests/targets/alloc-suite basic:
+#    10,000 malloc(100) in hot(), far more than any other site) adds the
+#    allocation summary, the memory timeline chart, and hot() as the
+#    first call site;
 #  * in headless Chromium (tests/js/html-report.js says what exactly): no
 #    errors, the table sorts on click and filters, the flame graph zooms
 #    and resets, the differential flame graph is drawn, print media hide
@@ -19,7 +23,7 @@
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib.sh"
 pk_init
-pk_need_targets split
+pk_need_targets split alloc-suite
 
 record() { # NAME CPU_SECONDS
 	local rc=0
@@ -41,7 +45,7 @@ if grep -Eio '<link|<img|src="|url\(|@import|https?://[^"&]*' "$html" |
 	grep -Eion '<link|<img|src="|url\(|@import|https?://[^"&]*' "$html" | head >&2
 	pk_fail "the report refers to something outside itself"
 fi
-for id in pk-summary pk-functions pk-lines pk-flamegraph pk-compare; do
+for id in pk-summary pk-analysis pk-functions pk-lines pk-flamegraph pk-allocs pk-compare; do
 	grep -q "<section id=\"$id\">" "$html" || pk_fail "section $id is missing"
 done
 
@@ -67,6 +71,18 @@ print("table: %d rows, report: %d functions; first %s" % (len(got), len(want), g
 sys.exit(0 if got == want else 1)
 PY
 
+# Allocations.
+rc=0
+echo go | pk_run_limited 60 "$PERFKITD" run -q -F 499 --alloc -n mem -- "$TARGETS/alloc-suite" basic \
+	>"$PK_TMP/mem.out" 2>"$PK_TMP/mem.err" || rc=$?
+[ "$rc" = 0 ] || { pk_show "$PK_TMP/mem.out" "$PK_TMP/mem.err"; pk_fail "perfkitd run --alloc exited $rc"; }
+pk_run_limited 60 "$PERFKIT" html mem -o "$PK_TMP/mem.html" >"$PK_TMP/mem-html.out" 2>&1 ||
+	{ pk_show "$PK_TMP/mem-html.out"; pk_fail "perfkit html of an --alloc session failed"; }
+grep -q '<h3>Memory timeline</h3>' "$PK_TMP/mem.html" || pk_fail "no memory timeline in the --alloc report"
+grep -q 'id="pk-atable"' "$PK_TMP/mem.html" || pk_fail "no call-site table in the --alloc report"
+grep -q 'Not recorded: record with <code>perfkitd --alloc' "$html" ||
+	pk_fail "the report of a session without --alloc does not say how to get allocations"
+
 # In the browser.
 [ -x /usr/bin/chromium ] || pk_skip "/usr/bin/chromium is missing (Debian package chromium)"
 command -v node >/dev/null || pk_skip "node is needed (Debian package nodejs)"
@@ -78,8 +94,12 @@ TMPDIR=$PK_TMP/chromium pk_run_limited 180 node "$top_srcdir/tests/js/html-repor
 	"$PK_TMP/report.png" "$top" --compare 2>"$PK_TMP/node.err" ||
 	{ pk_show "$PK_TMP/node.err"; pk_fail "in Chromium"; }
 [ -s "$PK_TMP/report.png" ] || pk_fail "no screenshot"
+memtop=$("$PERFKIT" report mem --format csv --limit 1 | sed -n 2p | cut -d, -f1)
+TMPDIR=$PK_TMP/chromium pk_run_limited 180 node "$top_srcdir/tests/js/html-report.js" "$PK_TMP/mem.html" \
+	"$PK_TMP/allocs.png" "$memtop" --allocs hot 2>"$PK_TMP/node.err" ||
+	{ pk_show "$PK_TMP/node.err"; pk_fail "the --alloc report in Chromium"; }
 # Keep the screenshot for people to look at; say where.
 shots=${PK_HTML_SHOTS:-${TMPDIR:-/tmp}/perfkit-html-report}
-mkdir -p "$shots" && cp "$PK_TMP/report.png" "$PK_TMP/report.pdf" "$html" "$shots/" &&
-	pk_log "screenshot: $shots/report.png (PDF: $shots/report.pdf, report: $shots/report.html)"
+mkdir -p "$shots" && cp "$PK_TMP/report.png" "$PK_TMP/report.pdf" "$html" "$PK_TMP/allocs.png" "$shots/" &&
+	pk_log "screenshots: $shots/report.png, $shots/allocs.png (PDF: $shots/report.pdf, report: $shots/report.html)"
 exit 0

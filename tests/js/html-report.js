@@ -1,13 +1,15 @@
 /*
- * html-report.js HTML SCREENSHOT TOP_FUNCTION [--compare] - a "perfkit
+ * html-report.js HTML SCREENSHOT TOP_FUNCTION [--compare] [--allocs SITE] - a "perfkit
  * html" report in a real browser: headless Chromium (/usr/bin/chromium)
  * driven by playwright-core with real mouse and keyboard input.
  *
  *   load      no page errors, no console errors, no request leaves the
  *             file (no network: everything is inside it)
- *   sections  summary, functions, hot lines, flame graph (and with
- *             --compare the comparison and its differential flame graph,
- *             whose frames are drawn in its own document)
+ *   sections  summary, analysis, functions, hot lines, flame graph,
+ *             allocations (and with --compare the comparison and its
+ *             differential flame graph, whose frames are drawn in its own
+ *             document; with --allocs the memory chart and SITE as the
+ *             first call site)
  *   table     TOP_FUNCTION is the first row; a click on "Function" sorts
  *             by name (again: reversed), a click on "Total" sorts by total
  *             descending; typing in the filter box leaves exactly the rows
@@ -65,6 +67,7 @@ async function main(argv) {
 	const shot = path.resolve(argv[3]);
 	const topFunction = argv[4];
 	const withCompare = argv.includes("--compare");
+	const allocSite = argv.includes("--allocs") ? argv[argv.indexOf("--allocs") + 1] : null;
 	const url = "file://" + htmlFile;
 	const userDir = fs.mkdtempSync(path.join(os.tmpdir(), "pk-chromium-"));
 	const context = await chromium.launchPersistentContext(userDir, {
@@ -86,12 +89,19 @@ async function main(argv) {
 			window.pkFlameGraph !== undefined, null, { timeout: 20000 });
 
 		/* Sections. */
-		for (const id of ["pk-summary", "pk-functions", "pk-lines", "pk-flamegraph"].concat(
+		for (const id of ["pk-summary", "pk-analysis", "pk-functions", "pk-lines", "pk-flamegraph", "pk-allocs"].concat(
 			withCompare ? ["pk-compare"] : []))
 			check(await page.$(`section#${id} h2`) !== null, `section ${id} is missing`);
 		const summary = await page.textContent("#pk-summary");
 		check(/Samples/.test(summary) && /Sampling rate/.test(summary), "summary lacks samples/rate: " + summary.slice(0, 200));
 		check(await page.$$eval("#pk-lines table.lines tr.hot", (r) => r.length) > 0, "no hot line marked");
+
+		if (allocSite) {
+			check(await page.$("#pk-allocs .chart svg polyline, #pk-allocs .chart svg path") !== null,
+				"no memory timeline chart");
+			const first = await page.$eval("#pk-atable tbody tr td", (td) => td.textContent).catch(() => null);
+			check(first === allocSite, `first call site is ${first}, expected ${allocSite}`);
+		}
 
 		/* Function table: order, sort by click, filter. */
 		const heads = await page.$$eval("#pk-ftable thead th", (ths) => ths.map((t) => t.textContent));
