@@ -9,7 +9,8 @@ SUDO=
 PACKAGES="build-essential g++ autoconf automake libtool pkg-config make
  libunwind-dev libelf-dev libdw-dev libsqlite3-dev libcunit1-dev zlib1g-dev
  sqlite3 python3 strace procps util-linux tmux libxml2-utils
- golang-go chromium fonts-dejavu-core linux-perf heaptrack valgrind"
+ golang-go chromium fonts-dejavu-core linux-perf heaptrack valgrind
+ libc6-dbg"
 
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
