@@ -3,7 +3,8 @@
 # allocation library of daemon/probe.mk), its store section (schema v3,
 # store/allocs.c), "perfkit allocs", and their tests.
 
-daemon_libpkdaemon_a_SOURCES += daemon/alloc-instrument.c daemon/alloc-instrument.h
+daemon_libpkdaemon_a_SOURCES += daemon/alloc-instrument.c daemon/alloc-instrument.h \
+	daemon/alloc-instrument-int.h daemon/alloc-record.c
 store_libpkstore_a_SOURCES += store/allocs.c
 
 # perfkit allocs: the model, the timeline chart and the command.

@@ -1,0 +1,98 @@
+/*
+ * alloc-instrument-int.h - internals of perfkitd --alloc shared by
+ * alloc-instrument.c (the tracer protocol: arming, traps, forks, exec,
+ * windows, detach) and alloc-record.c (what each event adds: stacks,
+ * per-stack and session accounting, timeline, and the results written at
+ * the end).
+ */
+#ifndef PK_ALLOC_INSTRUMENT_INT_H
+#define PK_ALLOC_INSTRUMENT_INT_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/user.h>
+
+#include "daemon/alloc-instrument.h"
+#include "daemon/alloc.h"
+#include "daemon/probe.h"
+#include "u64map.h"
+
+#define POINT_INTERVAL_NS 10000000ull   /* timeline resolution: 10 ms */
+#define MAX_FRAMES 128
+#define MAX_FREE_ADDRS 64
+#define UNWIND_CACHE 64      /* entries, a power of two */
+
+struct stack_agg {
+	int64_t stack_id;
+	int64_t allocs, bytes, frees, bytes_freed, live_count, live_bytes, peak_bytes;
+};
+
+/*
+ * A stack already unwound.  Unwinding reads only the registers and the
+ * stack copy (when it made no remote read), so the same rip, rsp and rbp
+ * with a byte-identical copy unwind to the same stack: a loop allocating
+ * at one call site pays for one unwind.
+ */
+struct unwind_memo {
+	uint64_t rip, rsp, rbp;
+	void *copy;
+	size_t len, cap;
+	uint64_t stack_id;
+};
+
+struct alloc_inst {
+	const struct pk_options *opt;
+	struct pk_instrument_ctx *ctx;
+	struct pk_alloc *alloc;
+	pid_t pid;
+	int ev_bytes, ev_count;
+	int store_failed;
+	struct unwind_memo memo[UNWIND_CACHE];
+	uint64_t memo_hits, unwinds;
+	unsigned probes_placed;
+
+	uint64_t entry;           /* waiting for the program entry point */
+	int tracing;              /* allocator probes placed */
+	int armed;                /* and armed now */
+	uint64_t free_addrs[MAX_FREE_ADDRS];  /* free/delete probes: no stack */
+	size_t n_free_addrs;
+
+	/* windows */
+	uint64_t window_ns, period_ns;
+	uint64_t armed_at, next_arm_ns, armed_total_ns, first_armed_ns;
+	struct pk_alloc_window *windows;
+	size_t n_windows, cap_windows;
+
+	/* accounting over every image of the process */
+	struct pk_u64map ptr_stack;   /* live ptr -> stack id + 1 (0: not live) */
+	struct pk_u64map ptr_size;
+	struct pk_u64map stack_index; /* stack id + 1 -> aggs index + 1 */
+	struct stack_agg *aggs;
+	size_t n_aggs, cap_aggs;
+	int64_t alloc_calls, free_calls, bytes_allocated, bytes_freed;
+	int64_t live_bytes, live_count, peak_bytes, peak_ns, unknown_frees;
+	struct pk_alloc_stats earlier;  /* failed/nested/lost of earlier images */
+	struct pk_probe_stats probe_earlier;
+
+	struct pk_alloc_point *points;
+	size_t n_points, cap_points;
+	uint64_t last_point_ns;
+};
+
+/* ns since the session start of a CLOCK_MONOTONIC time. */
+uint64_t pk_ai_rel_ns(const struct alloc_inst *ai, uint64_t t);
+/* The tracker's hooks (struct pk_alloc_hooks), ctx = ai. */
+uint64_t pk_ai_on_stack(void *ctx, pid_t tid, const struct user_regs_struct *regs,
+			const void *stack, size_t stack_len);
+void pk_ai_on_event(void *ctx, const struct pk_alloc_event *ev);
+/* The process exec'd: forget memoized unwinds and the old image's blocks
+ * (neither freed nor leaked). */
+void pk_ai_forget_image(struct alloc_inst *ai);
+/* Append a timeline point for now. */
+void pk_ai_add_point(struct alloc_inst *ai, uint64_t now);
+/* Write the results into the session (instrument "finish"); 0 or -1. */
+int pk_ai_finish(struct alloc_inst *ai, uint64_t end);
+/* Free what alloc-record.c owns in ai. */
+void pk_ai_release_records(struct alloc_inst *ai);
+
+#endif
