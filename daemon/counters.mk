@@ -27,3 +27,10 @@ PK_COUNTERS_TESTS = \
 	tests/integration/counters-hw.sh
 TESTS += $(PK_COUNTERS_TESTS)
 EXTRA_DIST += $(PK_COUNTERS_TESTS) tests/pmu-check.sh
+
+check_PROGRAMS += tests/unit/test-counters
+TESTS += tests/unit/test-counters
+tests_unit_test_counters_SOURCES = tests/unit/test-counters.c
+tests_unit_test_counters_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
+tests_unit_test_counters_LDADD = daemon/libpkdaemon.a store/libpkstore.a lib/libpkcommon.a \
+	$(LIBUNWIND_LIBS) $(LIBDW_LIBS) $(LIBELF_LIBS) $(SQLITE_LIBS) $(ZLIB_LIBS) $(CUNIT_LIBS) -lstdc++ -lm
