@@ -381,7 +381,7 @@ static int step_out_of_record(struct pk_jprobes *j, pid_t tid)
 		int st;
 
 		if (ptrace(PTRACE_GETREGS, tid, 0, &r) < 0)
-			return -errno;
+			return errno == ESRCH && step == 0 ? 0 : -errno; /* gone: writes nothing */
 		if (!recording(j, r.rip)) {
 			j->stats.stepped += step > 0;
 			return 0;

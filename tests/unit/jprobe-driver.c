@@ -270,7 +270,20 @@ static void stop_all(struct jd_target *t, int *sigs)
 		if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) < 0)
 			continue;
 		for (;;) {
-			if (waitpid(tid, &st, __WALL) != tid || !WIFSTOPPED(st))
+			if (waitpid(tid, &st, __WALL) != tid)
+				break;
+			if (WIFEXITED(st) || WIFSIGNALED(st)) {
+				/* it exited before the interrupt: not a thread any
+				 * more (the list is compacted: look at i again) */
+				if (tid == t->pid) {
+					t->status = st;
+					t->exited = 1;
+				}
+				drop_tid(t, tid);
+				i--;
+				break;
+			}
+			if (!WIFSTOPPED(st))
 				break;
 			if ((st >> 16) == 0)
 				sigs[i] = WSTOPSIG(st);

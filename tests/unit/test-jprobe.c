@@ -286,6 +286,7 @@ static void test_signal(void)
 {
 	struct jd_target t;
 	struct pk_jprobes *j = setup(&t, "alloc-suite", "signal", NULL, 65536, NULL);
+	long d, m77, m100, frees;
 	const char *p;
 	int handled = -1;
 
@@ -296,11 +297,23 @@ static void test_signal(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
 	sscanf(p, "handler %d", &handled);
 	CU_ASSERT(handled >= 20);
-	CU_ASSERT_EQUAL(count(JD_MALLOC, 77, 0, 0, 0), handled);
-	CU_ASSERT(count(JD_MALLOC, 100, 0, 0, 0) >= 20000);
-	CU_ASSERT_EQUAL(count(JD_MALLOC, 100, 0, 0, 0), count(JD_FREE, ~(uint64_t)0, 0, 0, 0) -
-			handled);
-	CU_ASSERT_EQUAL(drops(j), 0);
+	/* The loop runs until 20 timer signals came (real time): on a busy
+	 * machine it can outrun the ring and the drain.  Exact without drops;
+	 * with drops, short by at most the number dropped. */
+	d = (long)drops(j);
+	m77 = count(JD_MALLOC, 77, 0, 0, 0);
+	m100 = count(JD_MALLOC, 100, 0, 0, 0);
+	frees = count(JD_FREE, ~(uint64_t)0, 0, 0, 0);
+	if (d == 0) {
+		CU_ASSERT_EQUAL(m77, handled);
+		CU_ASSERT_EQUAL(m100, frees - handled);
+	} else {
+		fprintf(stderr, "signal: %ld events dropped (ring full), counts checked within that\n",
+			d);
+		CU_ASSERT(m77 <= handled && m77 >= handled - d);
+		CU_ASSERT(m100 + m77 + d >= frees && frees + d >= m100 + handled);
+	}
+	CU_ASSERT(m100 >= 20000 - d);
 	pk_jprobes_free(j);
 }
 
@@ -408,6 +421,8 @@ static void test_detach_mid_run(void)
 	CU_ASSERT_EQUAL(jd_run(&t, j, on_event, NULL, &o), 1);
 	CU_ASSERT(o.detached);
 	CU_ASSERT_EQUAL(o.detach_err, 0);
+	if (o.detach_err)
+		fprintf(stderr, "detach: %s\n", strerror(-o.detach_err));
 	/* the final detach unmapped the ring from the target */
 	{
 		struct pk_jprobe_stats s;
@@ -423,8 +438,10 @@ static void test_detach_mid_run(void)
 		if (ids[f] >= 0)
 			CU_ASSERT_EQUAL(memcmp(o.before[f], o.after[f], 32), 0);
 	CU_ASSERT(nev >= 20000);
-	waitpid(t.pid, &st, 0);
-	t.status = st;
+	if (!t.exited) { /* (the driver may have reaped it while stopping all) */
+		waitpid(t.pid, &st, 0);
+		t.status = st;
+	}
 	jd_read_output(&t, 1);
 	close(t.in_fd);
 	close(t.out_fd);
@@ -572,6 +589,7 @@ static void test_refusals(void)
 int main(int argc, char **argv)
 {
 	const char *bd = getenv("top_builddir");
+	const char *only = getenv("JPROBE_TEST"); /* run the tests whose name has it */
 	CU_pSuite s;
 	unsigned fails;
 
@@ -583,16 +601,21 @@ int main(int argc, char **argv)
 	if (!evs || CU_initialize_registry() != CUE_SUCCESS)
 		return 1;
 	s = CU_add_suite("jprobe", NULL, NULL);
-	CU_add_test(s, "basic: exact counts per call site", test_basic);
-	CU_add_test(s, "4 threads, no event lost", test_threads);
-	CU_add_test(s, "signal handler allocates", test_signal);
-	CU_add_test(s, "fork while patched", test_fork);
-	CU_add_test(s, "exec while patched", test_exec);
-	CU_add_test(s, "detach and arm again", test_rearm);
-	CU_add_test(s, "detach mid-run restores every byte", test_detach_mid_run);
-	CU_add_test(s, "driver killed by SIGKILL", test_driver_killed);
-	CU_add_test(s, "full ring drops, counted", test_full_ring);
-	CU_add_test(s, "refusals for the int3 backend", test_refusals);
+#define ADD(name, fn) \
+	do { \
+		if (!only || strstr(name, only)) \
+			CU_add_test(s, name, fn); \
+	} while (0)
+	ADD("basic: exact counts per call site", test_basic);
+	ADD("4 threads, no event lost", test_threads);
+	ADD("signal handler allocates", test_signal);
+	ADD("fork while patched", test_fork);
+	ADD("exec while patched", test_exec);
+	ADD("detach and arm again", test_rearm);
+	ADD("detach mid-run restores every byte", test_detach_mid_run);
+	ADD("driver killed by SIGKILL", test_driver_killed);
+	ADD("full ring drops, counted", test_full_ring);
+	ADD("refusals for the int3 backend", test_refusals);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	fails = CU_get_number_of_failures();
