@@ -66,7 +66,11 @@ struct pk_alloc_site_ev {
 	uint64_t bytes;            /* bytes allocated */
 	uint64_t frees, bytes_freed;
 	uint64_t live_count, live_bytes;   /* still allocated at the end */
-	uint64_t max_size;         /* largest single allocation */
+	uint64_t max_size;         /* largest single allocation known (with
+				      perfkitd's data: among the blocks live
+				      at the end) */
+	uint64_t peak_bytes;       /* most bytes live at once from one of its
+				      stacks, when known */
 	uint64_t small_count;      /* allocations <= PK_AN_SMALL_ALLOC_BYTES */
 	uint64_t realloc_count;    /* reallocs that grew a block */
 	uint64_t realloc_growth;   /* bytes those reallocs added in all */

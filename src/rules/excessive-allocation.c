@@ -3,8 +3,9 @@
  * allocates very often - many small blocks, or a realloc chain that
  * grows a block by a few bytes at a time.  With allocation data
  * (perfkitd --alloc) it reads counts and sizes per site; from CPU
- * samples alone it finds realloc growth (time inside realloc under one
- * caller), since plain malloc/free time is allocator-overhead's.
+ * samples (with or without allocation data) it finds realloc growth
+ * (time inside realloc under one caller); plain malloc/free time is
+ * allocator-overhead's.
  */
 #include <stdlib.h>
 
@@ -108,8 +109,9 @@ static void run(const struct pk_rule *rule, const struct pk_evidence *ev, struct
 {
 	if (ev->alloc)
 		from_alloc_data(rule, ev, out);
-	else
-		from_samples(rule, ev, out);
+	/* perfkitd's allocation data has no realloc steps: CPU samples
+	 * still show the growth. */
+	from_samples(rule, ev, out);
 }
 
 const struct pk_rule pk_rule_excessive_allocation = {
@@ -122,7 +124,7 @@ const struct pk_rule pk_rule_excessive_allocation = {
 		"PK_AN_SMALL_ALLOC_BYTES (256) bytes on average, or at least\n"
 		"PK_AN_REALLOC_MIN_COUNT (1,000) reallocs growing a block by at most\n"
 		"PK_AN_REALLOC_SMALL_STEP (64) bytes per step; the impact is the site's\n"
-		"share of all allocation calls.  From CPU samples alone: the time inside\n"
+		"share of all allocation calls.  From CPU samples: the time inside\n"
 		"realloc under its heaviest caller, as a share of all samples (time in\n"
 		"malloc and free is reported by allocator-overhead).",
 	.needs = "--alloc for counts and sizes; CPU samples for realloc growth",

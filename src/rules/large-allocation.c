@@ -13,9 +13,12 @@ static void run(const struct pk_rule *rule, const struct pk_evidence *ev, struct
 		return;
 	for (size_t i = 0; i < a->n_sites; i++) {
 		const struct pk_alloc_site_ev *s = &a->sites[i];
-		/* The site's part of the peak: live bytes at the end are the
-		 * least it held; its largest block the least at any time. */
+		/* The least the site held at once: its live bytes at the end,
+		 * its largest block, the peak of one of its stacks. */
 		uint64_t held = s->live_bytes > s->max_size ? s->live_bytes : s->max_size;
+
+		if (s->peak_bytes > held)
+			held = s->peak_bytes;
 		double share = (double)held / (double)a->peak_bytes;
 		int huge = s->max_size >= PK_AN_LARGE_ALLOC_BYTES;
 		enum pk_severity sev;
@@ -30,10 +33,10 @@ static void run(const struct pk_rule *rule, const struct pk_evidence *ev, struct
 			continue;
 		f = pk_finding_add(out, rule, sev, share);
 		pk_finding_location(f, "%s", s->function ? s->function : "[unknown]");
-		pk_finding_describe(f, "%s allocates blocks of up to %llu bytes; it holds at least %.1f%% of "
-				    "the peak of %llu live bytes.",
-				    s->function, (unsigned long long)s->max_size, 100.0 * share,
-				    (unsigned long long)a->peak_bytes);
+		pk_finding_describe(f, "%s held up to %llu bytes at once (largest block seen: %llu bytes): "
+				    "at least %.1f%% of the peak of %llu live bytes.",
+				    s->function, (unsigned long long)held, (unsigned long long)s->max_size,
+				    100.0 * share, (unsigned long long)a->peak_bytes);
 		pk_finding_recommend(f, "Stream or process the data in chunks instead of holding it whole, "
 				     "map files with mmap instead of reading them into memory, free "
 				     "large buffers as soon as they are done, or size them to the input.");
@@ -51,8 +54,9 @@ const struct pk_rule pk_rule_large_allocation = {
 	.summary = "huge single allocations, or one site holding most of the peak",
 	.explain =
 		"Needs allocation data (perfkitd --alloc).  For each call site, the\n"
-		"bytes it surely held at the peak (its largest block, or what it still\n"
-		"holds at the end) as a share of the session's peak of live bytes; a\n"
+		"bytes it surely held at once (its largest block, the peak of one of\n"
+		"its stacks, or what it still holds at the end) as a share of the\n"
+		"session's peak of live bytes; a\n"
 		"single allocation of at least PK_AN_LARGE_ALLOC_BYTES (64 MiB) is\n"
 		"reported at least as low.  Memory held at the peak decides how much RAM\n"
 		"the program needs.",

@@ -45,8 +45,8 @@ struct stack_spec {
 
 /* Write session name: the stacks, in order, 10 ms apart.  complete < 0:
  * no complete_stacks statistic. */
-static void build(const char *name, const char *mode, const struct stack_spec *v, size_t n,
-		  double complete)
+static int64_t build(const char *name, const char *mode, const struct stack_spec *v, size_t n,
+		     double complete)
 {
 	struct pk_session s;
 	int64_t module, t = 0;
@@ -96,6 +96,26 @@ static void build(const char *name, const char *mode, const struct stack_spec *v
 	if (complete >= 0)
 		BUILD(pk_store_set_stat(store, s.id, "complete_stacks", complete) == PK_STORE_OK);
 	BUILD(pk_store_session_end(store, s.id, "complete", 0, (int64_t)pk_realtime_ns()) == PK_STORE_OK);
+	return s.id;
+}
+
+/* The leaf node of path (root first) in session sid (interned: the node
+ * build() made for the same path). */
+static int64_t node_of(int64_t sid, const char *path)
+{
+	char *copy = pk_xstrdup(path), *save = NULL, *tok;
+	int64_t module = pk_store_module(store, sid, "/usr/bin/prog", NULL), node = 0;
+
+	for (tok = strtok_r(copy, ";", &save); tok; tok = strtok_r(NULL, ";", &save)) {
+		int64_t fn = pk_store_function(store, sid, tok, module);
+		int64_t fr = pk_store_frame(store, sid, fn, module, 0x1000 + (uint64_t)fn * 16, "prog.c",
+					    (int)fn);
+
+		node = pk_store_stack_node(store, sid, node, fr);
+	}
+	free(copy);
+	BUILD(node > 0);
+	return node;
 }
 
 /* A recursion of depth levels of f under main, ending in leaf. */
@@ -734,6 +754,116 @@ static void test_cache_data(void)
 	done(&r);
 }
 
+/* Allocation, probe and cache data written through the store API, as
+ * perfkitd --alloc, --probe and --cache-sim write them, reach the rules. */
+static void test_optional_data_from_store(void)
+{
+	struct stack_spec v[] = {
+		{ "main;remember_request;malloc", 0, 'R' },
+		{ "main;scratch;malloc", 0, 'R' },
+		{ "main;loop;tiny", 300, 'R' },
+		{ "main;loop", 5, 'R' },
+		{ "main;walk_columns", 300, 'R' },
+		{ "main;other", 395, 'R' },
+	};
+	struct pk_alloc_stack_row stacks[2];
+	struct pk_alloc_live_row live[1];
+	struct pk_alloc_point points[20];
+	struct pk_alloc_data d;
+	struct pk_probe_row probe;
+	struct pk_cachesim_info info = { (char *)"cachegrind (valgrind-3.19.0)", (char *)"32768,8,64",
+					 (char *)"8388608,16,64", (char *)"32768,8,64", (char *)"host" };
+	struct pk_cachesim_row rows[2];
+	struct result r;
+	const struct pk_finding *f;
+	int64_t sid = build("stored", "cpu", v, N(v), 1000);
+	int i;
+
+	memset(&d, 0, sizeof(d));
+	strcpy(d.summary.mode, "full");
+	d.summary.alloc_calls = 1000;
+	d.summary.free_calls = 500;
+	d.summary.bytes_allocated = 500 * 4096 + 500 * 256;
+	d.summary.bytes_freed = 500 * 256;
+	d.summary.peak_bytes = 500 * 4096 + 256;
+	d.summary.live_bytes = 500 * 4096;
+	d.summary.live_count = 500;
+	d.summary.target_exited = 1;
+	memset(stacks, 0, sizeof(stacks));
+	stacks[0] = (struct pk_alloc_stack_row){ node_of(sid, "main;remember_request;malloc"), 500,
+						 500 * 4096, 0, 0, 500, 500 * 4096, 500 * 4096 };
+	stacks[1] = (struct pk_alloc_stack_row){ node_of(sid, "main;scratch;malloc"), 500, 500 * 256,
+						 500, 500 * 256, 0, 0, 256 };
+	live[0] = (struct pk_alloc_live_row){ stacks[0].stack_id, 4096, 500 };
+	for (i = 0; i < 20; i++)
+		points[i] = (struct pk_alloc_point){ (int64_t)i * 10000000, (int64_t)(i + 1) * 25 * 4096,
+						     (i + 1) * 25, (i + 1) * 50, (i + 1) * 25, 1 };
+	d.stacks = stacks;
+	d.n_stacks = 2;
+	d.live = live;
+	d.n_live = 1;
+	d.timeline = points;
+	d.n_timeline = 20;
+	BUILD(pk_store_alloc_write(store, sid, &d) == PK_STORE_OK);
+
+	memset(&probe, 0, sizeof(probe));
+	probe.function = (char *)"tiny";
+	probe.module = (char *)"prog";
+	probe.calls = 1000000;
+	probe.returned = 1000000;
+	probe.total_ns = 3000000000;
+	probe.self_ns = 3000000000;
+	probe.sum_ns = 3000000000;
+	BUILD(pk_store_add_probe_row(store, sid, &probe) == PK_STORE_OK);
+
+	memset(rows, 0, sizeof(rows));
+	rows[0] = (struct pk_cachesim_row){ (char *)"walk_columns", NULL, 0, 1000000, 400000, 0,
+					    380000, 0, 200000, 0, 0, 0 };
+	rows[1] = (struct pk_cachesim_row){ (char *)"other", NULL, 0, 1000000, 400000, 0, 4000, 0, 0,
+					    0, 0, 0 };
+	BUILD(pk_store_set_cachesim(store, sid, &info) == PK_STORE_OK);
+	BUILD(pk_store_add_cachesim_rows(store, sid, rows, 2) == PK_STORE_OK);
+
+	load(&r, "stored");
+	analyze(&r);
+	CU_ASSERT_PTR_NOT_NULL(r.ev.alloc);
+	if (r.ev.alloc) {
+		CU_ASSERT_EQUAL(r.ev.alloc->n_sites, 2);
+		CU_ASSERT_EQUAL(r.ev.alloc->peak_bytes, 500 * 4096 + 256);
+		CU_ASSERT_EQUAL(r.ev.alloc->n_timeline, 16);
+	}
+	/* 2,048,000 bytes never freed at remember_request: 99.99% of the
+	 * peak, critical; the malloc frame is skipped to find the site. */
+	f = find(&r, "leak-suspect", "remember_request");
+	REQUIRE(f, &r);
+	CU_ASSERT_EQUAL(f->severity, PK_SEV_CRITICAL);
+	CU_ASSERT_DOUBLE_EQUAL(number(f, "live_bytes"), 2048000, 1e-9);
+	CU_ASSERT_DOUBLE_EQUAL(number(f, "live_count"), 500, 1e-9);
+	CU_ASSERT_PTR_NULL(find(&r, "leak-suspect", "scratch"));
+	/* The live bytes rose all along. */
+	CU_ASSERT_PTR_NOT_NULL(find(&r, "leak-suspect", "whole program"));
+	/* The site held the peak: large-allocation sees it too. */
+	f = find(&r, "large-allocation", "remember_request");
+	REQUIRE(f, &r);
+	CU_ASSERT_EQUAL(f->severity, PK_SEV_CRITICAL);
+
+	/* Probes: tiny called 1,000,000 times, 3 us each, 30% under loop. */
+	CU_ASSERT_EQUAL(r.ev.n_probes, 1);
+	f = find(&r, "hot-callee", "loop");
+	REQUIRE(f, &r);
+	CU_ASSERT_EQUAL(f->severity, PK_SEV_MEDIUM);
+	CU_ASSERT_DOUBLE_EQUAL(number(f, "calls"), 1000000, 1e-9);
+	CU_ASSERT_DOUBLE_EQUAL(number(f, "avg_ns"), 3000, 1e-9);
+
+	/* Cache simulation: walk_columns misses D1 on 95% of its accesses. */
+	f = find(&r, "cache-unfriendly", "walk_columns");
+	REQUIRE(f, &r);
+	CU_ASSERT_EQUAL(f->severity, PK_SEV_CRITICAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(f->description, "simulated (cachegrind (valgrind-3.19.0), D1=32768,8,64"));
+	CU_ASSERT_PTR_NULL(find(&r, "cache-unfriendly", "other"));
+	done(&r);
+}
+
 /* ---- the command --------------------------------------------------------- */
 
 struct run_result {
@@ -923,6 +1053,7 @@ int main(void)
 	CU_add_test(s, "order, hiding, clean profile", test_order_and_clean);
 	CU_add_test(s, "allocation data rules", test_allocation_data);
 	CU_add_test(s, "cache data rule", test_cache_data);
+	CU_add_test(s, "allocation, probe and cache data from the store", test_optional_data_from_store);
 	CU_add_test(s, "command output", test_command);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
