@@ -10,6 +10,14 @@ store_libpkstore_a_SOURCES += store/allocs.c
 # perfkit allocs: the model, the timeline chart and the command.
 src_libpksrc_a_SOURCES += src/allocs.c src/allocs.h src/allocs-svg.c src/cmd-allocs.c
 
+# The store's allocation tables and the model of perfkit allocs.
+check_PROGRAMS += tests/unit/test-allocs
+TESTS += tests/unit/test-allocs
+tests_unit_test_allocs_SOURCES = tests/unit/test-allocs.c
+tests_unit_test_allocs_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
+tests_unit_test_allocs_LDADD = src/libpksrc.a store/libpkstore.a lib/libpkcommon.a \
+	$(SQLITE_LIBS) $(ZLIB_LIBS) $(CUNIT_LIBS) -lm
+
 # Integration tests: perfkitd --alloc against tracees with known truth
 # (tests/targets/alloc-suite.c, alloc-cxx.cc, built in daemon/probe.mk).
 PK_ALLOC_TESTS = \
