@@ -358,6 +358,8 @@ int jd_run(struct jd_target *t, struct pk_jprobes *j, pk_jprobe_callback cb, voi
 			if (tid == t->pid) {
 				t->status = st;
 				t->exited = 1;
+				if (o && o->int3)
+					pk_probes_forget(o->int3);
 				pk_jprobes_drain(j, cb, ctx, 0);
 				return 0;
 			}
@@ -389,6 +391,8 @@ int jd_run(struct jd_target *t, struct pk_jprobes *j, pk_jprobe_callback cb, voi
 		}
 		case 0:
 			sig = WSTOPSIG(st);
+			if (sig == SIGTRAP && o && o->int3 && pk_probe_handle_trap(o->int3, tid) == 1)
+				sig = 0;
 			break;
 		default:
 			break;

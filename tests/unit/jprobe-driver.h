@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 #include "daemon/jprobe.h"
+#include "daemon/probe.h"
 
 #define JD_MAX_TIDS 64
 #define JD_DEADLINE_S 120           /* jd_run kills a tracee running longer */
@@ -43,6 +44,9 @@ struct jd_run_opts {
 	uint8_t before[JD_NFN][32]; /* detach: the bytes at each allocator */
 	uint8_t after[JD_NFN][32];  /* before arm and after detach */
 	int drain_at_end;           /* drain only once the leader exited */
+	struct pk_probes *int3;     /* the int3 engine holding the functions
+				       the jump backend refused, or NULL:
+				       its SIGTRAPs go to pk_probe_handle_trap */
 	int detach_err;
 	int detached;
 };

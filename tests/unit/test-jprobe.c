@@ -542,7 +542,17 @@ static void test_full_ring(void)
 	pk_jprobes_free(j);
 }
 
-/* Functions that must go to the int3 backend, and why. */
+static int int3_entries;
+
+static int on_int3(void *ctx, struct pk_probe_event *ev)
+{
+	(void)ctx;
+	int3_entries += ev->kind == PK_PROBE_ENTRY;
+	return 0;
+}
+
+/* Functions that must go to the int3 backend, and why; the one that the
+ * int3 backend can take runs there beside the jump-patched one. */
 static void test_refusals(void)
 {
 	struct jd_target t;
@@ -550,6 +560,7 @@ static void test_refusals(void)
 	uint64_t s, e;
 	char path[512];
 	int tiny, loopy, plain, thrower;
+	struct jd_run_opts o;
 
 	target(path, sizeof(path), "jprobe-shapes");
 	CU_ASSERT_EQUAL_FATAL(jd_start(&t, path, NULL, NULL), 0);
@@ -570,10 +581,20 @@ static void test_refusals(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(pk_jprobe_refusal(j, loopy), "branch"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(pk_jprobe_refusal(j, thrower), "throw"));
 	CU_ASSERT_PTR_NULL(pk_jprobe_refusal(j, plain));
+	/* the fallback: shape_loop on int3 (shape_tiny's `ret` cannot be
+	 * run out of line by either backend) */
+	memset(&o, 0, sizeof(o));
+	o.int3 = pk_probes_new(t.pid, on_int3, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(o.int3);
+	CU_ASSERT(pk_probe_add(o.int3, pk_jprobe_address(j, loopy), "shape_loop") >= 0);
+	CU_ASSERT_EQUAL(pk_probes_arm(o.int3, t.pid), 1);
+	int3_entries = 0;
 	nev = 0;
 	ptrace(PTRACE_CONT, t.pid, 0, 0);
 	jd_go(&t);
-	CU_ASSERT_EQUAL(jd_run(&t, j, on_event, NULL, NULL), 0);
+	CU_ASSERT_EQUAL(jd_run(&t, j, on_event, NULL, &o), 0);
+	CU_ASSERT_EQUAL(int3_entries, 1);
+	pk_probes_free(o.int3);
 	jd_read_output(&t, 1);
 	close(t.in_fd);
 	close(t.out_fd);
