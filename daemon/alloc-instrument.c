@@ -116,6 +116,10 @@ static int find_and_arm(struct alloc_inst *ai, pid_t tid)
 	}
 	ai->tracing = 1;
 	ai->probes_placed = (unsigned)armed;
+	/* libc and the rest are mapped now: let the unwinder see them at once
+	 * (its own reload on an unknown address is rate-limited) */
+	if (pk_maps_load(ai->ctx->maps, ai->pid) < 0)
+		pk_warn("cannot re-read the memory map of PID %d", (int)ai->pid);
 	armed_now(ai);
 	if (ai->period_ns)
 		ai->next_arm_ns = ai->armed_at + ai->period_ns;

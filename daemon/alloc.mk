@@ -28,7 +28,8 @@ PK_ALLOC_TESTS = \
 	tests/integration/alloc-cxx.sh \
 	tests/integration/alloc-attach.sh \
 	tests/integration/alloc-stop.sh \
-	tests/integration/alloc-window.sh
+	tests/integration/alloc-window.sh \
+	tests/integration/alloc-exec.sh
 TESTS += $(PK_ALLOC_TESTS)
 EXTRA_DIST += $(PK_ALLOC_TESTS) tests/integration/alloc-common.sh
 
