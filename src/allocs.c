@@ -18,8 +18,12 @@ int pk_allocs_is_allocator(const char *name)
 
 	if (!name)
 		return 0;
+	/* aliases: __libc_malloc, and in static executables __calloc,
+	 * __posix_memalign... */
 	if (strncmp(name, "__libc_", 7) == 0)
 		name += 7;
+	else if (strncmp(name, "__", 2) == 0)
+		name += 2;
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (strcmp(name, names[i]) == 0)
 			return 1;

@@ -65,3 +65,13 @@ grep -q '"hot"' "$PK_TMP/fg.svg" || grep -q 'hot' "$PK_TMP/fg.svg" || pk_fail "t
 pk_run_limited 30 "$PERFKIT" report basic --event alloc_count --format json >"$PK_TMP/r.json" || pk_fail "report --event alloc_count failed"
 [ "$(pk_func "$PK_TMP/r.json" malloc self_samples)" -ge 10000 ] || { pk_show "$PK_TMP/r.json"; pk_fail "report counts fewer than 10000 mallocs"; }
 pk_log "ok: allocation reports of a run-mode session"
+
+# The same program linked statically (non-PIE, allocators found in .symtab).
+pk_need_targets alloc-suite-static
+alloc_run static "$PK_TMP/sout" "$TARGETS/alloc-suite-static" basic
+[ "$ALLOC_RC" = 0 ] && grep -q '^done$' "$PK_TMP/sout" || { pk_show "$PK_TMP/sout" "$PK_TMP/sout.err"; pk_fail "alloc-suite-static basic exited $ALLOC_RC"; }
+J=$PK_TMP/s.json
+alloc_json static "$J"
+alloc_expect "static: hot()" "$J" 'site("hot")["count"], site("hot")["bytes"], site("cold")["count"], site("aligned")["bytes"], site("chain")["count"]' "(10000, 1000000, 2, 10824, 21)"
+alloc_expect "static: leaks" "$J" 'leaks_of("hot"), leaks_of("cold"), leaks_of("aligned")' "([(100, 4)], [(50, 1)], [(1000, 1)])"
+pk_log "ok: static executable"

@@ -197,6 +197,7 @@ static void test_model(void)
 	pk_allocs_release(NULL);
 
 	CU_ASSERT(pk_allocs_is_allocator("__libc_malloc"));
+	CU_ASSERT(pk_allocs_is_allocator("__posix_memalign"));
 	CU_ASSERT(pk_allocs_is_allocator("operator delete(void*, unsigned long)"));
 	CU_ASSERT(!pk_allocs_is_allocator("mallocx"));
 	CU_ASSERT(!pk_allocs_is_allocator(NULL));
