@@ -4,7 +4,8 @@
  * allocates a new one of 16..271 bytes, fills it and folds it into a
  * checksum (about one allocation and one free per 0.1 us of work here).
  * Writes "ready", waits for a byte on stdin (so a tracer can arm first),
- * runs N steps and prints "work NS_PER_STEP CHECKSUM".
+ * runs N steps and prints "work NS_PER_STEP CHECKSUM".  A second argument
+ * folds each block that many times (more work per allocation).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@ static unsigned char *table[LIVE];
 int main(int argc, char **argv)
 {
 	long n = argc > 1 ? atol(argv[1]) : 1000000;
+	long passes = argc > 2 ? atol(argv[2]) : 1;
 	unsigned long x = 88172645463325252ul, sum = 0;
 	struct timespec a, b;
 	char c;
@@ -39,8 +41,9 @@ int main(int argc, char **argv)
 		free(table[k]);
 		p = malloc(len);
 		memset(p, (int)(i & 255), len);
-		for (size_t q = 0; q < len; q += 8)
-			sum = sum * 31 + p[q];
+		for (long r = 0; r < passes; r++)
+			for (size_t q = 0; q < len; q += 8)
+				sum = sum * 31 + p[q] + (unsigned long)r;
 		table[k] = p;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &b);

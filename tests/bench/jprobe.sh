@@ -6,6 +6,8 @@
 #   micro  tests/targets/alloc-suite bench N: N malloc(64)+free pairs
 #   work   tests/bench/jprobe-work N: allocation-heavy (a free and a malloc
 #          of 16..271 bytes per step, plus filling and summing the block)
+#   work4  the same folding each block 4 times: about the allocation
+#          density of the benchmark where heaptrack was measured at 5.6x
 # Runs, interleaved, best of R each (the machine is shared: the minimum is
 # the least disturbed run):
 #   plain      the workload alone
@@ -31,6 +33,7 @@ one() {
 	case $2 in
 	micro) set -- "$1" "$B/tests/targets/alloc-suite" bench "$N" ;;
 	work) set -- "$1" "$B/tests/bench/jprobe-work" "$N" ;;
+	work4) set -- "$1" "$B/tests/bench/jprobe-work" "$N" 4 ;;
 	esac
 	case $1 in
 	plain) echo g | "$2" "$3" ${4:-} ;;
@@ -43,7 +46,7 @@ one() {
 best() { tr ' ' '\n' | grep . | sort -n | head -1; }
 
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs; N=$N steps, best of $R"
-for w in micro work; do
+for w in micro work work4; do
 	pl=""; jp=""; ht=""
 	for r in $(seq "$R"); do
 		pl="$pl $(one plain $w)"
