@@ -172,14 +172,18 @@ static void calibrate(struct pk_jprobes *j)
 	}
 }
 
-static uint64_t tsc_to_ns(const struct pk_jprobes *j, uint64_t tsc)
+/* ns per tsc tick from the two calibration points (a double keeps
+ * nanoseconds exact over hours of ticks). */
+static double tsc_rate(const struct pk_jprobes *j)
 {
-	long double rate;
-
 	if (j->tsc1 == j->tsc0)
-		return j->ns0;
-	rate = (long double)(j->ns1 - j->ns0) / (long double)(j->tsc1 - j->tsc0);
-	return j->ns0 + (uint64_t)(int64_t)((long double)(int64_t)(tsc - j->tsc0) * rate);
+		return 0;
+	return (double)(j->ns1 - j->ns0) / (double)(j->tsc1 - j->tsc0);
+}
+
+static uint64_t tsc_to_ns(const struct pk_jprobes *j, double rate, uint64_t tsc)
+{
+	return j->ns0 + (uint64_t)(int64_t)((double)(int64_t)(tsc - j->tsc0) * rate);
 }
 
 static int is_nested(const struct pk_jprobes *j, uint64_t ret)
@@ -196,9 +200,12 @@ long pk_jprobes_drain(struct pk_jprobes *j, pk_jprobe_callback cb, void *ctx, si
 {
 	long count = 0;
 
+	double rate;
+
 	if (!j || !j->ring)
 		return 0;
 	calibrate(j);
+	rate = tsc_rate(j);
 	while (max == 0 || (size_t)count < max) {
 		struct pk_jrec *r = (struct pk_jrec *)(j->ring + PK_JRING_SLOTS +
 						       (j->tail & (j->ring_slots - 1)) * j->recsz);
@@ -210,8 +217,8 @@ long pk_jprobes_drain(struct pk_jprobes *j, pk_jprobe_callback cb, void *ctx, si
 		ev.probe = (int)r->probe;
 		ev.tid = (pid_t)r->tid;
 		ev.tcb = r->tcb;
-		ev.time_ns = tsc_to_ns(j, r->t0);
-		ev.duration_ns = r->t1 >= r->t0 ? tsc_to_ns(j, r->t1) - ev.time_ns : 0;
+		ev.time_ns = tsc_to_ns(j, rate, r->t0);
+		ev.duration_ns = r->t1 >= r->t0 ? tsc_to_ns(j, rate, r->t1) - ev.time_ns : 0;
 		memcpy(ev.args, r->args, sizeof(ev.args));
 		ev.retval = r->ret;
 		ev.out0 = r->out0;
@@ -227,8 +234,11 @@ long pk_jprobes_drain(struct pk_jprobes *j, pk_jprobe_callback cb, void *ctx, si
 		/* the target wrote this: never trust a length */
 		ev.stack_len = r->stack_len <= j->stack_bytes ? r->stack_len : j->stack_bytes;
 		ev.stack = (const uint8_t *)r + PK_JREC_STACK;
-		if (cb)
+		/* the target wrote this: a probe id out of range is not passed on */
+		if (cb && r->probe < j->n)
 			cb(ctx, &ev);
+		else if (r->probe >= j->n)
+			j->stats.corrupt++;
 		__atomic_store_n(&r->seq, j->tail + j->ring_slots, __ATOMIC_RELEASE);
 		j->tail++;
 		count++;

@@ -170,14 +170,20 @@ typedef void (*pk_jprobe_callback)(void *ctx, const struct pk_jprobe_event *ev);
 
 /*
  * Hand out up to max events (0 = all there are) in ring order, calling cb
- * for each.  Never blocks; safe while the target runs.  Returns the number
- * of events handed out.
+ * for each (cb may be NULL: count and discard).  Never blocks; safe while
+ * the target runs.  A thread interrupted between reserving a slot and
+ * publishing it (a signal handler running, the thread stopped) holds up
+ * the events after it until it goes on; producers meanwhile fill the ring
+ * and then drop.  Returns the number of slots consumed.
  */
 long pk_jprobes_drain(struct pk_jprobes *j, pk_jprobe_callback cb, void *ctx, size_t max);
 
 struct pk_jprobe_stats {
 	uint64_t events;           /* drained */
 	uint64_t drops;            /* events the target dropped: ring full */
+	uint64_t corrupt;          /* records with an impossible probe id (the
+				      target overwrote its ring): not handed
+				      out */
 	unsigned patched;          /* probes patched now */
 	unsigned refused;
 	unsigned pages;            /* detour pages mapped */
