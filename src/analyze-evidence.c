@@ -105,6 +105,13 @@ uint64_t pk_ev_oncpu_self(const struct pk_evidence *ev, const struct pk_func_sta
 	return off < fs->self ? fs->self - off : 0;
 }
 
+int pk_ev_instrumentation(const struct pk_evidence *ev, int64_t function_id)
+{
+	if (!ev->alloc && !ev->n_probes)
+		return 0;
+	return !strncmp(pk_ev_name(ev, function_id), "[anon]", 6);
+}
+
 double pk_ev_share(const struct pk_evidence *ev, uint64_t weight)
 {
 	return ev->total ? (double)weight / (double)ev->total : 0.0;

@@ -61,6 +61,10 @@
 #define PK_AN_SAMPLES_HIGH           50
 #define PK_AN_SAMPLES_CRITICAL       10
 
+/* Rules that read shares of samples stay silent below this many samples:
+ * a share measured from a handful of samples is noise. */
+#define PK_AN_MIN_RULE_SAMPLES       20
+
 /* deep-stack: a function repeated this many times in one stack is deep
  * recursion; a stack this many frames deep is a deep call stack. */
 #define PK_AN_RECURSION_DEPTH        100

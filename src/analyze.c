@@ -316,7 +316,8 @@ void pk_analyze(const struct pk_evidence *ev, struct pk_findings *out)
 	size_t i;
 
 	for (i = 0; i < pk_n_rules; i++)
-		pk_rules[i]->run(pk_rules[i], ev, &all);
+		if (!pk_rules[i]->sample_based || ev->profile->n_samples >= PK_AN_MIN_RULE_SAMPLES)
+			pk_rules[i]->run(pk_rules[i], ev, &all);
 	for (i = 0; i < all.n; i++) {
 		if (all.v[i].severity == PK_SEV_NONE || hidden(&all, i)) {
 			finding_release(&all.v[i]);

@@ -140,6 +140,12 @@ void pk_evidence_release(struct pk_evidence *ev);
  * samples taken while its thread slept; CPU mode: all of it). */
 uint64_t pk_ev_oncpu_self(const struct pk_evidence *ev, const struct pk_func_stat *fs);
 
+/* Is the function perfkit's own instrumentation rather than the
+ * program's code?  In a session recorded with --alloc or --probe,
+ * samples stopped in the probes' out-of-line code land in an anonymous
+ * mapping ("[anon]+0x60"); they are the tracer's cost, not a hot spot. */
+int pk_ev_instrumentation(const struct pk_evidence *ev, int64_t function_id);
+
 /* Share of the counted weight (0 when nothing was counted). */
 double pk_ev_share(const struct pk_evidence *ev, uint64_t weight);
 
@@ -246,6 +252,9 @@ struct pk_rule {
 	const char *explain;     /* what it reads, why it matters, when it fires */
 	const char *needs;       /* evidence needed: "CPU or wall samples", "--alloc" ... */
 	enum pk_rule_kind kind;
+	/* Reads shares of samples: not run on a profile of fewer than
+	 * PK_AN_MIN_RULE_SAMPLES samples (profile-quality says why). */
+	int sample_based;
 	struct pk_levels levels;
 	void (*run)(const struct pk_rule *rule, const struct pk_evidence *ev, struct pk_findings *out);
 };

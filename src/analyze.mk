@@ -57,6 +57,7 @@ tests_targets_an_mutex_LDFLAGS = -pthread
 PK_ANALYZE_TESTS = \
 	tests/integration/analyze-cpu.sh \
 	tests/integration/analyze-alloc.sh \
+	tests/integration/analyze-alloc-trace.sh \
 	tests/integration/analyze-deep.sh \
 	tests/integration/analyze-wall.sh \
 	tests/integration/analyze-clean.sh

@@ -72,6 +72,7 @@ const struct pk_rule pk_rule_allocator_overhead = {
 		"bookkeeping: a large share means many short-lived objects.",
 	.needs = "CPU or wall samples",
 	.kind = PK_RULE_SPECIFIC,
+	.sample_based = 1,
 	.levels = PK_AN_LEVELS_ALLOCATOR,
 	.run = run,
 };

@@ -133,6 +133,7 @@ const struct pk_rule pk_rule_deep_stack = {
 		"least\".",
 	.needs = "CPU or wall samples",
 	.kind = PK_RULE_SPECIFIC,
+	.sample_based = 1,
 	.levels = PK_AN_LEVELS_DEEP_STACK,
 	.run = run,
 };

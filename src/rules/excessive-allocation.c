@@ -111,7 +111,8 @@ static void run(const struct pk_rule *rule, const struct pk_evidence *ev, struct
 		from_alloc_data(rule, ev, out);
 	/* perfkitd's allocation data has no realloc steps: CPU samples
 	 * still show the growth. */
-	from_samples(rule, ev, out);
+	if (ev->profile->n_samples >= PK_AN_MIN_RULE_SAMPLES)
+		from_samples(rule, ev, out);
 }
 
 const struct pk_rule pk_rule_excessive_allocation = {

@@ -66,7 +66,7 @@ static struct pair *collect_pairs(const struct pk_evidence *ev, size_t *n_out)
 			continue;
 		callee = pk_profile_node_function(p, (int64_t)i + 1);
 		caller = pk_profile_node_function(p, parent);
-		if (callee <= 0 || caller <= 0 || callee == caller)
+		if (callee <= 0 || caller <= 0 || callee == caller || pk_ev_instrumentation(ev, callee))
 			continue;
 		pk_xgrow((void **)&v, &cap, n + 1, sizeof(*v));
 		v[n].caller = caller;
@@ -156,6 +156,7 @@ const struct pk_rule pk_rule_hot_callee = {
 		"are cheaper to remove at the call site than inside the callee.",
 	.needs = "CPU or wall samples (--probe adds call counts and times)",
 	.kind = PK_RULE_PATTERN,
+	.sample_based = 1,
 	.levels = PK_AN_LEVELS_HOT_CALLEE,
 	.run = run,
 };

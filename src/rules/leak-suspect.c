@@ -84,7 +84,9 @@ const struct pk_rule pk_rule_leak_suspect = {
 		"that grew in at least PK_AN_RISING_STEPS (75%) of the timeline's steps\n"
 		"and ended at least twice as high as at a quarter of the run.",
 	.needs = "--alloc",
-	.kind = PK_RULE_SPECIFIC,
+	/* A leak explains the memory its site holds: it hides a
+	 * large-allocation finding for the same site. */
+	.kind = PK_RULE_REFINED,
 	.levels = PK_AN_LEVELS_LEAK,
 	.run = run,
 };

@@ -93,6 +93,7 @@ const struct pk_rule pk_rule_lock_contention = {
 		"pthread_cond_wait are not contention and are not counted.",
 	.needs = "wall samples (--mode wall) for waiting; CPU samples show spinning",
 	.kind = PK_RULE_SPECIFIC,
+	.sample_based = 1,
 	.levels = PK_AN_LEVELS_LOCK,
 	.run = run,
 };

@@ -70,6 +70,7 @@ const struct pk_rule pk_rule_memory_copying = {
 		"often than needed.",
 	.needs = "CPU or wall samples",
 	.kind = PK_RULE_SPECIFIC,
+	.sample_based = 1,
 	.levels = PK_AN_LEVELS_MEMORY_COPY,
 	.run = run,
 };

@@ -84,7 +84,8 @@ static void run(const struct pk_rule *rule, const struct pk_evidence *ev, struct
 		}
 	}
 	for (size_t i = 0; i < ev->n_funcs; i++)
-		if (unnamed(pk_ev_name(ev, ev->funcs[i].function_id)))
+		if (unnamed(pk_ev_name(ev, ev->funcs[i].function_id)) &&
+		    !pk_ev_instrumentation(ev, ev->funcs[i].function_id))
 			unknown += ev->funcs[i].self;
 	sev = pk_severity_of(pk_ev_share(ev, unknown), &rule->levels);
 	if (sev != PK_SEV_NONE) {

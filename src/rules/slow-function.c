@@ -20,7 +20,7 @@ static void run(const struct pk_rule *rule, const struct pk_evidence *ev, struct
 		struct pk_finding *f;
 		char *loc;
 
-		if (sev == PK_SEV_NONE)
+		if (sev == PK_SEV_NONE || pk_ev_instrumentation(ev, fs->function_id))
 			continue;
 		f = pk_finding_add(out, rule, sev, share);
 		loc = pk_ev_location(ev, fs->function_id);
@@ -59,6 +59,7 @@ const struct pk_rule pk_rule_slow_function = {
 		"allocator-overhead, lock-contention, syscall-heavy) replaces it.",
 	.needs = "CPU or wall samples",
 	.kind = PK_RULE_GENERIC,
+	.sample_based = 1,
 	.levels = PK_AN_LEVELS_SLOW_FUNCTION,
 	.run = run,
 };

@@ -75,6 +75,7 @@ const struct pk_rule pk_rule_string_scanning = {
 		"linearly by name.",
 	.needs = "CPU or wall samples",
 	.kind = PK_RULE_SPECIFIC,
+	.sample_based = 1,
 	.levels = PK_AN_LEVELS_STRING_SCAN,
 	.run = run,
 };

@@ -87,6 +87,7 @@ const struct pk_rule pk_rule_syscall_heavy = {
 		"call counts are shown too.",
 	.needs = "CPU or wall samples (--probe adds call counts)",
 	.kind = PK_RULE_SPECIFIC,
+	.sample_based = 1,
 	.levels = PK_AN_LEVELS_SYSCALL,
 	.run = run,
 };

@@ -7,9 +7,9 @@
 #   an-smallalloc  100,000 16-byte mallocs freed at once, over and over
 #                  (~88% inside malloc/free)  allocator-overhead   critical at churn_batch
 #
-# Both shares are far above the 50% threshold of critical.  The rules that
-# need allocation counts (leaks, sizes) are tested on hand-built evidence
-# in tests/unit/test-analyze.c.
+# Both shares are far above the 50% threshold of critical.  The same
+# problems recorded with --alloc (counts, sizes, leaks) are in
+# analyze-alloc-trace.sh.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib.sh"
 pk_init
