@@ -1,7 +1,7 @@
 /*
  * jprobe-int.h - internals shared by the jump-probe engine's files
- * (jprobe.c: table, arm, detach; jprobe-code.c: detour template and
- * relocation; jprobe-ring.c: the shared ring and its drain).
+ * (jprobe.c: table, arm; jprobe-detach.c: detach; jprobe-code.c: detour
+ * template and relocation; jprobe-ring.c: the shared ring and its drain).
  */
 #ifndef PK_JPROBE_INT_H
 #define PK_JPROBE_INT_H

@@ -2,7 +2,7 @@
 # unit test with its own ptrace driver, and its benchmark tool.
 PK_JPROBE_SOURCES = \
 	daemon/jprobe.c daemon/jprobe.h daemon/jprobe-int.h \
-	daemon/jprobe-code.c daemon/jprobe-ring.c
+	daemon/jprobe-code.c daemon/jprobe-ring.c daemon/jprobe-detach.c
 
 daemon_libpkdaemon_a_SOURCES += $(PK_JPROBE_SOURCES)
 

@@ -1,0 +1,113 @@
+/*
+ * jprobe-detach.c - undoing the jump backend in a live target (contract in
+ * jprobe.h): the original bytes back at every patched entry and, at the
+ * final detach, the ring out of the target: the detours' ring pointer
+ * zeroed so that calls still in flight record nothing, a thread caught
+ * writing a record single-stepped out of it, then an injected munmap.
+ */
+#include "daemon/jprobe-int.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "daemon/probe-int.h"
+
+static int recording(const struct pk_jprobes *j, uint64_t rip)
+{
+	for (size_t i = 0; i < j->n; i++)
+		if (j->v[i].detour && pk_jdetour_recording(j->v[i].detour, rip))
+			return 1;
+	return 0;
+}
+
+/*
+ * Single-step stopped thread tid until it is out of the record-writing part
+ * of a detour (a few hundred steps at most: rep movsb steps per byte).  A
+ * signal that arrives meanwhile is queued again and ends the stepping
+ * (-EAGAIN).  The thread is left in a ptrace-stop (its last step's).
+ */
+static int step_out_of_record(struct pk_jprobes *j, pid_t tid)
+{
+	for (int step = 0; step < 20000; step++) {
+		struct user_regs_struct r;
+		int st;
+
+		if (ptrace(PTRACE_GETREGS, tid, 0, &r) < 0)
+			return errno == ESRCH && step == 0 ? 0 : -errno; /* gone: writes nothing */
+		if (!recording(j, r.rip)) {
+			j->stats.stepped += step > 0;
+			return 0;
+		}
+		if (ptrace(PTRACE_SINGLESTEP, tid, 0, 0) < 0)
+			return -errno;
+		if (waitpid(tid, &st, __WALL) != tid)
+			return -errno;
+		if (!WIFSTOPPED(st))
+			return -ESRCH;
+		if ((st >> 16) == 0 && WSTOPSIG(st) != SIGTRAP) {
+			syscall(SYS_tgkill, (int)j->pid, (int)tid, WSTOPSIG(st));
+			return -EAGAIN;
+		}
+	}
+	return -EAGAIN;
+}
+
+/* Final detach: no detour writes to the ring any more, then unmap it. */
+static int unmap_ring(struct pk_jprobes *j, const pid_t *tids, size_t n)
+{
+	uint64_t zero = 0;
+	int err;
+
+	for (size_t i = 0; i < j->n; i++) {
+		if (!j->v[i].detour)
+			continue;
+		err = pk_probes_write(j->inj, j->v[i].detour + pk_jdetour_ring_slot(), &zero, 8);
+		if (err < 0)
+			return err;
+	}
+	/* a thread between loading the ring pointer and publishing its
+	 * record still writes into the ring: step it out of there, else keep
+	 * the ring mapped */
+	for (size_t t = 0; t < n; t++) {
+		err = step_out_of_record(j, tids[t]);
+		if (err == -EAGAIN)
+			return 0;
+		if (err < 0)
+			return err;
+	}
+	return pk_jring_unmap_target(j, tids[0]);
+}
+
+int pk_jprobes_detach(struct pk_jprobes *j, const pid_t *tids, size_t n, int flags)
+{
+	int first = 0;
+
+	for (size_t i = 0; i < j->n; i++) {
+		struct pk_jprobe *pr = &j->v[i];
+		int err;
+
+		if (!pr->patched)
+			continue;
+		err = pk_probes_write(j->inj, pr->addr, pr->orig, 5);
+		if (err < 0 && !first)
+			first = err;
+		if (err == 0)
+			pr->patched = 0;
+	}
+	j->stats.patched = 0;
+	for (size_t i = 0; i < j->n; i++)
+		j->stats.patched += j->v[i].patched != 0;
+	if ((flags & PK_JPROBE_DETACH_UNMAP) && n > 0 && j->stats.patched == 0) {
+		int err = unmap_ring(j, tids, n);
+
+		j->closed = 1;
+		if (err < 0 && !first)
+			first = err;
+	}
+	return first;
+}
