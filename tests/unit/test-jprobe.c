@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 #include <sys/ptrace.h>
+#include <sys/user.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -581,6 +582,27 @@ static void test_refusals(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(pk_jprobe_refusal(j, loopy), "branch"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(pk_jprobe_refusal(j, thrower), "throw"));
 	CU_ASSERT_PTR_NULL(pk_jprobe_refusal(j, plain));
+	/* the safe point: a thread stopped inside the bytes to patch (its rip
+	 * moved there for the check, never run) only skips that arm */
+	{
+		struct pk_jprobes *j2 = pk_jprobes_new(t.pid, NULL);
+		struct user_regs_struct saved, fake;
+		int id2;
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(j2);
+		CU_ASSERT_EQUAL_FATAL(jd_func_range(&t, "shape_plain", &s, &e), 0);
+		id2 = pk_jprobe_add(j2, s, e - s, "shape_plain", 0);
+		CU_ASSERT_EQUAL_FATAL(ptrace(PTRACE_GETREGS, t.pid, 0, &saved), 0);
+		fake = saved;
+		fake.rip = s + 2; /* inside the first 5 bytes */
+		CU_ASSERT_EQUAL_FATAL(ptrace(PTRACE_SETREGS, t.pid, 0, &fake), 0);
+		CU_ASSERT_EQUAL(pk_jprobes_arm(j2, t.tids, t.ntids), 0);
+		CU_ASSERT_PTR_NOT_NULL(pk_jprobe_refusal(j2, id2));
+		if (pk_jprobe_refusal(j2, id2))
+			CU_ASSERT_PTR_NOT_NULL(strstr(pk_jprobe_refusal(j2, id2), "thread"));
+		CU_ASSERT_EQUAL(ptrace(PTRACE_SETREGS, t.pid, 0, &saved), 0);
+		pk_jprobes_free(j2); /* nothing patched: its pages stay, unused */
+	}
 	/* the fallback: shape_loop on int3 (shape_tiny's `ret` cannot be
 	 * run out of line by either backend) */
 	memset(&o, 0, sizeof(o));
