@@ -36,7 +36,7 @@ an_trace() {
 
 an_trace leak an-leak
 an_expect leak leak-suspect remember_request critical
-live=$(pk_json "$PK_TMP/leak.json" '[i for i in d["issues"] if i["rule"] == "leak-suspect"][0]["evidence"]["live_bytes"]')
+live=$(pk_json "$PK_TMP/leak.json" '[i for i in d["issues"] if i["rule"] == "leak-suspect" and i["location"].startswith("remember_request")][0]["evidence"]["live_bytes"]')
 [ "$live" = 2048000 ] || pk_fail "leak-suspect: live bytes $live, expected exactly 2048000 (500 x 4096)"
 
 an_trace small an-smallalloc 1 1
