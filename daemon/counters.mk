@@ -19,14 +19,14 @@ tests_targets_matrix_CFLAGS = $(PK_TARGET_CFLAGS)
 lib_libpkcommon_a_SOURCES += lib/counter-status.c lib/counter-status.h
 
 # perfkit cache: the view (src/cache.c) and the command.
-src_libpksrc_a_SOURCES += src/cache.c src/cache.h src/cmd-cache.c
+src_libpksrc_a_SOURCES += src/cache.c src/cache.h src/cache-output.c src/cmd-cache.c
 
 PK_COUNTERS_TESTS = \
 	tests/integration/counters.sh \
 	tests/integration/cache-sim.sh \
 	tests/integration/counters-hw.sh
 TESTS += $(PK_COUNTERS_TESTS)
-EXTRA_DIST += $(PK_COUNTERS_TESTS) tests/pmu-check.sh
+EXTRA_DIST += $(PK_COUNTERS_TESTS) tests/pmu-check.sh tests/bench/counters.sh
 
 check_PROGRAMS += tests/unit/test-counters
 TESTS += tests/unit/test-counters

@@ -3,9 +3,11 @@
  * and their ratios, sampled events per function, the cache simulation.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "counter-status.h"
 #include "src/cache.h"
 #include "src/profile.h"
 #include "util.h"
@@ -54,6 +56,22 @@ double pk_cachesim_ll_ratio(const struct pk_cachesim_row *r)
 double pk_cachesim_d1_mpki(const struct pk_cachesim_row *r)
 {
 	return ratio(r->d1mr + r->d1mw, r->ir, 1000);
+}
+
+char *pk_cache_status_message(const struct pk_cache_view *v, const struct pk_counter_row *c, char *buf, size_t len)
+{
+	return pk_counter_explain(c->status, c->err, pk_counter_kind_of(c->name), v->pmu_present, buf, len);
+}
+
+double pk_cache_running_share(const struct pk_counter_row *c)
+{
+	return c->enabled_ns ? (double)c->running_ns / (double)c->enabled_ns : NAN;
+}
+
+void pk_cache_sim_label(const struct pk_cache_view *v, char *buf, size_t len)
+{
+	snprintf(buf, len, "simulated (cachegrind, D1=%s, LL=%s)", v->sim.d1 ? v->sim.d1 : "?",
+		 v->sim.ll ? v->sim.ll : "?");
 }
 
 const char *pk_cache_ratio_color(double percent)

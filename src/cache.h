@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "store/store.h"
 
@@ -70,6 +71,20 @@ double pk_cache_value(const struct pk_cache_view *v, const char *name);
 double pk_cachesim_d1_ratio(const struct pk_cachesim_row *r);
 double pk_cachesim_ll_ratio(const struct pk_cachesim_row *r);
 double pk_cachesim_d1_mpki(const struct pk_cachesim_row *r);
+
+/* The message for an event's status ("counted", "unavailable: no
+ * hardware PMU (ENOENT)", ...), written into buf; returns buf. */
+char *pk_cache_status_message(const struct pk_cache_view *v, const struct pk_counter_row *c, char *buf, size_t len);
+/* running / enabled time of a counter (1 = never multiplexed), NAN unknown. */
+double pk_cache_running_share(const struct pk_counter_row *c);
+/* "simulated (cachegrind, D1=32768,8,64, LL=...)". */
+void pk_cache_sim_label(const struct pk_cache_view *v, char *buf, size_t len);
+
+/* JSON (keys in man perfkit, "perfkit cache") and CSV of a view loaded
+ * with the same lines flag; limit bounds the function rows (0 = all). */
+void pk_cache_print_json(FILE *out, struct pk_store *st, const struct pk_session *s,
+			 const struct pk_cache_view *v, int lines, size_t limit);
+void pk_cache_print_csv(FILE *out, const struct pk_cache_view *v, int lines, size_t limit);
 
 /* perf's colour for a miss ratio (in percent): "" below 5%, yellow above
  * 5%, magenta above 10%, red above 20% (ANSI codes). */
