@@ -326,6 +326,12 @@ int pk_jprobes_arm(struct pk_jprobes *j, const pid_t *tids, size_t n)
 			err = -errno;
 			goto out;
 		}
+		/* the detours read the TCB through %fs: without one (a static
+		 * program before its TLS setup) they would fault */
+		if (!regs[i].fs_base) {
+			err = -EAGAIN;
+			goto out;
+		}
 	}
 	if (j->tid_offset < 0 && !j->ring)
 		j->tid_offset = find_tid_offset(j, tids, n);

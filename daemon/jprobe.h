@@ -113,7 +113,9 @@ int pk_jprobe_add(struct pk_jprobes *j, uint64_t addr, uint64_t size, const char
  * then it is only skipped (the reason says so) and the next arm tries
  * again.  After pk_jprobes_detach, arming again (a sampling window)
  * rewrites only the jumps: the detours stay.  Returns the number of
- * probes patched.
+ * probes patched; -EAGAIN when a thread has no thread pointer yet (fs
+ * base 0: a static program at its entry point, before its TLS setup; the
+ * detours read %fs, so arm later or use the int3 backend).
  */
 int pk_jprobes_arm(struct pk_jprobes *j, const pid_t *tids, size_t n);
 

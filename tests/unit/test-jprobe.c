@@ -8,6 +8,7 @@
  * a function to the int3 backend.
  */
 #include <CUnit/Basic.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -395,6 +396,37 @@ static void test_exec(void)
 	pk_jprobes_free(j);
 }
 
+/* Right after execve no thread pointer exists yet (the detours read
+ * %fs): arm refuses with EAGAIN and touches nothing. */
+static void test_no_tls_yet(void)
+{
+	char path[512];
+	struct pk_jprobes *j;
+	int st;
+	pid_t pid;
+
+	target(path, sizeof(path), "jprobe-shapes");
+	pid = fork();
+	if (pid == 0) {
+		char *argv[] = { path, NULL };
+
+		ptrace(PTRACE_TRACEME, 0, 0, 0);
+		execv(path, argv);
+		_exit(127);
+	}
+	CU_ASSERT_FATAL(pid > 0);
+	CU_ASSERT_EQUAL_FATAL(waitpid(pid, &st, __WALL), pid);
+	CU_ASSERT_FATAL(WIFSTOPPED(st) && WSTOPSIG(st) == SIGTRAP);
+	j = pk_jprobes_new(pid, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	CU_ASSERT(pk_jprobe_add(j, 0x1000, 64, "anything", 0) >= 0);
+	CU_ASSERT_EQUAL(pk_jprobes_arm(j, &pid, 1), -EAGAIN);
+	CU_ASSERT_EQUAL(ring_mappings(pid), 0);
+	pk_jprobes_free(j);
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, __WALL);
+}
+
 static unsigned long loop_sum(long n)
 {
 	unsigned long s = 0;
@@ -655,6 +687,7 @@ int main(int argc, char **argv)
 	ADD("fork while patched", test_fork);
 	ADD("exec while patched", test_exec);
 	ADD("detach and arm again", test_rearm);
+	ADD("no thread pointer yet: EAGAIN", test_no_tls_yet);
 	ADD("detach mid-run restores every byte", test_detach_mid_run);
 	ADD("driver killed by SIGKILL", test_driver_killed);
 	ADD("full ring drops, counted", test_full_ring);
