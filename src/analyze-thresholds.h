@@ -40,8 +40,10 @@
 #define PK_AN_LEVELS_LOCK            { 0.05, 0.10, 0.25, 0.50 }
 /* syscall-heavy: inclusive share of system call wrappers (read, write...). */
 #define PK_AN_LEVELS_SYSCALL         { 0.10, 0.20, 0.35, 0.60 }
-/* cache-unfriendly: D1 (else last-level) miss ratio of a hot function. */
-#define PK_AN_LEVELS_CACHE           { 0.05, 0.10, 0.20, 0.40 }
+/* cache-unfriendly: D1 (else last-level) miss ratio of a hot function.
+ * A sequential walk of 8-byte elements misses once per 64-byte line
+ * (12.5%) and is as cache-friendly as code gets: low starts above it. */
+#define PK_AN_LEVELS_CACHE           { 0.15, 0.25, 0.40, 0.60 }
 /* profile-quality: share of samples without a complete stack, and share
  * of samples whose leaf has no symbol. */
 #define PK_AN_LEVELS_INCOMPLETE      { 0.05, 0.10, 0.25, 0.50 }

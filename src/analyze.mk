@@ -60,6 +60,7 @@ PK_ANALYZE_TESTS = \
 	tests/integration/analyze-alloc-trace.sh \
 	tests/integration/analyze-deep.sh \
 	tests/integration/analyze-wall.sh \
+	tests/integration/analyze-cache.sh \
 	tests/integration/analyze-clean.sh
 
 TESTS += tests/unit/test-analyze $(PK_ANALYZE_TESTS)

@@ -31,7 +31,11 @@ static void run(const struct pk_rule *rule, const struct pk_evidence *ev, struct
 {
 	const struct pk_profile *p = ev->profile;
 	uint64_t n = p->n_samples, unknown = 0;
-	enum pk_severity sev = few_samples_severity(n);
+	const char *mode = p->session.mode ? p->session.mode : "cpu";
+	/* A session that did not sample (--cache-sim runs the program under
+	 * a simulator) has no samples to count. */
+	int sampling = !strcmp(mode, "cpu") || !strcmp(mode, "wall");
+	enum pk_severity sev = sampling ? few_samples_severity(n) : PK_SEV_NONE;
 	struct pk_finding *f;
 
 	if (sev != PK_SEV_NONE) {

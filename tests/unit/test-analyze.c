@@ -745,14 +745,24 @@ static void test_cache_data(void)
 	const struct pk_finding *f;
 
 	run_spec(&r, "cache-data", "cpu", v, N(v), 1000);
-	r.ev.cache = pk_xcalloc(2, sizeof(*r.ev.cache));
-	r.ev.n_cache = 2;
+	r.ev.cache = pk_xcalloc(3, sizeof(*r.ev.cache));
+	r.ev.n_cache = 3;
 	r.ev.cache[0] = (struct pk_cache_ev){ pk_xstrdup("walk_columns"), 0,
 					      pk_xstrdup("simulated (cachegrind, D1=32768,8,64)"),
 					      0.5, 0.95, 0.2, 120.0 };
 	r.ev.cache[1] = (struct pk_cache_ev){ pk_xstrdup("walk_rows"), 0, pk_xstrdup("hardware"),
 					      0.5, 0.049, NAN, NAN };
+	/* A sequential walk: one miss per 64-byte line of doubles (12.5%). */
+	r.ev.cache[2] = (struct pk_cache_ev){ pk_xstrdup("walk_lines"), 0, pk_xstrdup("hardware"),
+					      0.5, 0.125, NAN, NAN };
 	analyze(&r);
+	CU_ASSERT_PTR_NULL(find(&r, "cache-unfriendly", "walk_lines"));
+	r.ev.cache[2].d1_miss_ratio = 0.15;
+	analyze(&r);
+	f = find(&r, "cache-unfriendly", "walk_lines");
+	REQUIRE(f, &r);
+	CU_ASSERT_EQUAL(f->severity, PK_SEV_LOW);
+	CU_ASSERT_PTR_NOT_NULL(strstr(f->description, "(source: hardware)"));
 	f = find(&r, "cache-unfriendly", "walk_columns");
 	REQUIRE(f, &r);
 	CU_ASSERT_EQUAL(f->severity, PK_SEV_CRITICAL);
