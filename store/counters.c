@@ -90,10 +90,11 @@ static void bind_counter(sqlite3_stmt *q, int64_t sid, const void *rows, size_t 
 	sqlite3_bind_int(q, 6, c->err);
 	if (c->scope)
 		sqlite3_bind_text(q, 7, c->scope, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 8, counted ? (int64_t)c->raw : 0);
+	if (counted)
+		sqlite3_bind_int64(q, 8, (int64_t)c->raw);
 	sqlite3_bind_int64(q, 9, (int64_t)c->enabled_ns);
 	sqlite3_bind_int64(q, 10, (int64_t)c->running_ns);
-	if (counted)  /* anything else stays NULL: never a pretend 0 */
+	if (counted)  /* raw and value stay NULL otherwise: never a pretend 0 */
 		sqlite3_bind_double(q, 11, c->value);
 }
 

@@ -143,7 +143,7 @@ static const char *const migrations[] = {
 	"CREATE TABLE IF NOT EXISTS counter_values ("
 	" session_id INTEGER NOT NULL, tid INTEGER NOT NULL, name TEXT NOT NULL,"
 	" seq INTEGER NOT NULL, status TEXT NOT NULL, errno INTEGER NOT NULL,"
-	" scope TEXT, raw INTEGER NOT NULL, enabled_ns INTEGER NOT NULL,"
+	" scope TEXT, raw INTEGER, enabled_ns INTEGER NOT NULL,"
 	" running_ns INTEGER NOT NULL, value REAL,"
 	" PRIMARY KEY (session_id, tid, name)) WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS cachesim_runs ("
