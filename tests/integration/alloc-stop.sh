@@ -29,6 +29,13 @@ for sig in INT TERM; do
 	alloc_expect "SIG$sig: calls seen" "$PK_TMP/$sig.json" 'site("loop_worker")["count"] > 0' "True"
 done
 
+# Run mode, --duration reached: perfkitd lets the program go on alone.
+echo g | pk_run_limited 120 "$PERFKITD" run -q --alloc -d 0.5 -n duration -- "$TARGETS/alloc-suite" loop $N \
+	>"$PK_TMP/d.out" 2>"$PK_TMP/d.err" || { pk_show "$PK_TMP/d.out" "$PK_TMP/d.err"; pk_fail "run --alloc -d 0.5 failed"; }
+cmp -s "$PK_TMP/bare.out" "$PK_TMP/d.out" || { pk_show "$PK_TMP/bare.out" "$PK_TMP/d.out"; pk_fail "run -d: the output differs from a run without perfkitd"; }
+alloc_json duration "$PK_TMP/d.json"
+alloc_expect "run -d: target went on" "$PK_TMP/d.json" 'd["target_exited"], site("loop_worker")["count"] > 0' "(False, True)"
+
 # The target killed while probed: perfkitd ends and says so; the target
 # died of the SIGKILL, nothing else.
 "$PERFKITD" run -q --alloc -n killed -- "$TARGETS/alloc-suite" loop $N <<<g >"$PK_TMP/k.out" 2>"$PK_TMP/k.err" &
