@@ -42,6 +42,7 @@ __asm__(
 	".balign 16\n"
 	"pk_jdetour_begin:\n"
 	"sub $88, %rsp\n"
+	"pk_jd_framed:\n"
 	"mov %rdi, 0(%rsp)\n"
 	"mov %rsi, 8(%rsp)\n"
 	"mov %rdx, 16(%rsp)\n"
@@ -153,7 +154,9 @@ __asm__(
 	"pk_jd_done:\n"
 	"9: mov 72(%rsp), %rdx\n"
 	"mov 64(%rsp), %rax\n"
+	"pk_jd_unframe:\n"
 	"add $88, %rsp\n"
+	"pk_jd_ret:\n"
 	"ret\n"
 	".balign 8\n"
 	"pk_jd_copy: .quad 0\n"
@@ -166,6 +169,7 @@ __asm__(
 extern const uint8_t pk_jdetour_begin[], pk_jdetour_end[];
 extern const uint8_t pk_jd_copy[], pk_jd_ring[], pk_jd_id[], pk_jd_flags[];
 extern const uint8_t pk_jd_loaded[], pk_jd_done[];
+extern const uint8_t pk_jd_framed[], pk_jd_unframe[], pk_jd_ret[];
 
 size_t pk_jdetour_size(void)
 {
@@ -181,6 +185,22 @@ int pk_jdetour_recording(uint64_t detour, uint64_t rip)
 {
 	return rip >= detour + (uint64_t)(pk_jd_loaded - pk_jdetour_begin) &&
 	       rip < detour + (uint64_t)(pk_jd_done - pk_jdetour_begin);
+}
+
+int pk_jdetour_frame(uint64_t detour, uint64_t pc, uint64_t sp, uint64_t *ret_slot)
+{
+	uint64_t off = pc - detour;
+
+	if (pc < detour || off > (uint64_t)(pk_jd_ret - pk_jdetour_begin))
+		return 0;
+	if (off == 0 || off == (uint64_t)(pk_jd_ret - pk_jdetour_begin))
+		*ret_slot = sp;
+	else if (off >= (uint64_t)(pk_jd_framed - pk_jdetour_begin) &&
+		 off <= (uint64_t)(pk_jd_unframe - pk_jdetour_begin))
+		*ret_slot = sp + 88;
+	else
+		return 0;
+	return 1;
 }
 
 static void put64(uint8_t *p, uint64_t v)

@@ -87,6 +87,8 @@ size_t pk_jdetour_ring_slot(void);
 /* Is rip, in the detour at `detour`, between loading the ring pointer and
  * publishing the record (a thread there still writes to the ring)? */
 int pk_jdetour_recording(uint64_t detour, uint64_t rip);
+/* Frame of the detour at `detour` for pc (see pk_jprobes_detour_frame). */
+int pk_jdetour_frame(uint64_t detour, uint64_t pc, uint64_t sp, uint64_t *ret_slot);
 /* Does any direct branch in the function's code (code[0..len), at addr)
  * land in (addr, addr + patch_len)?  Conservative: every byte offset is
  * tried as an instruction start. */

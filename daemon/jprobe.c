@@ -133,6 +133,20 @@ int pk_jprobe_count(const struct pk_jprobes *j)
 	return (int)j->n;
 }
 
+uint64_t pk_jprobe_detour(const struct pk_jprobes *j, int id)
+{
+	return id >= 0 && (size_t)id < j->n ? j->v[id].detour : 0;
+}
+
+int pk_jprobes_detour_frame(const struct pk_jprobes *j, uint64_t pc, uint64_t sp,
+			    uint64_t *ret_slot)
+{
+	for (size_t i = 0; i < j->n; i++)
+		if (j->v[i].detour && pk_jdetour_frame(j->v[i].detour, pc, sp, ret_slot))
+			return 1;
+	return 0;
+}
+
 int pk_jprobes_in_detour(const struct pk_jprobes *j, uint64_t addr)
 {
 	for (size_t i = 0; i < j->npages; i++)

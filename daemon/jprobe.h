@@ -197,6 +197,23 @@ struct pk_jprobe_stats {
 };
 void pk_jprobes_stats(const struct pk_jprobes *j, struct pk_jprobe_stats *out);
 
+/* Address of probe id's detour in the target, 0 before it is built. */
+uint64_t pk_jprobe_detour(const struct pk_jprobes *j, int id);
+
+/*
+ * For unwinders (perfkitd's sampler, nested events): a frame whose pc lies
+ * in a detour.  With the detour's frame set up (any pc from after its
+ * `sub $88,%rsp` to its `add`, in particular the return address of the
+ * call into the original function, with sp the stack pointer after that
+ * return) the caller's return address is at sp + 88; at the detour's first
+ * instruction and at its `ret`, at sp.  Sets *ret_slot to that stack
+ * address (the caller's sp is ret_slot + 8; callee-saved registers are
+ * untouched by a detour) and returns 1; 0 when pc is not in such a place
+ * (the relocated copy has no frame description).
+ */
+int pk_jprobes_detour_frame(const struct pk_jprobes *j, uint64_t pc, uint64_t sp,
+			    uint64_t *ret_slot);
+
 /* Is addr inside a detour page (a return address there belongs to a call
  * made from a detour)? */
 int pk_jprobes_in_detour(const struct pk_jprobes *j, uint64_t addr);

@@ -245,6 +245,36 @@ static void test_basic(void)
 	}
 	CU_ASSERT_EQUAL(outer_tid_ok, outer);
 	CU_ASSERT_EQUAL(stack_ok, outer);
+	/* unwinding through a detour: a call that reached an allocator by a
+	 * tail jump out of a probed function (realloc(NULL, 10) -> malloc,
+	 * reallocarray -> realloc -> malloc) has the detour's return address;
+	 * the detour frame leads to the calling probe's return-address slot,
+	 * i.e. to the sp of that call's event, recorded just after */
+	{
+		long via_detour = 0, unwound = 0;
+
+		for (size_t i = 0; i < nev; i++) {
+			uint64_t slot = 0;
+
+			if (!pk_jprobes_in_detour(j, evs[i].ret_addr))
+				continue;
+			via_detour++;
+			if (!pk_jprobes_detour_frame(j, evs[i].ret_addr, evs[i].sp + 8, &slot))
+				continue;
+			for (size_t k = i + 1; k < nev && k < i + 8; k++)
+				if (evs[k].sp == slot && evs[k].tid == evs[i].tid) {
+					unwound++;
+					break;
+				}
+		}
+		CU_ASSERT(via_detour >= 1);
+		CU_ASSERT_EQUAL(unwound, via_detour);
+		CU_ASSERT_EQUAL(pk_jprobes_detour_frame(j, pk_jprobe_detour(j, ids[JD_MALLOC]), 4096,
+							&pm), 1);
+		CU_ASSERT_EQUAL(pm, 4096);
+		CU_ASSERT_EQUAL(pk_jprobes_detour_frame(j, pk_jprobe_address(j, ids[JD_MALLOC]), 4096,
+							&pm), 0);
+	}
 	pk_jprobes_stats(j, &s);
 	CU_ASSERT_EQUAL(s.drops, 0);
 	CU_ASSERT_EQUAL(s.tid_offset, 0x2d0);
