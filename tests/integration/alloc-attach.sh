@@ -24,8 +24,8 @@ alloc_expect "leaks" "$J" 'leaks_of("hot"), leaks_of("cold"), leaks_of("aligned"
 alloc_expect "no negative" "$J" 'd["totals"]["live_bytes"] >= 0 and all(s["live_bytes"] >= 0 for s in d["sites"])' "True"
 
 # Mid-run: the truth is the output of a run without perfkitd.
-N=20000000
-echo g | pk_run_limited 60 "$TARGETS/alloc-suite" loop $N >"$PK_TMP/bare.out" || pk_fail "the bare run failed"
+alloc_loop_n "$PK_TMP/bare.out" 3
+N=$ALLOC_N
 alloc_start_tracee "$PK_TMP/loop.out" "$TARGETS/alloc-suite" loop $N
 echo g >&8
 sleep 0.2

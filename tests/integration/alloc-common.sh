@@ -96,3 +96,19 @@ alloc_wait_tracee() {
 		pk_fail "the tracee exited with status $PK_STATUS"
 	fi
 }
+
+# alloc_loop_n BARE_OUT [SECONDS]: pick ALLOC_N so that "alloc-suite loop N"
+# runs about SECONDS (default 3) without perfkitd on this machine, and
+# write the output of such a run (the truth) to BARE_OUT.
+alloc_loop_n() {
+	local t0 t1 ms secs=${2:-3}
+	t0=$(pk_now_us)
+	echo g | "$TARGETS/alloc-suite" loop 5000000 >/dev/null || pk_fail "alloc-suite loop failed"
+	t1=$(pk_now_us)
+	ms=$(( (t1 - t0) / 1000 ))
+	[ "$ms" -ge 1 ] || ms=1
+	ALLOC_N=$(( 5000000 * secs * 1000 / ms ))
+	[ "$ALLOC_N" -le 2000000000 ] || ALLOC_N=2000000000
+	[ "$ALLOC_N" -ge 5000000 ] || ALLOC_N=5000000
+	echo g | pk_run_limited 120 "$TARGETS/alloc-suite" loop "$ALLOC_N" >"$1" || pk_fail "the bare run failed"
+}

@@ -10,8 +10,8 @@ pk_init
 . "$top_srcdir/tests/integration/alloc-common.sh"
 pk_need_targets alloc-suite
 
-N=20000000
-echo g | pk_run_limited 60 "$TARGETS/alloc-suite" loop $N >"$PK_TMP/bare.out" || pk_fail "the bare run failed"
+alloc_loop_n "$PK_TMP/bare.out" 3
+N=$ALLOC_N
 
 for sig in INT TERM; do
 	alloc_start_tracee "$PK_TMP/$sig.out" "$TARGETS/alloc-suite" loop $N

@@ -8,8 +8,8 @@ pk_init
 . "$top_srcdir/tests/integration/alloc-common.sh"
 pk_need_targets alloc-suite
 
-N=60000000
-echo g | pk_run_limited 60 "$TARGETS/alloc-suite" loop $N >"$PK_TMP/bare.out" || pk_fail "the bare run failed"
+alloc_loop_n "$PK_TMP/bare.out" 4
+N=$ALLOC_N
 alloc_start_tracee "$PK_TMP/w.out" "$TARGETS/alloc-suite" loop $N
 pk_need_attach "$ALLOC_TPID"
 echo g >&8
