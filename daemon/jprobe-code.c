@@ -10,7 +10,8 @@
  *   entry (rsp = E, 8 mod 16; [E] = the caller's return address):
  *     frame of 88 bytes: rdi rsi rdx rcx r8 r9 rax, entry tsc, result
  *     rax and rdx;
- *     rdtsc; reload rdx and rax; call the copy (rsp 16-aligned there);
+ *     rdtsc only for PK_JPROBE_DURATION probes (about 10 ns each here),
+ *     then reload rdx and rax; call the copy (rsp 16-aligned there);
  *   after the return (caller-saved registers are ours again, except rax
  *   and rdx, the return registers, saved):
  *     no ring (its pointer zeroed by a final detach): skip recording;
@@ -50,13 +51,16 @@ __asm__(
 	"mov %r8, 32(%rsp)\n"
 	"mov %r9, 40(%rsp)\n"
 	"mov %rax, 48(%rsp)\n"
+	"movq $0, 56(%rsp)\n"
+	"testb $4, pk_jd_flags(%rip)\n" /* PK_JPROBE_DURATION */
+	"jz 20f\n"
 	"rdtsc\n"
 	"shl $32, %rdx\n"
 	"or %rdx, %rax\n"
 	"mov %rax, 56(%rsp)\n"
 	"mov 16(%rsp), %rdx\n"
 	"mov 48(%rsp), %rax\n"
-	"call *pk_jd_copy(%rip)\n"
+	"20: call *pk_jd_copy(%rip)\n"
 	"mov %rax, 64(%rsp)\n"
 	"mov %rdx, 72(%rsp)\n"
 	"mov pk_jd_ring(%rip), %r11\n"
@@ -91,12 +95,14 @@ __asm__(
 	"5: mov %ecx, 12(%rdi)\n"
 	"mov %fs:0, %rcx\n"
 	"mov %rcx, 16(%rdi)\n"
-	"mov 56(%rsp), %rcx\n"
-	"mov %rcx, 24(%rdi)\n"
 	"rdtsc\n"
 	"shl $32, %rdx\n"
 	"or %rdx, %rax\n"
 	"mov %rax, 32(%rdi)\n"
+	"mov 56(%rsp), %rcx\n"
+	"test %rcx, %rcx\n"
+	"cmovz %rax, %rcx\n" /* no entry time: the return's */
+	"mov %rcx, 24(%rdi)\n"
 	"mov 0(%rsp), %rcx\n"
 	"mov %rcx, 40(%rdi)\n"
 	"mov 8(%rsp), %rcx\n"

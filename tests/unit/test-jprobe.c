@@ -221,7 +221,7 @@ static void test_basic(void)
 		if (evs[i].nested)
 			continue;
 		outer++;
-		outer_tid_ok += evs[i].tid == t.pid;
+		outer_tid_ok += evs[i].tid == t.pid && evs[i].duration_ns == 0;
 		stack_ok += evs[i].stack_len >= 8 && evs[i].first_word == evs[i].ret_addr;
 	}
 	CU_ASSERT(outer > 20000);
@@ -635,7 +635,7 @@ static void test_refusals(void)
 	CU_ASSERT_EQUAL_FATAL(jd_func_range(&t, "shape_loop", &s, &e), 0);
 	loopy = pk_jprobe_add(j, s, e - s, "shape_loop", 0);
 	CU_ASSERT_EQUAL_FATAL(jd_func_range(&t, "shape_plain", &s, &e), 0);
-	plain = pk_jprobe_add(j, s, e - s, "shape_plain", 0);
+	plain = pk_jprobe_add(j, s, e - s, "shape_plain", PK_JPROBE_DURATION);
 	thrower = pk_jprobe_add(j, s + 1, e - s - 1, "shape_throw", PK_JPROBE_MAY_THROW);
 	CU_ASSERT_EQUAL(pk_jprobes_arm(j, t.tids, t.ntids), 1);
 	CU_ASSERT_PTR_NOT_NULL(pk_jprobe_refusal(j, tiny));
@@ -685,8 +685,15 @@ static void test_refusals(void)
 	CU_ASSERT(exited_ok(&t));
 	/* shape_plain(i) returns i * 3 + 1, called 1000 times */
 	CU_ASSERT_EQUAL(nev, 1000);
-	for (size_t i = 0; i < nev; i++)
-		CU_ASSERT_EQUAL_FATAL(evs[i].ret, evs[i].a0 * 3 + 1);
+	{
+		uint64_t total = 0;
+
+		for (size_t i = 0; i < nev; i++) {
+			CU_ASSERT_EQUAL_FATAL(evs[i].ret, evs[i].a0 * 3 + 1);
+			total += evs[i].duration_ns;
+		}
+		CU_ASSERT(total > 0); /* PK_JPROBE_DURATION: entry time too */
+	}
 	CU_ASSERT_PTR_NOT_NULL(strstr(t.out, "total 1499500 10\n"));
 	pk_jprobes_free(j);
 }
