@@ -4,6 +4,7 @@
  */
 #include "daemon/alloc-instrument.h"
 #include "daemon/counters.h"
+#include "daemon/fprobe.h"
 #include "daemon/instrument.h"
 #include "error.h"
 
@@ -19,9 +20,10 @@ int pk_instruments_create(const struct pk_options *opt, struct pk_instrument *ou
 			return -1;
 		n++;
 	}
-	if (opt->n_probes) {
-		pk_error("--probe is not available in this build of perfkitd");
-		return -1;
+	if (opt->n_probes && n < max) {
+		if (pk_fprobe_create(opt, &out[n]) < 0)
+			return -1;
+		n++;
 	}
 	if (opt->counters && n < max) {
 		if (pk_counters_instrument(opt, &out[n]) < 0)

@@ -678,7 +678,7 @@ int pk_session_run(const struct pk_options *opt)
 	struct recording r;
 	struct pk_tracer_hooks hooks = { 0 };
 	char path[4096], msg[1024], *cmdline;
-	int status = 0, rc, exec_fd = -1, code;
+	int status = 0, rc, exec_fd = -1, code, setup_failed;
 	struct rusage ru;
 	pid_t pid;
 
@@ -741,6 +741,8 @@ int pk_session_run(const struct pk_options *opt)
 		rc = start_sampling(&r);
 	if (rc == 0 && r.n_instruments)
 		rc = start_instruments(&r);
+	/* perfkitd failed before PROG's own code ran: exit as a failure */
+	setup_failed = rc < 0;
 	pk_tracer_resume_all(&r.tracer);
 	if (rc == 0)
 		rc = sample_loop(&r);
@@ -752,7 +754,7 @@ int pk_session_run(const struct pk_options *opt)
 		finish(&r, rc < 0 ? "aborted" : "complete", exit_code_of(status),
 		       (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6,
 		       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6);
-		return exit_code_of(status);
+		return setup_failed ? PK_EXIT_FAILURE : exit_code_of(status);
 	}
 	/* Duration reached, a stop request or an error: PROG goes on alone. */
 	pk_tracer_detach_all(&r.tracer);
@@ -761,5 +763,5 @@ int pk_session_run(const struct pk_options *opt)
 	       ticks_to_s(r.cpu_last_ticks[1] - r.cpu_start_ticks[1]));
 	while (wait4(pid, &status, 0, &ru) < 0 && errno == EINTR)
 		;
-	return exit_code_of(status);
+	return setup_failed ? PK_EXIT_FAILURE : exit_code_of(status);
 }

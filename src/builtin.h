@@ -56,4 +56,7 @@ int cmd_cache(int argc, char **argv, struct pk_cli *cli);
 /* src/cmd-analyze.c: bottlenecks and recommendations (rule engine) */
 int cmd_analyze(int argc, char **argv, struct pk_cli *cli);
 
+/* src/cmd-probes.c: calls and latency of probed functions (perfkitd --probe) */
+int cmd_probes(int argc, char **argv, struct pk_cli *cli);
+
 #endif

@@ -104,6 +104,27 @@ static const char *module_of(const struct pk_profile *p, const struct pk_func_st
 	return pk_profile_module_name(p, p->symtab.functions[fid - 1].module_id);
 }
 
+/* Function probes of the session (perfkitd --probe), all threads: when
+ * there are any, probed functions get calls, avg and p99 columns. */
+static struct pk_probe_row *probe_rows;
+static size_t n_probe_rows;
+
+static const struct pk_probe_row *probe_of(const struct pk_profile *p, const struct pk_func_stat *f)
+{
+	const char *name = pk_profile_function_name(p, f->function_id);
+	const char *module = pk_basename(module_of(p, f));
+
+	for (size_t i = 0; i < n_probe_rows; i++)
+		if (!strcmp(probe_rows[i].function, name) && !strcmp(probe_rows[i].module, module))
+			return &probe_rows[i];
+	return NULL;
+}
+
+static int64_t probe_avg(const struct pk_probe_row *r)
+{
+	return r->returned ? r->sum_ns / r->returned : 0;
+}
+
 /* The filters in words, for headers and empty-result messages. */
 static void describe_filter(struct pk_strbuf *sb, const struct pk_filter *f)
 {
@@ -129,6 +150,20 @@ static void print_table(const struct pk_profile *p, const struct pk_func_stat *v
 		{ "MODULE", PK_ALIGN_LEFT, 24, PK_TRUNC_END },
 		{ "SOURCE", PK_ALIGN_LEFT, 48, PK_TRUNC_START },
 	};
+	static const struct pk_column probed_cols[] = {
+		{ "SELF", PK_ALIGN_RIGHT, 0, PK_TRUNC_END },
+		{ "SELF%", PK_ALIGN_RIGHT, 0, PK_TRUNC_END },
+		{ "TOTAL", PK_ALIGN_RIGHT, 0, PK_TRUNC_END },
+		{ "TOTAL%", PK_ALIGN_RIGHT, 0, PK_TRUNC_END },
+		{ "SELF-TIME", PK_ALIGN_RIGHT, 0, PK_TRUNC_END },
+		{ "TOTAL-TIME", PK_ALIGN_RIGHT, 0, PK_TRUNC_END },
+		{ "CALLS", PK_ALIGN_RIGHT, 0, PK_TRUNC_END },
+		{ "AVG", PK_ALIGN_RIGHT, 0, PK_TRUNC_END },
+		{ "P99", PK_ALIGN_RIGHT, 0, PK_TRUNC_END },
+		{ "FUNCTION", PK_ALIGN_LEFT, 60, PK_TRUNC_END },
+		{ "MODULE", PK_ALIGN_LEFT, 24, PK_TRUNC_END },
+		{ "SOURCE", PK_ALIGN_LEFT, 48, PK_TRUNC_START },
+	};
 	struct pk_strbuf sb = PK_STRBUF_INIT;
 	struct pk_table *t;
 	char dur[32];
@@ -150,7 +185,10 @@ static void print_table(const struct pk_profile *p, const struct pk_func_stat *v
 	pk_strbuf_release(&sb);
 	putchar('\n');
 
-	t = pk_table_new(cols, sizeof(cols) / sizeof(cols[0]));
+	if (n_probe_rows)
+		t = pk_table_new(probed_cols, sizeof(probed_cols) / sizeof(probed_cols[0]));
+	else
+		t = pk_table_new(cols, sizeof(cols) / sizeof(cols[0]));
 	for (i = 0; i < shown; i++) {
 		char st[32], tt[32];
 		char *src = source_of(p, &v[i]);
@@ -164,6 +202,21 @@ static void print_table(const struct pk_profile *p, const struct pk_func_stat *v
 		pk_table_cellf(t, "%.1f%%", percent(v[i].total, p->total));
 		pk_table_cell(t, st);
 		pk_table_cell(t, tt);
+		if (n_probe_rows) {
+			const struct pk_probe_row *r = probe_of(p, &v[i]);
+
+			if (r) {
+				pk_table_cellf(t, "%" PRId64, r->calls);
+				pk_format_duration((double)probe_avg(r) / 1e9, st, sizeof(st));
+				pk_table_cell(t, r->returned ? st : "-");
+				pk_format_duration((double)r->p99_ns / 1e9, st, sizeof(st));
+				pk_table_cell(t, r->returned ? st : "-");
+			} else {
+				pk_table_cell(t, "-");
+				pk_table_cell(t, "-");
+				pk_table_cell(t, "-");
+			}
+		}
 		pk_table_cell(t, pk_profile_function_name(p, v[i].function_id));
 		pk_table_cell(t, pk_basename(module_of(p, &v[i])));
 		pk_table_cell(t, src ? src : "-");
@@ -175,6 +228,9 @@ static void print_table(const struct pk_profile *p, const struct pk_func_stat *v
 		printf("(%zu more functions; use --limit 0 to see all)\n", n - shown);
 	if (p->root_self)
 		printf("(%" PRIu64 " samples had no stack and count only in the total)\n", p->root_self);
+	if (n_probe_rows)
+		printf("(CALLS, AVG, P99: function probes, exact; times include the probe overhead, "
+		       "corrected as 'perfkit probes' states)\n");
 }
 
 static void print_json(struct pk_store *st, const struct pk_profile *p, const struct pk_func_stat *v,
@@ -237,6 +293,18 @@ static void print_json(struct pk_store *st, const struct pk_profile *p, const st
 		pk_json_double(&j, weight_seconds(p, v[i].total));
 		pk_json_key(&j, "source");
 		pk_json_string(&j, src);
+		if (n_probe_rows) {
+			const struct pk_probe_row *r = probe_of(p, &v[i]);
+
+			if (r) {
+				pk_json_key(&j, "calls");
+				pk_json_int(&j, r->calls);
+				pk_json_key(&j, "avg_ns");
+				pk_json_int(&j, probe_avg(r));
+				pk_json_key(&j, "p99_ns");
+				pk_json_int(&j, r->p99_ns);
+			}
+		}
 		pk_json_end_object(&j);
 		free(src);
 	}
@@ -393,6 +461,8 @@ int cmd_report(int argc, char **argv, struct pk_cli *cli)
 	}
 	pk_session_release(&s);
 
+	if (pk_store_probe_rows(cli->store, p.session.id, 1, &probe_rows, &n_probe_rows) != PK_STORE_OK)
+		n_probe_rows = 0; /* the sampled columns alone */
 	pk_profile_function_stats(&p, &v, &n);
 	if (o.sort_total)
 		qsort_r(v, n, sizeof(*v), cmp_total, &p);
@@ -407,6 +477,7 @@ int cmd_report(int argc, char **argv, struct pk_cli *cli)
 	else
 		print_table(&p, v, n, shown, &o.filter);
 	free(v);
+	pk_probe_row_array_free(probe_rows, n_probe_rows);
 	pk_profile_release(&p);
 	return PK_EXIT_OK;
 }

@@ -379,6 +379,14 @@ static void show_table(struct pk_cli *cli, const struct pk_session *s, struct st
 		show_line("recorder CPU per sample", "%.1f µs", v);
 	if (stat_take(sv, "recorder_cpu_s", &v))
 		show_line("recorder CPU", "%.3f s", v);
+	if (stat_take(sv, "probe_stops", &v)) {
+		if (stat_take(sv, "probe_stop_median_us", &w))
+			show_line("probe stops", "%.0f (%.1f µs median each)", v, w);
+		else
+			show_line("probe stops", "%.0f", v);
+	}
+	if (stat_take(sv, "probe_correction_us", &v))
+		show_line("probe correction", "%.1f µs subtracted per stop inside a probed call", v);
 	for (i = 0; i < sv->n; i++)
 		if (!sv->shown[i])
 			show_line(sv->v[i].key, "%g", sv->v[i].value);

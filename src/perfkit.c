@@ -22,6 +22,7 @@ static const struct pk_command commands[] = {
 	{ "analyze", cmd_analyze, "bottlenecks and recommendations, most severe first" },
 	{ "cache", cmd_cache, "cache behaviour: counters, miss ratios, MPKI, IPC; simulated caches" },
 	{ "annotate", cmd_annotate, "source lines of a function with their samples, hottest marked" },
+	{ "probes", cmd_probes, "calls, total/self time and latency of probed functions (--probe)" },
 	{ "html", cmd_html, "one self-contained HTML report: tables, flame graph, comparison" },
 	/* One row per command, in the order 'perfkit --help' lists them. */
 };
