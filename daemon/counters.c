@@ -16,6 +16,7 @@
 #include <linux/perf_event.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "daemon/counters.h"
@@ -46,6 +47,7 @@ struct counters {
 	int status_known[MAX_EVENTS];
 	int user_only[MAX_EVENTS];
 	int pmu;
+	size_t threads_short;         /* threads where an event that opened on the first did not */
 };
 
 /* Read every group led on thread t; values land in each member's slot. */
@@ -107,6 +109,7 @@ static void open_thread(struct counters *cs, pid_t tid)
 {
 	struct counted_thread *t;
 	size_t i;
+	int short_here;
 
 	if (find_thread(cs, tid))
 		return;
@@ -114,6 +117,7 @@ static void open_thread(struct counters *cs, pid_t tid)
 	t = &cs->threads[cs->n_threads++];
 	memset(t, 0, sizeof(*t));
 	t->tid = tid;
+	short_here = 0;
 	for (i = 0; i < pk_counter_n_events; i++) {
 		const struct pk_counter_event *ev = &pk_counter_events[i];
 		int leader = -1, fd, user_only;
@@ -133,7 +137,21 @@ static void open_thread(struct counters *cs, pid_t tid)
 			cs->status_known[i] = 1;
 			cs->status_err[i] = t->c[i].err;
 			cs->user_only[i] = fd >= 0 && user_only;
+		} else if (cs->status_known[i] && !cs->status_err[i] && t->c[i].err && t->c[i].err != ESRCH) {
+			short_here = 1;  /* EMFILE...: this thread's share is missing */
 		}
+	}
+	cs->threads_short += short_here;
+}
+
+/* Up to 16 descriptors per thread: take the hard limit of open files. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
 	}
 }
 
@@ -144,6 +162,7 @@ static int counters_start(void *self, struct pk_instrument_ctx *ctx)
 	char why[160];
 
 	cs->ctx = ctx;
+	raise_fd_limit();
 	cs->pmu = pk_counter_pmu_present();
 	/* Readers explain a failed hardware event with it. */
 	pk_store_set_stat(ctx->st, ctx->sid, "pmu_present", cs->pmu);
@@ -276,6 +295,12 @@ static int counters_finish(void *self)
 		}
 	rc = pk_store_add_counters(cs->ctx->st, cs->ctx->sid, rows, n);
 	free(rows);
+	pk_store_set_stat(cs->ctx->st, cs->ctx->sid, "counters_threads", (double)cs->n_threads);
+	pk_store_set_stat(cs->ctx->st, cs->ctx->sid, "counters_threads_short", (double)cs->threads_short);
+	if (cs->threads_short)
+		pk_warn("--counters: %zu of %zu threads could not be given every counter (too many open "
+			"files?); the process totals miss their share of those events", cs->threads_short,
+			cs->n_threads);
 	if (rc != PK_STORE_OK) {
 		pk_error("cannot store counters: %s", pk_store_errmsg(cs->ctx->st));
 		return -1;

@@ -84,6 +84,8 @@ void pk_cache_print_json(FILE *out, struct pk_store *st, const struct pk_session
 		pk_json_null(&j);
 	else
 		pk_json_bool(&j, v->pmu_present);
+	pk_json_key(&j, "threads_missing_counters");
+	pk_json_uint(&j, v->threads_short);
 	pk_json_key(&j, "counters");
 	pk_json_begin_array(&j);
 	for (i = 0; i < v->n_process; i++)

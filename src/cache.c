@@ -159,6 +159,8 @@ int pk_cache_view_load(struct pk_store *st, const struct pk_session *s, int line
 		v->n_process++;
 	if (pk_store_get_stat(st, s->id, "pmu_present", &d) == PK_STORE_OK)
 		v->pmu_present = d > 0;
+	if (pk_store_get_stat(st, s->id, "counters_threads_short", &d) == PK_STORE_OK)
+		v->threads_short = (uint64_t)d;
 	v->n_derived = sizeof(derived_template) / sizeof(derived_template[0]);
 	memcpy(v->derived, derived_template, sizeof(derived_template));
 	for (i = 0; i < v->n_derived; i++) {

@@ -37,6 +37,7 @@ struct pk_cache_view {
 	struct pk_counter_row *counters;   /* tid 0 first, then threads */
 	size_t n_counters, n_process;      /* rows with tid 0: [0, n_process) */
 	int pmu_present;                   /* -1 unknown */
+	uint64_t threads_short;            /* threads missing some counters (EMFILE...) */
 	struct pk_cache_derived derived[6];
 	size_t n_derived;
 

@@ -184,7 +184,11 @@ static void print_counters_table(const struct pk_cache_view *v, const struct cac
 	pk_table_print(t, stdout);
 	pk_table_free(t);
 	printf("  (SCALED: share of the time the event was counting; below 100%% the value\n"
-	       "   is extrapolated, as perf stat does)\n\n");
+	       "   is extrapolated, as perf stat does)\n");
+	if (v->threads_short)
+		printf("  (%" PRIu64 " threads could not be given every counter: the totals miss their share\n"
+		       "   of those events)\n", v->threads_short);
+	printf("\n");
 
 	{
 		static const struct pk_column dcols[] = {
