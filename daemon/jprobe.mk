@@ -28,3 +28,4 @@ EXTRA_DIST += tests/bench/jprobe.sh
 EXTRA_PROGRAMS += tests/bench/jprobe-work
 tests_bench_jprobe_work_SOURCES = tests/bench/jprobe-work.c
 tests_bench_jprobe_work_CFLAGS = $(PK_TARGET_CFLAGS)
+CLEANFILES += tests/bench/jprobe-bench$(EXEEXT) tests/bench/jprobe-work$(EXEEXT)
