@@ -5,12 +5,14 @@
  * With every thread of the target stopped, the engine maps into it, by raw
  * system calls injected through ptrace (never by calling the target's
  * libc):
- *   - a ring buffer: a memfd created in the target, mapped MAP_SHARED there
- *     and, through /proc/PID/fd, in perfkitd: the same pages seen by both;
+ *   - a ring buffer: a memfd ("memfd:perfkit-ring" in /proc/PID/maps)
+ *     created in the target, mapped MAP_SHARED there and, through
+ *     /proc/PID/fd, in perfkitd: the same pages seen by both;
  *   - executable detour pages within reach of a rel32 jump of the code.
  * It then overwrites the first bytes of each probed function with a 5-byte
  * `jmp rel32` to the function's detour.  A detour saves the argument
- * registers and the time stamp counter, CALLs a relocated copy of the
+ * registers (and the time stamp counter for PK_JPROBE_DURATION), CALLs a
+ * relocated copy of the
  * displaced instructions (which jumps back into the original function),
  * and once the function has returned writes one record into the ring:
  * probe, thread, time (and duration), arguments, return value, caller's
@@ -48,8 +50,8 @@
  * Stack slice: up to the configured size from the entry stack pointer,
  * clamped so that it never reads past mapped memory: to the end of the main
  * thread's stack mapping (known at arm), to the thread's TCB for glibc
- * thread stacks (the TCB sits above the stack in the same mapping), else
- * to the end of the page.
+ * thread stacks (the TCB sits above the stack in the same mapping; taken
+ * when it lies less than 64 MiB above), else to the end of the page.
  *
  * Fork: the child inherits the patched code and the MAP_SHARED ring, so
  * its events arrive in the same ring with the child's tid (a consumer that
@@ -61,6 +63,11 @@
  * detour pages stay mapped in the target: a thread that was inside a
  * probed function at detach returns through its detour.  The final detach
  * also unmaps the ring (see pk_jprobes_detach).
+ *
+ * Not detected (the int3 backend has the same exposure): a jump into the
+ * first bytes from outside the function (only its own code is scanned,
+ * every byte offset tried as an instruction), an indirect jump there, and
+ * a thread in a signal handler whose saved context points into them.
  *
  * Thread safety: one engine per process, used from one thread; the drain
  * runs concurrently with the target.  int functions return 0 / a count or
