@@ -12,9 +12,9 @@
  * It then overwrites the first bytes of each probed function with a 5-byte
  * `jmp rel32` to the function's detour.  A detour saves the argument
  * registers (and the time stamp counter for PK_JPROBE_DURATION), CALLs a
- * relocated copy of the
- * displaced instructions (which jumps back into the original function),
- * and once the function has returned writes one record into the ring:
+ * relocated copy of the displaced instructions (which jumps back into the
+ * original function), and once the function has returned writes one
+ * record into the ring:
  * probe, thread, time (and duration), arguments, return value, caller's
  * return address, stack pointer at entry, callee-saved registers and a
  * slice of the caller's stack (for out-of-process unwinding); then it
