@@ -708,6 +708,32 @@ int main(int argc, char **argv)
 	(void)argc;
 	(void)argv;
 	snprintf(builddir, sizeof(builddir), "%s", bd ? bd : ".");
+	for (int i = 0; i < 2; i++) {
+		char path[512];
+
+		target(path, sizeof(path), i ? "jprobe-shapes" : "alloc-suite");
+		if (access(path, X_OK) != 0) {
+			fprintf(stderr, "test-jprobe: %s not built\n", path);
+			return 1;
+		}
+	}
+	{
+		/* ptrace allowed here?  (Yama, containers without SYS_PTRACE) */
+		pid_t c = fork();
+		int st, ok;
+
+		if (c == 0) {
+			pause();
+			_exit(0);
+		}
+		ok = ptrace(PTRACE_SEIZE, c, 0, 0) == 0;
+		kill(c, SIGKILL);
+		waitpid(c, &st, 0);
+		if (!ok) {
+			fprintf(stderr, "test-jprobe: skipped: ptrace not permitted here\n");
+			return 77;
+		}
+	}
 	alarm(600); /* a deadline for the whole program: a hang fails */
 	evs = calloc(MAX_EV, sizeof(*evs));
 	if (!evs || CU_initialize_registry() != CUE_SUCCESS)
