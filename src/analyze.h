@@ -218,7 +218,10 @@ struct pk_findings {
 	size_t n, cap;
 };
 
-/* A new empty finding of rule at severity/impact, owned by out. */
+/* A new empty finding of rule at severity/impact, owned by out.  The
+ * pointer is valid until the next pk_finding_add on out: fill one
+ * finding before adding the next.  Texts are copied; the setters below
+ * replace what was set before. */
 struct pk_finding *pk_finding_add(struct pk_findings *out, const struct pk_rule *rule,
 				  enum pk_severity severity, double impact);
 void pk_finding_location(struct pk_finding *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -84,8 +84,9 @@ const struct pk_rule pk_rule_lock_contention = {
 	.explain =
 		"Reads the samples whose stack holds a lock acquisition\n"
 		"(pthread_mutex_lock, glibc's __lll_lock_wait, rwlock and spin locks,\n"
-		"sem_wait, std::mutex::lock), each counted once, as a share of all\n"
-		"samples, and the function that takes the lock.  In wall mode (perfkitd\n"
+		"sem_wait, std::mutex::lock) or the wake-up of waiters on unlock, each\n"
+		"counted once, as a share of all samples, and the function that takes\n"
+		"the lock.  In wall mode (perfkitd\n"
 		"--mode wall) every thread is sampled whether it runs or sleeps, so the\n"
 		"share is the time threads spend waiting for one another; the finding\n"
 		"also says how much of it was off-CPU (thread state S or D).  In CPU mode\n"
