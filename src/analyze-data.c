@@ -137,18 +137,35 @@ static int load_alloc(struct pk_store *st, struct pk_evidence *ev)
 	return PK_STORE_OK;
 }
 
-/*
- * Function probes (perfkitd --probe; schema v4).  The store's reader of
- * probe rows (pk_store_probe_rows, store/probes.c) is not in the tree
- * yet: until it is, sessions give no probe evidence and the rules fall
- * back on samples (hot-callee: the caller's own samples; syscall-heavy:
- * no call counts).  The rules already read struct pk_probe_ev.
- */
+/* Function probes (perfkitd --probe; schema v4): all-threads rows. */
 static int load_probes(struct pk_store *st, struct pk_evidence *ev)
 {
-	(void)st;
-	ev->probes = NULL;
-	ev->n_probes = 0;
+	const struct pk_profile *p = ev->profile;
+	struct pk_probe_row *rows = NULL;
+	size_t n = 0, i, f;
+	int rc;
+
+	if ((rc = pk_store_probe_rows(st, p->session.id, 1, &rows, &n)) != PK_STORE_OK)
+		return rc == PK_STORE_NOTFOUND ? PK_STORE_OK : rc;
+	if (!n) {
+		pk_probe_row_array_free(rows, n);
+		return PK_STORE_OK;
+	}
+	ev->probes = pk_xcalloc(n, sizeof(*ev->probes));
+	for (i = 0; i < n; i++) {
+		struct pk_probe_ev *pr = &ev->probes[ev->n_probes++];
+
+		pr->function = pk_xstrdup(rows[i].function ? rows[i].function : "[unknown]");
+		for (f = 1; f <= p->symtab.n_functions; f++)
+			if (!strcmp(pk_profile_function_name(p, (int64_t)f), pr->function)) {
+				pr->function_id = (int64_t)f;
+				break;
+			}
+		pr->calls = u64(rows[i].calls);
+		pr->total_ns = (double)rows[i].total_ns;
+		pr->avg_ns = rows[i].returned > 0 ? (double)rows[i].sum_ns / (double)rows[i].returned : NAN;
+	}
+	pk_probe_row_array_free(rows, n);
 	return PK_STORE_OK;
 }
 

@@ -771,9 +771,8 @@ static void test_cache_data(void)
 	done(&r);
 }
 
-/* Allocation and cache data written through the store API, as perfkitd
- * --alloc and --cache-sim write them, reach the rules; probe evidence
- * (given directly) turns a callee into a hot callee by its call count. */
+/* Allocation, probe and cache data written through the store API, as
+ * perfkitd --alloc, --probe and --cache-sim write them, reach the rules. */
 static void test_optional_data_from_store(void)
 {
 	struct stack_spec v[] = {
@@ -788,6 +787,7 @@ static void test_optional_data_from_store(void)
 	struct pk_alloc_live_row live[1];
 	struct pk_alloc_point points[20];
 	struct pk_alloc_data d;
+	struct pk_probe_row probe;
 	struct pk_cachesim_info info = { (char *)"cachegrind (valgrind-3.19.0)", (char *)"32768,8,64",
 					 (char *)"8388608,16,64", (char *)"32768,8,64", (char *)"host" };
 	struct pk_cachesim_row rows[2];
@@ -823,6 +823,16 @@ static void test_optional_data_from_store(void)
 	d.n_timeline = 20;
 	BUILD(pk_store_alloc_write(store, sid, &d) == PK_STORE_OK);
 
+	memset(&probe, 0, sizeof(probe));
+	probe.function = (char *)"tiny";
+	probe.module = (char *)"prog";
+	probe.calls = 1000000;
+	probe.returned = 1000000;
+	probe.total_ns = 3000000000;
+	probe.self_ns = 3000000000;
+	probe.sum_ns = 3000000000;
+	BUILD(pk_store_add_probe_row(store, sid, &probe) == PK_STORE_OK);
+
 	memset(rows, 0, sizeof(rows));
 	rows[0] = (struct pk_cachesim_row){ (char *)"walk_columns", NULL, 0, 1000000, 400000, 0,
 					    380000, 0, 200000, 0, 0, 0 };
@@ -853,17 +863,10 @@ static void test_optional_data_from_store(void)
 	 * no separate large-allocation finding. */
 	CU_ASSERT_PTR_NULL(find(&r, "large-allocation", "remember_request"));
 
-	/* Probes as perfkitd --probe measures them: tiny called 1,000,000
-	 * times, 3 us each, 30% of the samples under loop (whose own 0.5% is
-	 * too little to call it a loop from samples alone). */
-	CU_ASSERT_PTR_NULL(find(&r, "hot-callee", "loop"));
-	r.ev.probes = pk_xcalloc(1, sizeof(*r.ev.probes));
-	r.ev.n_probes = 1;
-	r.ev.probes[0] = (struct pk_probe_ev){ pk_xstrdup("tiny"), 0, 1000000, 3e9, 3000 };
-	for (i = 1; (size_t)i <= r.p.symtab.n_functions; i++)
-		if (!strcmp(pk_profile_function_name(&r.p, i), "tiny"))
-			r.ev.probes[0].function_id = i;
-	analyze(&r);
+	/* Probes (written through the store above): tiny called 1,000,000
+	 * times, 3 us each, 30% of the samples under loop, whose own 0.5%
+	 * would be too little to call it a loop from samples alone. */
+	CU_ASSERT_EQUAL(r.ev.n_probes, 1);
 	f = find(&r, "hot-callee", "loop");
 	REQUIRE(f, &r);
 	CU_ASSERT_EQUAL(f->severity, PK_SEV_MEDIUM);
@@ -1068,7 +1071,7 @@ int main(void)
 	CU_add_test(s, "order, hiding, clean profile", test_order_and_clean);
 	CU_add_test(s, "allocation data rules", test_allocation_data);
 	CU_add_test(s, "cache data rule", test_cache_data);
-	CU_add_test(s, "allocation and cache data from the store, probes", test_optional_data_from_store);
+	CU_add_test(s, "allocation, probe and cache data from the store", test_optional_data_from_store);
 	CU_add_test(s, "command output", test_command);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
