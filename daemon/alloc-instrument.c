@@ -17,6 +17,7 @@
  * alloc-record.c.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,20 +147,22 @@ static int wait_stop(pid_t tid, int *status)
 }
 
 /*
- * The leader is in its PTRACE_EVENT_EXEC stop.  A syscall injected from
- * there would be spoiled: the execve's own syscall-exit still follows and
- * overwrites rax.  Move it to that syscall-exit-stop first (a plain stop
- * from which resuming with signal 0 is right).  Returns 0 or -errno.
+ * tid is in a ptrace event stop reported from inside a system call
+ * (PTRACE_EVENT_EXEC, _CLONE, _FORK, _VFORK).  A syscall injected from
+ * there would be spoiled: that syscall's own exit still follows and
+ * overwrites rax (the engine then runs the target's code with our
+ * registers: SIGSEGV).  Move it to that syscall-exit-stop first (a plain
+ * stop from which resuming with signal 0 is right).  Returns 0 or -errno.
  */
-static int leave_exec_stop(struct alloc_inst *ai)
+static int to_syscall_exit(struct alloc_inst *ai, pid_t tid)
 {
-	struct pk_thread *th = pk_tracer_find(ai->ctx->tracer, ai->pid);
+	struct pk_thread *th = pk_tracer_find(ai->ctx->tracer, tid);
 	int status;
 
 	for (int tries = 0; tries < 8; tries++) {
-		if (ptrace(PTRACE_SYSCALL, ai->pid, NULL, NULL) < 0)
+		if (ptrace(PTRACE_SYSCALL, tid, NULL, NULL) < 0)
 			return -errno;
-		if (wait_stop(ai->pid, &status) < 0)
+		if (wait_stop(tid, &status) < 0)
 			return -ETIMEDOUT;
 		if (!WIFSTOPPED(status))
 			return -ESRCH;
@@ -178,7 +181,7 @@ static int arm_at_entry(struct alloc_inst *ai)
 	int rc = pk_probes_auxv_entry(ai->pid, &entry), id;
 
 	if (rc == 0)
-		rc = leave_exec_stop(ai);
+		rc = to_syscall_exit(ai, ai->pid);
 	if (rc == 0) {
 		id = pk_probe_add(pk_alloc_probes(ai->alloc), entry, "program entry point");
 		rc = id < 0 ? id : pk_probes_arm(pk_alloc_probes(ai->alloc), ai->pid);
@@ -189,6 +192,26 @@ static int arm_at_entry(struct alloc_inst *ai)
 	}
 	ai->entry = entry;
 	return 0;
+}
+
+/*
+ * Make stopped thread tid fit for an injected syscall: a stop inside a
+ * system call (an event stop of clone, fork, vfork or exec, e.g. met by
+ * pk_tracer_stop_all) is first moved to that syscall's exit.  0 or -errno.
+ */
+static int settle_for_injection(struct alloc_inst *ai, pid_t tid)
+{
+	siginfo_t si;
+	int event;
+
+	if (ptrace(PTRACE_GETSIGINFO, tid, NULL, &si) < 0)
+		return 0; /* no siginfo: not an event stop */
+	event = si.si_code >> 8;
+	if (si.si_signo != SIGTRAP ||
+	    (event != PTRACE_EVENT_CLONE && event != PTRACE_EVENT_FORK && event != PTRACE_EVENT_VFORK &&
+	     event != PTRACE_EVENT_EXEC && event != PTRACE_EVENT_VFORK_DONE))
+		return 0;
+	return to_syscall_exit(ai, tid);
 }
 
 /* A stopped thread of t fit for an injected syscall, or NULL. */
@@ -242,6 +265,13 @@ static int alloc_start(void *self, struct pk_instrument_ctx *ctx)
 		pk_tracer_resume_all(ctx->tracer);
 		pk_error("no thread of PID %d can take the allocation probes (all are stopped by signals)",
 			 (int)ai->pid);
+		return -1;
+	}
+	rc = settle_for_injection(ai, th->tid);
+	if (rc < 0) {
+		pk_tracer_resume_all(ctx->tracer);
+		pk_error("cannot bring thread %d of PID %d to a stop fit for placing probes: %s",
+			 (int)th->tid, (int)ai->pid, strerror(-rc));
 		return -1;
 	}
 	rc = find_and_arm(ai, th->tid);
@@ -422,7 +452,7 @@ static void alloc_detach(void *self, const pid_t *tids, size_t n)
 	order = pk_xcalloc(n ? n : 1, sizeof(*order));
 	memcpy(order, tids, n * sizeof(*order));
 	inject = injectable_thread(t);
-	if (inject && !catches_signals(ai->pid)) {
+	if (inject && !catches_signals(ai->pid) && settle_for_injection(ai, inject->tid) == 0) {
 		for (size_t i = 0; i < n; i++)
 			if (order[i] == inject->tid) {
 				order[i] = order[0];
