@@ -65,6 +65,7 @@ struct top_state {
 	int have_frame;
 	char comm[64];
 	int quit;
+	int alternate;             /* on the terminal's alternate screen */
 };
 
 static int usage_error(const char *msg, const char *arg)
@@ -179,6 +180,12 @@ static void draw(struct top_state *t)
 	/* One write per frame, so the terminal never shows half of one. */
 	if (!(mem = open_memstream(&buf, &len)))
 		return;
+	/* The alternate screen is entered at the first frame, so errors
+	 * before it (cannot attach) stay on the normal screen. */
+	if (!t->batch && !t->alternate) {
+		fputs("\033[?1049h\033[?25l", mem);
+		t->alternate = 1;
+	}
 	if (!t->batch)
 		fputs("\033[H\033[2J", mem);
 	pk_top_render(mem, &t->scr, &t->frame);
@@ -300,16 +307,13 @@ static void terminal_setup(struct top_state *t)
 		raw.c_cc[VTIME] = 0;
 		tcsetattr(STDIN_FILENO, TCSANOW, &raw);
 	}
-	if (!t->batch)
-		fputs("\033[?1049h\033[?25l", stdout);   /* alternate screen, no cursor */
-	fflush(stdout);
 }
 
 static void terminal_restore(struct top_state *t)
 {
 	if (t->tty_in)
 		tcsetattr(STDIN_FILENO, TCSANOW, &t->saved);
-	if (!t->batch) {
+	if (t->alternate) {
 		fputs("\033[?25h\033[?1049l", stdout);
 		/* Leave the last screen on the normal one, as top does. */
 		t->batch = 1;
