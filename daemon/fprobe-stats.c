@@ -26,7 +26,8 @@ struct frame {
 	uint64_t cookie;
 	uint64_t start_ns;
 	uint64_t stops_at_entry;
-	uint64_t child_ns;
+	int64_t child_ns;         /* corrected time of probed callees (signed:
+				     a correction may overshoot a short call) */
 	uint64_t slot, ret;       /* return-address slot and its original */
 };
 
@@ -171,6 +172,7 @@ void pk_fprobe_stats_return(struct pk_fprobe_stats *s, pid_t tid, uint64_t cooki
 	struct thread *t = thread_get(s, tid);
 	struct pk_fprobe_result *r;
 	uint64_t raw, corr, dur, self;
+	int64_t signed_dur;
 	long i;
 	struct frame f;
 
@@ -187,10 +189,13 @@ void pk_fprobe_stats_return(struct pk_fprobe_stats *s, pid_t tid, uint64_t cooki
 	if (t->stops - f.stops_at_entry == 1 && (!s->leaf_min_ns || raw < s->leaf_min_ns))
 		s->leaf_min_ns = raw;
 	corr = s->correction_ns * (1 + (t->stops - f.stops_at_entry - 1));
-	dur = raw > corr ? raw - corr : 0;
-	self = dur > f.child_ns ? dur - f.child_ns : 0;
+	/* the caller is charged the signed value, so that its self time
+	 * does not gain what a clamped callee lost */
+	signed_dur = (int64_t)raw - (int64_t)corr;
+	dur = signed_dur > 0 ? (uint64_t)signed_dur : 0;
+	self = signed_dur > f.child_ns ? (uint64_t)(signed_dur - f.child_ns) : 0;
 	if (t->n)
-		t->v[t->n - 1].child_ns += dur;
+		t->v[t->n - 1].child_ns += signed_dur;
 	r = result_of(t, f.fn);
 	t->active[f.fn]--;
 	if (!t->active[f.fn])

@@ -6,7 +6,7 @@
 # 2,550 and 2,500 (the tracee counts them itself and prints them).  The
 # inclusive total of fib is the outermost call only: it cannot exceed
 # the session's length, while the sum of every call's time is about
-# 20 times larger.  Self time never exceeds the total.
+# 20 times larger.  Self times add up to the total.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib.sh"
 pk_init
@@ -23,7 +23,9 @@ self=$(fp_field "$PK_TMP/fib.json" fib self_ns)
 dur=$(pk_session_field fib duration_s)
 python3 -c "import sys; sys.exit(0 if 0 < $total <= $dur * 1e9 else 1)" ||
 	pk_fail "fib's total $total ns is not within the session's $dur s: recursion counted twice?"
-python3 -c "import sys; sys.exit(0 if $self <= $total else 1)" ||
+# (self times add up to the total; 2% for calls of a few ns whose probe
+# cost correction is clamped at zero)
+python3 -c "import sys; sys.exit(0 if $self <= 1.02 * $total else 1)" ||
 	pk_fail "fib's self time $self exceeds its total $total"
 pk_log "ok: fib total $total ns within $dur s, self $self ns"
 
