@@ -79,6 +79,7 @@ struct fprobe {
 	uint64_t rtt_ns;                /* calibrated bare stop round trip */
 	uint64_t stops, refused;        /* over every engine (execs) */
 	int memfd;                      /* /proc/PID/mem for restoring returns */
+	uint64_t last_tick_ns;
 };
 
 /* ---- calibration ------------------------------------------------------ */
@@ -534,7 +535,10 @@ static int fp_tick(void *self, uint64_t now_ns)
 {
 	struct fprobe *f = self;
 
-	(void)now_ns;
+	/* the tick comes after every trap: refresh a few times a second */
+	if (now_ns - f->last_tick_ns < 100000000ull)
+		return 0;
+	f->last_tick_ns = now_ns;
 	pk_fprobe_stats_set_correction(f->stats, stop_cost(f));
 	return 0;
 }
