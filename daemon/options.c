@@ -43,6 +43,9 @@ static const char usage_text[] =
 	"                         matching PATTERN ([MODULE:]GLOB; repeatable)\n"
 	"      --probe-limit N    refuse patterns matching more than N functions\n"
 	"                         (default 100)\n"
+	"      --probe-backend auto|int3\n"
+	"                         how probes are placed (int3 breakpoints in this\n"
+	"                         build; auto picks the fastest available)\n"
 	"      --counters         hardware and software counters (perf_event_open);\n"
 	"                         events that cannot be opened are stored as such\n"
 	"      --sample-on EVENT[:PERIOD]\n"
@@ -180,8 +183,11 @@ static int apply_option(int c, const char *arg, char **argv, struct pk_options *
 		opt->probe_limit = lv;
 		return 0;
 	case OPT_PROBE_BACKEND:
-		if (strcmp(arg, "auto") && strcmp(arg, "jump") && strcmp(arg, "int3"))
-			return usage_error("invalid --probe-backend '%s': use auto, jump or int3", arg);
+		if (!strcmp(arg, "jump"))
+			return usage_error("%s", "--probe-backend jump is not available in this build of "
+					   "perfkitd (the jump backend is not wired in yet): use int3 or auto");
+		if (strcmp(arg, "auto") && strcmp(arg, "int3"))
+			return usage_error("invalid --probe-backend '%s': use auto or int3", arg);
 		opt->probe_backend = arg;
 		return 0;
 	case OPT_COUNTERS:
