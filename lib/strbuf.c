@@ -68,8 +68,7 @@ void pk_strbuf_addf(struct pk_strbuf *sb, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Length of the valid UTF-8 sequence at s, or 0 if it is not valid. */
-static size_t utf8_len(const unsigned char *s)
+size_t pk_utf8_len(const unsigned char *s)
 {
 	size_t n, i;
 	unsigned cp;
@@ -115,7 +114,7 @@ void pk_strbuf_add_xml(struct pk_strbuf *sb, const char *s)
 			p++;
 			continue;
 		}
-		n = utf8_len(p);
+		n = pk_utf8_len(p);
 		if (!n) {
 			pk_strbuf_addstr(sb, "\xef\xbf\xbd");
 			p++;

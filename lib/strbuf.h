@@ -28,6 +28,9 @@ void pk_strbuf_vaddf(struct pk_strbuf *sb, const char *fmt, va_list ap);
  * become U+FFFD so the document stays well-formed. */
 void pk_strbuf_add_xml(struct pk_strbuf *sb, const char *s);
 void pk_strbuf_reset(struct pk_strbuf *sb);
+/* Length of the valid UTF-8 sequence starting at s (1 to 4), or 0 when
+ * the bytes there are not valid UTF-8 (overlong, surrogate, truncated). */
+size_t pk_utf8_len(const unsigned char *s);
 /* The string ("" if nothing was added). */
 const char *pk_strbuf_str(const struct pk_strbuf *sb);
 /* Hand the buffer to the caller (free() it); sb becomes empty. */

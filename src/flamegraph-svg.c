@@ -26,33 +26,6 @@
 #define HEAD_H 72
 #define FOOT_H 26
 
-/* Length of a valid UTF-8 sequence at s, 0 when invalid. */
-static size_t utf8_seq(const unsigned char *s)
-{
-	size_t n, i;
-	uint32_t cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if ((s[0] & 0xe0) == 0xc0)
-		n = 2, cp = s[0] & 0x1f;
-	else if ((s[0] & 0xf0) == 0xe0)
-		n = 3, cp = s[0] & 0x0f;
-	else if ((s[0] & 0xf8) == 0xf0)
-		n = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3fu);
-	}
-	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
-
 /* A JSON string safe inside CDATA and inside an XML document. */
 static void json_str(struct pk_strbuf *sb, const char *s)
 {
@@ -71,7 +44,7 @@ static void json_str(struct pk_strbuf *sb, const char *s)
 			pk_strbuf_addf(sb, "\\u%04x", *p++);
 			continue;
 		}
-		n = utf8_seq(p);
+		n = pk_utf8_len(p);
 		if (!n) {
 			pk_strbuf_addstr(sb, "\\ufffd");
 			p++;
@@ -94,7 +67,7 @@ static int label_for(struct pk_strbuf *out, const char *name, double width)
 	if (fit < 3)
 		return 0;
 	while (p[bytes]) {
-		size_t n = utf8_seq(p + bytes);
+		size_t n = pk_utf8_len(p + bytes);
 
 		if (chars == fit - 2)
 			cut = bytes;
