@@ -171,7 +171,7 @@ void pk_fprobe_stats_return(struct pk_fprobe_stats *s, pid_t tid, uint64_t cooki
 {
 	struct thread *t = thread_get(s, tid);
 	struct pk_fprobe_result *r;
-	uint64_t raw, corr, dur, self;
+	uint64_t raw, corr, dur;
 	int64_t signed_dur;
 	long i;
 	struct frame f;
@@ -193,14 +193,14 @@ void pk_fprobe_stats_return(struct pk_fprobe_stats *s, pid_t tid, uint64_t cooki
 	 * does not gain what a clamped callee lost */
 	signed_dur = (int64_t)raw - (int64_t)corr;
 	dur = signed_dur > 0 ? (uint64_t)signed_dur : 0;
-	self = signed_dur > f.child_ns ? (uint64_t)(signed_dur - f.child_ns) : 0;
+
 	if (t->n)
 		t->v[t->n - 1].child_ns += signed_dur;
 	r = result_of(t, f.fn);
 	t->active[f.fn]--;
 	if (!t->active[f.fn])
 		r->total_ns += dur;
-	r->self_ns += self;
+	r->self_ns += signed_dur - f.child_ns;
 	pk_histogram_add(&r->hist, dur);
 }
 

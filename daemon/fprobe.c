@@ -602,7 +602,7 @@ static void store_one(void *ctx, int fn, pid_t tid, const struct pk_fprobe_resul
 	row.lost = (int64_t)r->lost;
 	row.returned = (int64_t)r->hist.count;
 	row.total_ns = (int64_t)r->total_ns;
-	row.self_ns = (int64_t)r->self_ns;
+	row.self_ns = r->self_ns > 0 ? r->self_ns : 0;
 	row.min_ns = r->hist.count ? (int64_t)r->hist.min : 0;
 	row.max_ns = (int64_t)r->hist.max;
 	row.p50_ns = (int64_t)pk_histogram_percentile(&r->hist, 50);

@@ -81,7 +81,9 @@ struct pk_fprobe_result {
 	uint64_t calls;       /* entries seen */
 	uint64_t lost;        /* entries whose return never came */
 	uint64_t total_ns;    /* inclusive, outermost active call only */
-	uint64_t self_ns;     /* minus the time of probed callees */
+	int64_t self_ns;      /* minus the time of probed callees; summed
+	                         signed so that a recursion's selves add up
+	                         to its total exactly (clamped when stored) */
 	struct pk_histogram hist; /* per returned call (count, min, max) */
 };
 
