@@ -189,18 +189,20 @@ void pk_fprobe_stats_return(struct pk_fprobe_stats *s, pid_t tid, uint64_t cooki
 	if (t->stops - f.stops_at_entry == 1 && (!s->leaf_min_ns || raw < s->leaf_min_ns))
 		s->leaf_min_ns = raw;
 	corr = s->correction_ns * (1 + (t->stops - f.stops_at_entry - 1));
-	/* the caller is charged the signed value, so that its self time
-	 * does not gain what a clamped callee lost */
+	/* A corrected duration cannot be negative.  Callers are charged the
+	 * same clamped value their callee reports, and self times are summed
+	 * signed (clamped only when stored): a leaf's self then equals its
+	 * total, and a recursion's selves add up to its total exactly. */
 	signed_dur = (int64_t)raw - (int64_t)corr;
 	dur = signed_dur > 0 ? (uint64_t)signed_dur : 0;
 
 	if (t->n)
-		t->v[t->n - 1].child_ns += signed_dur;
+		t->v[t->n - 1].child_ns += (int64_t)dur;
 	r = result_of(t, f.fn);
 	t->active[f.fn]--;
 	if (!t->active[f.fn])
 		r->total_ns += dur;
-	r->self_ns += signed_dur - f.child_ns;
+	r->self_ns += (int64_t)dur - f.child_ns;
 	pk_histogram_add(&r->hist, dur);
 }
 

@@ -5,7 +5,8 @@
 # arithmetic), g() 1,000 times (each spins 1 ms of wall time on
 # CLOCK_MONOTONIC).  Checks: exact calls, no lost call, g's median and
 # mean within 10% of 1 ms (the probe cost, about 2 x 20 us per call here,
-# is corrected; the mean only when the machine keeps time, see below), f's self time = its total (no probed callee), g's min
+# is corrected; see below for a loaded machine), f's self time = its
+# total (no probed callee), g's min
 # >= 1 ms minus the 10%; the report says the times include the probe
 # overhead; sessions show states the probe stops and their cost; perfkit
 # report adds calls/avg/p99 to the probed functions; table and CSV work.
@@ -33,13 +34,21 @@ python3 -c "import sys; sys.exit(0 if abs($p50 - 1e6) <= 1e5 else 1)" ||
 	pk_fail "g's median latency is $p50 ns, expected 1 ms within 10%"
 pk_log "ok: g's median latency $p50 ns (1 ms within 10%)"
 avg=$(fp_field "$PK_TMP/p.json" g avg_ns)
-base=$(pk_run_limited 60 "$TARGETS/fprobe-calls" counts | sed -n 's/^g_caller_mean_ns=//p')
-if python3 -c "import sys; sys.exit(0 if ${base:-0} > 0 and ${base:-0} <= 1.05e6 else 1)"; then
+# The program times its own calls of g in the same run (as its caller sees
+# them, the probe's two stops included): when those stayed within 10% of
+# 1 ms the machine kept time, and the corrected mean must be 1 ms within
+# 10%.  Under other load both grow; then the probe's mean must still lie
+# between the 1 ms floor and what the caller saw.
+caller=$(sed -n 's/^g_caller_mean_ns=//p' "$PK_TMP/out")
+[ -n "$caller" ] || { pk_show "$PK_TMP/out"; pk_fail "the program did not report g's mean"; }
+python3 -c "import sys; sys.exit(0 if 0.9e6 <= $avg <= $caller + 1e4 else 1)" ||
+	pk_fail "g's mean latency $avg ns is outside [0.9 ms, the caller's own mean $caller ns]"
+if python3 -c "import sys; sys.exit(0 if $caller <= 1.1e6 else 1)"; then
 	python3 -c "import sys; sys.exit(0 if abs($avg - 1e6) <= 1e5 else 1)" ||
 		pk_fail "g's mean latency is $avg ns, expected 1 ms within 10%"
-	pk_log "ok: g's mean latency $avg ns (1 ms within 10%)"
+	pk_log "ok: g's mean latency $avg ns (1 ms within 10%; the caller saw $caller ns)"
 else
-	pk_log "mean latency $avg ns not checked: without perfkitd a 1 ms call took $base ns on average here (machine too loaded to keep time)"
+	pk_log "ok: g's mean latency $avg ns within [0.9 ms, $caller ns]; 1 ms within 10% not checked: the program itself saw its 1 ms calls take $caller ns on average in this run (other load)"
 fi
 [ "$(fp_field "$PK_TMP/p.json" f total_ns)" = "$(fp_field "$PK_TMP/p.json" f self_ns)" ] ||
 	pk_fail "f calls no probed function: its self time must equal its total"
