@@ -14,8 +14,8 @@
  *
  * The spinning is inlined into each function so that a sample taken in a
  * slice lands with that function as its leaf (its self time).  The clock
- * is read every few tens of microseconds only, so time spent inside
- * clock_gettime is about 1% and shared evenly by both functions.
+ * is read every few hundred microseconds only, so time spent inside
+ * clock_gettime is well under 1% and shared evenly by both functions.
  *
  * Built several ways by tests/local.mk: plain, stripped, static.
  */
@@ -44,8 +44,16 @@ static inline __attribute__((always_inline)) uint64_t spin(uint64_t x, long n)
 	return x;
 }
 
-/* About 50-100 us of work between two clock reads. */
-#define CHUNK 60000
+/*
+ * About 200-400 us of work between two clock reads.  Reading the thread's
+ * CPU clock is a system call that updates the scheduler's accounting, so
+ * on a busy machine the time slice tends to end right at its exit; a
+ * ptrace sampler waiting for the thread to run again then stops it there
+ * (perfkit counts such stops as "stops at a system call").  Reading the
+ * clock less often keeps that effect small without coarsening the truth,
+ * which is measured whatever the chunk.
+ */
+#define CHUNK 240000
 
 /* Spin for slice seconds of CPU; returns the CPU seconds really spent. */
 NOIPA static double heavy_work(double slice, uint64_t *state)
