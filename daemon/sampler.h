@@ -12,6 +12,7 @@
 #ifndef PK_SAMPLER_H
 #define PK_SAMPLER_H
 
+#include <sched.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/user.h>
@@ -57,6 +58,9 @@ struct pk_sampler {
 	size_t n_captures, cap_captures;
 	uint64_t ips[PK_MAX_FRAMES];
 	int error;               /* first store error, 0 if none */
+	int affinity_known;
+	cpu_set_t own_cpus;      /* perfkitd's affinity when it started */
+	cpu_set_t cur_cpus;      /* what it is now (avoid_target_cpus) */
 	struct pk_sampler_stats stats;
 };
 

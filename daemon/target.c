@@ -50,6 +50,20 @@ int pk_proc_parse_stat(const char *text, struct pk_proc_stat *out)
 	out->flags = flags;
 	out->utime_ticks = utime;
 	out->stime_ticks = stime;
+	out->processor = -1;
+	/* Field 39 (processor): the 37th after the closing parenthesis. */
+	{
+		const char *p = close + 1;
+		int field = 2, cpu;
+
+		while (*p && field < 39) {
+			if (*p == ' ')
+				field++;
+			p++;
+		}
+		if (field == 39 && sscanf(p, "%d", &cpu) == 1)
+			out->processor = cpu;
+	}
 	return 0;
 }
 

@@ -15,6 +15,7 @@ struct pk_proc_stat {
 	unsigned long flags;   /* PF_* */
 	uint64_t utime_ticks;  /* user CPU, clock ticks */
 	uint64_t stime_ticks;  /* system CPU, clock ticks */
+	int processor;         /* CPU it last ran on, -1 when unknown */
 	char comm[64];
 };
 

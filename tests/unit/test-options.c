@@ -86,11 +86,13 @@ static void test_stat_parsing(void)
 	CU_ASSERT_EQUAL(st.flags, 4194560ul);
 	CU_ASSERT_EQUAL(st.utime_ticks, 250);
 	CU_ASSERT_EQUAL(st.stime_ticks, 37);
+	CU_ASSERT_EQUAL(st.processor, -1); /* the sample text stops before field 39 */
 	CU_ASSERT_EQUAL(pk_proc_parse_stat("garbage", &st), -1);
 	/* Our own process reads back as running, not a kernel thread. */
 	CU_ASSERT_EQUAL(pk_proc_read_stat(getpid(), 0, &st), 0);
 	CU_ASSERT_EQUAL(st.state, 'R');
 	CU_ASSERT_EQUAL(st.flags & 0x00200000, 0);
+	CU_ASSERT(st.processor >= 0 && st.processor < 4096);
 }
 
 static void test_target_checks(void)
