@@ -32,6 +32,8 @@ struct pk_sampler_stats {
 	                            thread was still pending */
 	uint64_t rounds;         /* sampling rounds (timer ticks) */
 	uint64_t syscall_stops;  /* stops taken at a system call boundary */
+	uint64_t off_cpu;        /* CPU mode: stops of threads that were
+	                            waiting for a CPU when asked, not kept */
 	struct pk_histogram stop_ns; /* interrupt sent -> thread resumed */
 };
 

@@ -471,6 +471,8 @@ static void store_stats(struct recording *r, double user_s, double sys_s)
 	pk_store_set_stat(r->st, sid, "achieved_hz", achieved);
 	pk_store_set_stat(r->st, sid, "lost_samples", (double)ss->lost);
 	pk_store_set_stat(r->st, sid, "syscall_stops", (double)ss->syscall_stops);
+	if (r->opt->mode != PK_MODE_WALL)
+		pk_store_set_stat(r->st, sid, "off_cpu_stops", (double)ss->off_cpu);
 	pk_store_set_stat(r->st, sid, "recorder_priority", (double)r->priority);
 	pk_store_set_stat(r->st, sid, "unwind_failures", us ? (double)us->failures : 0);
 	pk_store_set_stat(r->st, sid, "complete_stacks", (double)ss->complete);

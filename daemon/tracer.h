@@ -26,6 +26,8 @@ struct pk_thread {
 	int schedstat_fd;         /* /proc/PID/task/TID/schedstat, -1 if none */
 	uint64_t runtime_ns;      /* CPU time at the last look (schedstat) */
 	int64_t cpu_credit_ns;    /* CPU time run and not yet sampled */
+	uint64_t switch_ins;      /* times put on a CPU (schedstat), read
+	                             just before the pending interrupt */
 	unsigned stopped : 1;     /* in a ptrace-stop we have not resumed */
 	unsigned group_stop : 1;  /* in a group-stop (PTRACE_LISTEN) */
 	unsigned interrupt_pending : 1; /* PTRACE_INTERRUPT sent, stop not seen */

@@ -373,6 +373,9 @@ static void show_table(struct pk_cli *cli, const struct pk_session *s, struct st
 	if (stat_take(sv, "syscall_stops", &v))
 		show_line("stops at a system call", "%.0f (%.1f%% of samples; their leaf may be the "
 			  "call's wrapper: skid)", v, samples > 0 ? 100.0 * v / samples : 0.0);
+	if (stat_take(sv, "off_cpu_stops", &v))
+		show_line("stops not kept", "%.0f (the thread was waiting for a CPU when asked; "
+			  "sampled again later, running)", v);
 	if (stat_take(sv, "unwind_remote_reads", &v))
 		show_line("unwinder memory reads", "%.0f (system calls outside the stack copy)", v);
 	if (stat_take(sv, "recorder_cpu_per_sample_us", &v))
