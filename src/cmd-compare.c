@@ -16,12 +16,13 @@
 #include "src/compare-output.h"
 #include "src/compare.h"
 #include "src/output.h"
+#include "strbuf.h"
 #include "util.h"
 
 #define DEFAULT_TABLE_LIMIT 15
 
 static const char compare_usage[] =
-	"perfkit compare [--format table|json|csv] [--limit N] [--alpha Q]\n"
+	"perfkit compare [--format table|json|csv] [--limit N] [--alpha Q] [--event NAME]\n"
 	"                       [--fail-on-regression PCT] [--flamegraph FILE] BEFORE AFTER";
 
 static const char compare_help[] =
@@ -38,6 +39,17 @@ static const char compare_help[] =
 	"least 5% of the function's time and 0.5 points of the longer run's time.\n"
 	"Negative changes are improvements, positive ones regressions.\n"
 	"\n"
+	"With --event, the sessions are compared by another sampled event, e.g. one\n"
+	"recorded with 'perfkitd run --sample-on cache-misses': values are event\n"
+	"counts (a sample weighs its period) and the test is run on the sample\n"
+	"counts, never on the weights.\n"
+	"\n"
+	"When both sessions have them, the comparison also shows allocation totals\n"
+	"and the call sites whose allocations changed (--alloc), probed functions'\n"
+	"calls and mean latency (--probe), and counters (--counters).  These are\n"
+	"exact counts, so they carry no p-value; the change of a mean latency is\n"
+	"not tested either (its variance is not recorded).\n"
+	"\n"
 	"BEFORE and AFTER are session names, numeric ids, or 'last'.\n"
 	"\n"
 	"Options:\n"
@@ -45,6 +57,8 @@ static const char compare_help[] =
 	"  --limit N                 rows per list (default 15 in a table, all in\n"
 	"                            json and csv; 0 = all)\n"
 	"  --alpha Q                 false discovery rate (default 0.01)\n"
+	"  --event NAME              the sampled event to compare (default: cpu, or\n"
+	"                            wall for wall-mode sessions), e.g. cache-misses\n"
 	"  --fail-on-regression PCT  exit with status 3 when a significant regression\n"
 	"                            of more than PCT percent exists\n"
 	"  --flamegraph FILE         write a differential flame graph (SVG): AFTER's\n"
@@ -64,6 +78,7 @@ struct compare_options {
 	int fail_on_regression;
 	double fail_percent;
 	const char *flamegraph;
+	const char *event;          /* NULL = the sessions' default */
 	const char *before, *after;
 };
 
@@ -87,13 +102,14 @@ static int parse_percent(const char *text, double *out)
 
 static int parse_options(int argc, char **argv, struct pk_cli *cli, struct compare_options *o)
 {
-	enum { OPT_FORMAT = PK_OPT_FIRST_COMMAND_OPTION, OPT_LIMIT, OPT_ALPHA, OPT_FAIL, OPT_FLAMEGRAPH };
+	enum { OPT_FORMAT = PK_OPT_FIRST_COMMAND_OPTION, OPT_LIMIT, OPT_ALPHA, OPT_FAIL, OPT_FLAMEGRAPH, OPT_EVENT };
 	static const struct option longopts[] = {
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "limit", required_argument, NULL, OPT_LIMIT },
 		{ "alpha", required_argument, NULL, OPT_ALPHA },
 		{ "fail-on-regression", required_argument, NULL, OPT_FAIL },
 		{ "flamegraph", required_argument, NULL, OPT_FLAMEGRAPH },
+		{ "event", required_argument, NULL, OPT_EVENT },
 		PK_CLI_COMMON_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -130,6 +146,11 @@ static int parse_options(int argc, char **argv, struct pk_cli *cli, struct compa
 		case OPT_FLAMEGRAPH:
 			o->flamegraph = optarg;
 			break;
+		case OPT_EVENT:
+			if (!*optarg)
+				return pk_cli_usage_error(compare_usage, "--event wants an event name, e.g. cpu or cache-misses");
+			o->event = optarg;
+			break;
 		default:
 			if ((rc = pk_cli_common_option(cli, c, argv, compare_usage, compare_help)) >= 0)
 				return rc;
@@ -161,6 +182,45 @@ static void warn_mismatch(const struct pk_compare *c)
 		pk_warn("session '%s' is %s, not complete", b->session.name, b->session.status);
 	if (a->session.status && strcmp(a->session.status, "complete"))
 		pk_warn("session '%s' is %s, not complete", a->session.name, a->session.status);
+}
+
+/* "cpu, cpu-clock" (the events session s recorded), malloc'd. */
+static char *event_list(struct pk_store *st, const struct pk_session *s)
+{
+	struct pk_symtab t;
+	struct pk_strbuf sb = PK_STRBUF_INIT;
+	size_t i;
+
+	if (pk_store_load_symtab(st, s->id, &t) != PK_STORE_OK)
+		return pk_xstrdup("unknown");
+	for (i = 0; i < t.n_events; i++)
+		pk_strbuf_addf(&sb, "%s%s", i ? ", " : "", t.events[i].name);
+	if (!t.n_events)
+		pk_strbuf_addstr(&sb, "none");
+	pk_symtab_release(&t);
+	return pk_strbuf_detach(&sb);
+}
+
+/* Does each session have the asked event?  Names the events of both when
+ * one does not. */
+static int check_event(struct pk_cli *cli, const char *event, const struct pk_session *sb,
+		       const struct pk_session *sa)
+{
+	int miss_b = pk_store_find_event(cli->store, sb->id, event) <= 0;
+	int miss_a = pk_store_find_event(cli->store, sa->id, event) <= 0;
+	char *eb, *ea;
+
+	if (!miss_b && !miss_a)
+		return 0;
+	eb = event_list(cli->store, sb);
+	ea = event_list(cli->store, sa);
+	pk_error("no event '%s' in %s: '%s' has %s; '%s' has %s; record it with "
+		 "'perfkitd run --sample-on %s' or choose one both sessions have",
+		 event, miss_b && miss_a ? "either session" : miss_b ? "BEFORE" : "AFTER",
+		 sb->name, eb, sa->name, ea, event);
+	free(eb);
+	free(ea);
+	return -1;
 }
 
 static int write_flamegraph(const struct pk_compare *c, const char *path)
@@ -198,9 +258,15 @@ int cmd_compare(int argc, char **argv, struct pk_cli *cli)
 		pk_session_release(&sb);
 		return rc;
 	}
+	if (o.event && check_event(cli, o.event, &sb, &sa) < 0) {
+		pk_session_release(&sb);
+		pk_session_release(&sa);
+		return PK_EXIT_FAILURE;
+	}
 	/* Load by name (unique, and looked up before ids): "last" could
 	 * mean another session by now. */
 	params.alpha = o.alpha;
+	params.event = o.event;
 	rc = pk_compare_load(cli->store, sb.name, sa.name, &params, &c, &which);
 	if (rc != PK_STORE_OK) {
 		pk_error("cannot read session '%s' from '%s': %s", which ? sa.name : sb.name, cli->db_path,

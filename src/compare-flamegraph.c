@@ -124,9 +124,12 @@ static void match_nodes(struct diff_ctx *d, const uint32_t *fkey_before, const u
 	}
 }
 
-/* Time (or share) of weight w in one side. */
+/* Time (or share, or for another event the weight itself) of weight w
+ * in one side. */
 static double side_value(const struct pk_compare *c, const struct pk_compare_side *s, uint64_t w)
 {
+	if (c->kind != PK_EVENT_SAMPLES)
+		return (double)w;
 	if (c->times_known)
 		return (double)w / s->rate_hz;
 	return s->samples ? (double)w / (double)s->samples : 0;
@@ -145,7 +148,12 @@ static double node_delta(const struct diff_ctx *d, uint32_t n, double *before, d
 
 static void fmt_side(struct pk_strbuf *sb, const struct pk_compare *c, double v, double share)
 {
-	if (c->times_known) {
+	if (c->kind != PK_EVENT_SAMPLES) {
+		char buf[32];
+
+		pk_compare_format_count(v, buf, sizeof(buf));
+		pk_strbuf_addf(sb, "%s %s (%.2f%%)", buf, c->unit, 100.0 * share);
+	} else if (c->times_known) {
 		if (v < 1.0)
 			pk_strbuf_addf(sb, "%.1fms", v * 1e3);
 		else
@@ -183,10 +191,10 @@ static void frame_hook(void *ctx, uint32_t node, char color[8], const char **not
 	if (bn == UINT32_MAX)
 		pk_strbuf_addstr(&d->note, "absent");
 	else
-		fmt_side(&d->note, c, before, c->before.samples ? (double)bw / (double)c->before.samples : 0);
+		fmt_side(&d->note, c, before, c->before.weight ? (double)bw / (double)c->before.weight : 0);
 	pk_strbuf_addstr(&d->note, ", after ");
 	fmt_side(&d->note, c, after,
-		 c->after.samples ? (double)d->after->nodes[node].total / (double)c->after.samples : 0);
+		 c->after.weight ? (double)d->after->nodes[node].total / (double)c->after.weight : 0);
 	if (before > 0)
 		pk_strbuf_addf(&d->note, ", %+.1f%%", 100.0 * (after - before) / before);
 	else
@@ -210,7 +218,9 @@ static void test_nodes(struct diff_ctx *d)
 		uint32_t bn = d->before_node[i];
 		uint64_t bw = bn == UINT32_MAX ? 0 : d->before->nodes[bn].total;
 
-		d->q[i] = pk_compare_test(c, bw, d->after->nodes[i].total, NULL);
+		/* The test wants sample counts; the tree holds weights. */
+		d->q[i] = pk_compare_test(c, pk_compare_weight_samples(&c->before, bw),
+					  pk_compare_weight_samples(&c->after, d->after->nodes[i].total), NULL);
 	}
 	pk_stats_bh_qvalues(d->q, n, d->q);
 	for (i = 0; i < n; i++) {
@@ -251,11 +261,12 @@ int pk_compare_write_flamegraph(const struct pk_compare *c, FILE *out)
 		       c->before_profile.session.name);
 	pk_strbuf_addf(&subtitle, "AFTER's profile; red: more %s than in BEFORE, blue: less "
 		       "(full colour at %+.0f%% or more; changes within noise faint)",
-		       c->times_known ? "time" : "share", FULL_COLOR_PERCENT);
+		       c->kind != PK_EVENT_SAMPLES ? c->event : c->times_known ? "time" : "share",
+		       FULL_COLOR_PERCENT);
 	memset(&opt, 0, sizeof(opt));
 	opt.title = pk_strbuf_str(&title);
 	opt.subtitle = pk_strbuf_str(&subtitle);
-	opt.unit = "samples";
+	opt.unit = c->unit && *c->unit ? c->unit : "samples";
 	opt.minwidth = -1;
 	opt.frame_hook = frame_hook;
 	opt.frame_hook_ctx = &d;

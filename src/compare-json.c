@@ -2,8 +2,10 @@
  * compare-json.c - a comparison for scripts and spreadsheets: JSON with
  * stable keys (speedup, before, after, method, improvements, regressions;
  * each entry with function, module, metric, before, after,
- * percent_change, p_value, q_value, significant) and CSV with one row per
- * listed entry.  Same content and order as the table (compare-output.c).
+ * percent_change, p_value, q_value, significant; then allocations,
+ * probes and counters from compare-output-exact.c) and CSV with one row
+ * per listed entry.  Same content and order as the table
+ * (compare-output.c).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -18,14 +20,16 @@
 
 static void json_side(struct pk_json *j, struct pk_store *st, const struct pk_compare_side *s)
 {
-	size_t i;
-
 	pk_json_begin_object(j);
 	pk_cli_json_session(j, st, &s->profile->session);
 	pk_json_key(j, "event");
 	pk_json_string(j, s->profile->event_name);
+	pk_json_key(j, "event_unit");
+	pk_json_string(j, s->profile->event_unit);
 	pk_json_key(j, "counted_samples");
 	pk_json_uint(j, s->samples);
+	pk_json_key(j, "counted_weight");
+	pk_json_uint(j, s->weight);
 	pk_json_key(j, "wall_time_s");
 	pk_json_double(j, s->wall_s);
 	pk_json_key(j, "cpu_time_s");
@@ -36,12 +40,6 @@ static void json_side(struct pk_json *j, struct pk_store *st, const struct pk_co
 	pk_json_double(j, s->rate_hz > 0 ? s->rate_hz : NAN);
 	pk_json_key(j, "test_scale");
 	pk_json_double(j, s->test_scale);
-	for (i = 0; i < pk_compare_n_quantities; i++) {
-		if (isnan(s->quantities[i]))
-			continue;
-		pk_json_key(j, pk_compare_quantities[i].key);
-		pk_json_double(j, s->quantities[i]);
-	}
 	pk_json_end_object(j);
 }
 
@@ -55,7 +53,7 @@ static void json_entry(struct pk_json *j, const struct pk_compare *c, const stru
 	pk_json_key(j, "metric");
 	pk_json_string(j, pk_compare_metric_name(e->metric));
 	pk_json_key(j, "unit");
-	pk_json_string(j, c->times_known ? "s" : "share");
+	pk_json_string(j, pk_compare_value_unit(c));
 	pk_json_key(j, "before");
 	pk_json_double(j, e->before_s);
 	pk_json_key(j, "after");
@@ -87,6 +85,22 @@ static void json_entry(struct pk_json *j, const struct pk_compare *c, const stru
 		pk_json_bool(j, e->same_as_self);
 		pk_json_key(j, "on_every_stack");
 		pk_json_bool(j, e->on_every_stack);
+	}
+	if (e->probed) {
+		/* Probed in both sessions: exact calls, mean latency (no test). */
+		pk_json_key(j, "calls_before");
+		pk_json_int(j, e->calls[0]);
+		pk_json_key(j, "calls_after");
+		pk_json_int(j, e->calls[1]);
+		pk_json_key(j, "calls_percent_change");
+		pk_json_double(j, pk_compare_percent((double)e->calls[0], (double)e->calls[1]));
+		pk_json_key(j, "avg_ns_before");
+		pk_json_double(j, e->avg_ns[0]);
+		pk_json_key(j, "avg_ns_after");
+		pk_json_double(j, e->avg_ns[1]);
+		pk_json_key(j, "avg_ns_percent_change");
+		pk_json_double(j, isfinite(e->avg_ns[0]) && isfinite(e->avg_ns[1])
+				  ? pk_compare_percent(e->avg_ns[0], e->avg_ns[1]) : NAN);
 	}
 	pk_json_end_object(j);
 }
@@ -134,9 +148,16 @@ void pk_compare_print_json(const struct pk_compare *c, struct pk_store *st, size
 	pk_json_bool(&j, c->tested);
 	pk_json_key(&j, "untested_reason");
 	pk_json_string(&j, c->untested_reason);
+	pk_json_key(&j, "event");
+	pk_json_string(&j, c->event);
+	pk_json_key(&j, "event_unit");
+	pk_json_string(&j, c->unit);
 	pk_json_key(&j, "test");
-	pk_json_string(&j, "two-proportion z-test with pooled variance; Fisher's exact test when an "
-			   "expected count is below 5; two-sided");
+	pk_json_string(&j, c->kind == PK_EVENT_WEIGHTED
+		       ? "two-proportion z-test with pooled variance on sample counts (not weights); Fisher's "
+			 "exact test when an expected count is below 5; two-sided"
+		       : "two-proportion z-test with pooled variance; Fisher's exact test when an "
+			 "expected count is below 5; two-sided");
 	pk_json_key(&j, "correction");
 	pk_json_string(&j, "benjamini-hochberg");
 	pk_json_key(&j, "tests");
@@ -149,11 +170,14 @@ void pk_compare_print_json(const struct pk_compare *c, struct pk_store *st, size
 	pk_json_double(&j, PK_COMPARE_MIN_POINTS);
 	pk_json_key(&j, "time_base_s");
 	pk_json_double(&j, c->times_known ? c->base_s : NAN);
+	pk_json_key(&j, "event_base");
+	pk_json_double(&j, c->kind != PK_EVENT_SAMPLES ? c->base_s : NAN);
 	pk_json_end_object(&j);
 	pk_json_key(&j, "improvements");
 	json_list(&j, c, 1, limit);
 	pk_json_key(&j, "regressions");
 	json_list(&j, c, 0, limit);
+	pk_compare_json_exact(&j, c, limit);
 	pk_json_end_object(&j);
 	pk_json_finish(&j);
 	free(summary);
@@ -167,9 +191,10 @@ void pk_compare_print_csv(const struct pk_compare *c, size_t limit, FILE *out)
 		"list", "function", "module", "metric", "unit", "before", "after", "percent_change",
 		"status", "before_samples", "after_samples", "before_share", "after_share",
 		"delta_points", "p_value", "q_value", "test", "significant",
+		"calls_before", "calls_after", "avg_ns_before", "avg_ns_after",
 	};
 	struct pk_csv csv;
-	size_t i, k, shown[2] = { 0, 0 };
+	size_t i, k, k2, shown[2] = { 0, 0 };
 
 	pk_csv_init(&csv, out);
 	for (i = 0; i < sizeof(header) / sizeof(header[0]); i++)
@@ -186,7 +211,7 @@ void pk_compare_print_csv(const struct pk_compare *c, size_t limit, FILE *out)
 			pk_csv_field(&csv, e->function);
 			pk_csv_field(&csv, e->module);
 			pk_csv_field(&csv, pk_compare_metric_name(e->metric));
-			pk_csv_field(&csv, c->times_known ? "s" : "share");
+			pk_csv_field(&csv, pk_compare_value_unit(c));
 			pk_csv_double(&csv, e->before_s);
 			pk_csv_double(&csv, e->after_s);
 			pk_csv_double(&csv, e->percent_change);
@@ -200,8 +225,18 @@ void pk_compare_print_csv(const struct pk_compare *c, size_t limit, FILE *out)
 			pk_csv_double(&csv, e->q_value);
 			pk_csv_field(&csv, pk_test_method_name(e->method));
 			pk_csv_field(&csv, e->significant ? "yes" : "no");
+			if (e->probed) {
+				pk_csv_int(&csv, e->calls[0]);
+				pk_csv_int(&csv, e->calls[1]);
+				pk_csv_double(&csv, e->avg_ns[0]);
+				pk_csv_double(&csv, e->avg_ns[1]);
+			} else {
+				for (k2 = 0; k2 < 4; k2++)
+					pk_csv_field(&csv, NULL);
+			}
 			pk_csv_end_row(&csv);
 		}
 	}
+	pk_compare_csv_exact(&csv, c, limit);
 	fflush(out);
 }

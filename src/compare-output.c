@@ -1,8 +1,9 @@
 /*
  * compare-output.c - how a comparison is told to people: the one-paragraph
  * summary, the overall table, and the improvement and regression lists as
- * tables.  JSON and CSV are in compare-json.c.  The numbers all come from
- * struct pk_compare (compare.c); nothing is computed twice here.
+ * tables.  JSON and CSV are in compare-json.c, the tables of allocation
+ * sites and probed functions in compare-output-exact.c.  The numbers all
+ * come from struct pk_compare (compare.c); nothing is computed twice here.
  */
 #include <inttypes.h>
 #include <math.h>
@@ -30,13 +31,38 @@ static void fmt_seconds(double s, char *buf, size_t len)
 		pk_format_duration(s, buf, len);
 }
 
-/* An entry's before/after value: seconds, or a share when no rate. */
+void pk_compare_format_count(double v, char *buf, size_t len)
+{
+	double a = fabs(v);
+
+	if (!isfinite(v))
+		snprintf(buf, len, "-");
+	else if (a < 1e5)
+		snprintf(buf, len, "%.0f", v);
+	else if (a < 1e8)
+		snprintf(buf, len, "%.1fK", v / 1e3);
+	else if (a < 1e11)
+		snprintf(buf, len, "%.1fM", v / 1e6);
+	else
+		snprintf(buf, len, "%.1fG", v / 1e9);
+}
+
+/* An entry's before/after value: seconds, a count of events, or a share
+ * when no rate. */
 static void fmt_value(const struct pk_compare *c, double v, char *buf, size_t len)
 {
-	if (c->times_known)
+	if (c->kind != PK_EVENT_SAMPLES)
+		pk_compare_format_count(v, buf, len);
+	else if (c->times_known)
 		fmt_seconds(v, buf, len);
 	else
 		snprintf(buf, len, "%.2f%%", 100.0 * v);
+}
+
+/* What the entries measure, for headings: "time", or the event. */
+static const char *measured(const struct pk_compare *c)
+{
+	return c->kind == PK_EVENT_SAMPLES ? "time" : c->event;
 }
 
 static void fmt_change(const struct pk_compare_entry *e, char *buf, size_t len)
@@ -154,9 +180,13 @@ char *pk_compare_summary(const struct pk_compare *c)
 	pk_strbuf_addstr(&sb, ". ");
 	if (!c->tested) {
 		pk_strbuf_addf(&sb, "No function can be judged: %s.", c->untested_reason);
+		pk_compare_summary_exact(&sb, c);
 		return pk_strbuf_detach(&sb);
 	}
-	pk_strbuf_addstr(&sb, "Self time: ");
+	if (c->kind == PK_EVENT_SAMPLES)
+		pk_strbuf_addstr(&sb, "Self time: ");
+	else
+		pk_strbuf_addf(&sb, "Self %s: ", c->event);
 	describe_verdicts(&sb, c, PK_METRIC_SELF_TIME, 1);
 	pk_strbuf_addstr(&sb, ", ");
 	describe_verdicts(&sb, c, PK_METRIC_SELF_TIME, 0);
@@ -172,10 +202,16 @@ char *pk_compare_summary(const struct pk_compare *c)
 			       n ? pk_strbuf_str(&more) : "no other significant change");
 		pk_strbuf_release(&more);
 	}
-	pk_strbuf_addf(&sb, ". Significant: q <= %g (Benjamini-Hochberg over %zu tests) and a change "
-		       "of at least %g%% and %g points of the longer run's %s.",
-		       c->alpha, c->n_tests, PK_COMPARE_MIN_RELATIVE, PK_COMPARE_MIN_POINTS,
-		       c->times_known ? "time" : "samples");
+	if (c->kind != PK_EVENT_SAMPLES)
+		pk_strbuf_addf(&sb, ". Significant: q <= %g (Benjamini-Hochberg over %zu tests on sample "
+			       "counts) and a change of at least %g%% and %g points of the larger session's %s.",
+			       c->alpha, c->n_tests, PK_COMPARE_MIN_RELATIVE, PK_COMPARE_MIN_POINTS, c->event);
+	else
+		pk_strbuf_addf(&sb, ". Significant: q <= %g (Benjamini-Hochberg over %zu tests) and a change "
+			       "of at least %g%% and %g points of the longer run's %s.",
+			       c->alpha, c->n_tests, PK_COMPARE_MIN_RELATIVE, PK_COMPARE_MIN_POINTS,
+			       c->times_known ? "time" : "samples");
+	pk_compare_summary_exact(&sb, c);
 	return pk_strbuf_detach(&sb);
 }
 
@@ -252,23 +288,47 @@ static void print_overall(const struct pk_compare *c, FILE *out)
 	pk_table_cell(t, c->after_profile.session.name);
 	seconds_row(t, "wall time", c->before.wall_s, c->after.wall_s);
 	seconds_row(t, "CPU time", c->before.cpu_s, c->after.cpu_s);
-	snprintf(b, sizeof(b), "%" PRIu64, c->before.samples);
-	snprintf(a, sizeof(a), "%" PRIu64, c->after.samples);
-	overall_row(t, "samples", b, a, (double)c->before.samples, (double)c->after.samples, 0);
+	if (c->kind == PK_EVENT_SAMPLES) {
+		snprintf(b, sizeof(b), "%" PRIu64, c->before.samples);
+		snprintf(a, sizeof(a), "%" PRIu64, c->after.samples);
+		overall_row(t, "samples", b, a, (double)c->before.samples, (double)c->after.samples, 0);
+	}
 	snprintf(b, sizeof(b), "%.0f Hz", c->before.rate_hz);
 	snprintf(a, sizeof(a), "%.0f Hz", c->after.rate_hz);
 	if (c->times_known)
 		overall_row(t, "sampling rate", b, a, NAN, NAN, 0);
-	for (i = 0; i < pk_compare_n_quantities; i++) {
-		double vb = c->before.quantities[i], va = c->after.quantities[i];
+	if (c->kind != PK_EVENT_SAMPLES) {
+		char label[96];
 
-		/* Shown only when both sessions recorded it: never a 0 for a
-		 * quantity that was not measured. */
-		if (isnan(vb) || isnan(va))
-			continue;
-		snprintf(b, sizeof(b), "%.0f", vb);
-		snprintf(a, sizeof(a), "%.0f", va);
-		overall_row(t, pk_compare_quantities[i].label, b, a, vb, va, 0);
+		snprintf(label, sizeof(label), "%s samples", c->event);
+		snprintf(b, sizeof(b), "%" PRIu64, c->before.samples);
+		snprintf(a, sizeof(a), "%" PRIu64, c->after.samples);
+		overall_row(t, label, b, a, (double)c->before.samples, (double)c->after.samples, 0);
+		snprintf(label, sizeof(label), "%s (%s)", c->event, c->unit);
+		snprintf(b, sizeof(b), "%" PRIu64, c->before.weight);
+		snprintf(a, sizeof(a), "%" PRIu64, c->after.weight);
+		overall_row(t, label, b, a, (double)c->before.weight, (double)c->after.weight, 0);
+	}
+	/* Allocations and counters only when both sessions recorded them:
+	 * never a 0 for a quantity that was not measured. */
+	if (c->exact.have_allocs[0] && c->exact.have_allocs[1])
+		for (i = 0; i < pk_compare_n_alloc_totals; i++) {
+			const struct pk_compare_alloc_total *q = &pk_compare_alloc_totals[i];
+			int64_t vb = pk_compare_alloc_total_value(q, &c->exact.allocs[0]);
+			int64_t va = pk_compare_alloc_total_value(q, &c->exact.allocs[1]);
+
+			snprintf(b, sizeof(b), "%" PRId64, vb);
+			snprintf(a, sizeof(a), "%" PRId64, va);
+			overall_row(t, q->label, b, a, (double)vb, (double)va, 0);
+		}
+	for (i = 0; i < c->exact.n_counters; i++) {
+		const struct pk_compare_counter *k = &c->exact.counters[i];
+		char label[96];
+
+		snprintf(label, sizeof(label), "%s (counter)", k->name);
+		snprintf(b, sizeof(b), "%.0f%s", k->value[0], k->scaled[0] ? " (scaled)" : "");
+		snprintf(a, sizeof(a), "%.0f%s", k->value[1], k->scaled[1] ? " (scaled)" : "");
+		overall_row(t, label, b, a, k->value[0], k->value[1], 0);
 	}
 	pk_table_print(t, out);
 	pk_table_free(t);
@@ -299,8 +359,8 @@ static void print_list(const struct pk_compare *c, int improvements, size_t limi
 		else
 			repeats++;
 	}
-	fprintf(out, "\n%s (%zu):\n", improvements ? "Improvements: less time than before"
-			: "Regressions: more time than before", n);
+	fprintf(out, "\n%s: %s %s than before (%zu):\n", improvements ? "Improvements" : "Regressions",
+		improvements ? "less" : "more", measured(c), n);
 	if (!n) {
 		fprintf(out, "none\n");
 		return;
@@ -353,9 +413,12 @@ void pk_compare_print_table(const struct pk_compare *c, size_t limit, FILE *out)
 	print_overall(c, out);
 	print_list(c, 1, limit, out);
 	print_list(c, 0, limit, out);
+	pk_compare_print_exact_table(c, limit, out);
 	if (c->tested)
-		fprintf(out, "\nSELF: time with the function running; TOTAL: including its callees.\n"
-			     "P: two-sided %s; Q: Benjamini-Hochberg over all %zu tests.\n",
-			"two-proportion z-test (Fisher's exact test for small counts)", c->n_tests);
+		fprintf(out, "\nSELF: %s with the function running; TOTAL: including its callees.\n"
+			     "P: two-sided %s%s; Q: Benjamini-Hochberg over all %zu tests.\n",
+			c->kind == PK_EVENT_SAMPLES ? "time" : c->event,
+			"two-proportion z-test (Fisher's exact test for small counts)",
+			c->kind == PK_EVENT_WEIGHTED ? " on sample counts (not their weights)" : "", c->n_tests);
 	fflush(out);
 }

@@ -2,7 +2,8 @@
  * compare.c - build the comparison of two sessions (see compare.h): load
  * both profiles, aggregate self and total samples per matched function,
  * join the two sides, estimate times, run one test per function and
- * metric, and adjust the p-values together.
+ * metric, and adjust the p-values together.  The exact quantities
+ * (allocations, probes, counters) are added by compare-exact.c.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -10,16 +11,6 @@
 
 #include "src/compare.h"
 #include "util.h"
-
-const struct pk_compare_quantity pk_compare_quantities[] = {
-	/* Written by the allocation tracker (perfkitd --alloc). */
-	{ "alloc_calls", "allocations", "count", 1 },
-	{ "bytes_allocated", "bytes allocated", "bytes", 1 },
-	{ "peak_bytes", "peak memory", "bytes", 1 },
-	{ "live_bytes", "not freed at exit", "bytes", 1 },
-	/* Hardware and software counters join here. */
-};
-const size_t pk_compare_n_quantities = sizeof(pk_compare_quantities) / sizeof(pk_compare_quantities[0]);
 
 const char *pk_compare_metric_name(enum pk_compare_metric m)
 {
@@ -83,7 +74,8 @@ struct keyed_function {
 	const char *name;     /* borrowed from the profile */
 	const char *key;      /* module key: file name, "" = the program */
 	const char *module;   /* file name of the module, for display */
-	uint64_t self, total;
+	uint64_t self, total;       /* weight */
+	uint64_t self_n, total_n;   /* samples */
 };
 
 struct side_functions {
@@ -114,12 +106,14 @@ static int cmp_function_ref(const void *a, const void *b)
 }
 
 /*
- * Self and total per (name, module key).  Functions of one session that
+ * Self and total per (name, module key), in weight and in samples
+ * (node_count, or the weight when NULL).  Functions of one session that
  * share a key (two modules with one file name) are merged, and "total"
  * still counts a sample once: each sampled leaf is walked to the root and
  * a key is counted the first time it is met on that walk.
  */
-static void side_aggregate(const struct pk_profile *p, struct side_functions *out)
+static void side_aggregate(const struct pk_profile *p, const uint64_t *node_count,
+			   struct side_functions *out)
 {
 	const struct pk_symtab *t = &p->symtab;
 	size_t nf = t->n_functions, nn = t->n_nodes, i;
@@ -155,14 +149,16 @@ static void side_aggregate(const struct pk_profile *p, struct side_functions *ou
 	stamp = pk_xmalloc(out->n * sizeof(*stamp));
 	memset(stamp, 0xff, out->n * sizeof(*stamp));
 	for (i = 0; i < nn; i++) {
-		uint64_t w = p->node_self[i];
+		uint64_t w = p->node_self[i], n = node_count ? node_count[i] : w;
 		int64_t id = (int64_t)i + 1, fid;
-		size_t guard = 0;
+		size_t guard = 0, k0;
 
-		if (!w)
+		if (!w && !n)
 			continue;
 		fid = pk_profile_node_function(p, id);
-		out->v[key_of[fid >= 1 && (size_t)fid <= nf ? (size_t)fid : 0]].self += w;
+		k0 = key_of[fid >= 1 && (size_t)fid <= nf ? (size_t)fid : 0];
+		out->v[k0].self += w;
+		out->v[k0].self_n += n;
 		/* Parents come before children, so the walk ends; the guard
 		 * stops a corrupt file. */
 		while (id >= 1 && (size_t)id <= nn && guard++ <= nn) {
@@ -173,6 +169,7 @@ static void side_aggregate(const struct pk_profile *p, struct side_functions *ou
 			if (stamp[k] != i) {
 				stamp[k] = i;
 				out->v[k].total += w;
+				out->v[k].total_n += n;
 			}
 			if (t->nodes[id - 1].parent >= id)
 				break;
@@ -194,27 +191,75 @@ static double stat_or_nan(struct pk_store *st, int64_t sid, const char *key)
 	return v;
 }
 
-static void side_init(struct pk_store *st, const struct pk_profile *p, struct pk_compare_side *s)
+static enum pk_compare_event_kind event_kind(const char *unit)
+{
+	if (!unit || !strcmp(unit, "samples"))
+		return PK_EVENT_SAMPLES;
+	return !strcmp(unit, "events") ? PK_EVENT_WEIGHTED : PK_EVENT_EXACT;
+}
+
+static int count_node_sample(void *opaque, const struct pk_sample *smp)
+{
+	struct pk_compare_side *s = opaque;
+	const struct pk_profile *p = s->profile;
+
+	if (smp->event == p->event && smp->stack_id > 0 && (uint64_t)smp->stack_id <= p->symtab.n_nodes)
+		s->node_count[smp->stack_id - 1]++;
+	return 0;
+}
+
+/*
+ * One session's side.  For the cpu and wall events a sample weighs 1 and
+ * the sampling rate turns counts into times; other events' samples
+ * weigh their period (or bytes), so they are counted once more per stack
+ * node, the tests needing counts.
+ */
+static int side_init(struct pk_store *st, const struct pk_profile *p, struct pk_compare_side *s)
 {
 	double user = stat_or_nan(st, p->session.id, "user_cpu_s");
 	double sys = stat_or_nan(st, p->session.id, "sys_cpu_s");
-	size_t i;
+	int rc;
 
 	s->profile = p;
-	s->samples = p->total;
-	s->rate_hz = p->sample_hz > 0 && isfinite(p->sample_hz) ? p->sample_hz : 0;
-	s->sampled_s = s->rate_hz > 0 ? (double)s->samples / s->rate_hz : NAN;
 	s->wall_s = isfinite(p->duration_s) && p->duration_s >= 0 ? p->duration_s : NAN;
 	s->cpu_s = isnan(user) || isnan(sys) ? NAN : user + sys;
-	s->test_scale = p->session.frequency > 0 && s->rate_hz > p->session.frequency
-				? p->session.frequency / s->rate_hz : 1.0;
-	s->quantities = pk_xmalloc((pk_compare_n_quantities ? pk_compare_n_quantities : 1) *
-				   sizeof(*s->quantities));
-	for (i = 0; i < pk_compare_n_quantities; i++)
-		s->quantities[i] = stat_or_nan(st, p->session.id, pk_compare_quantities[i].key);
+	s->weight = p->total;
+	if (event_kind(p->event_unit) == PK_EVENT_SAMPLES) {
+		s->samples = p->total;
+		s->rate_hz = p->sample_hz > 0 && isfinite(p->sample_hz) ? p->sample_hz : 0;
+		s->sampled_s = s->rate_hz > 0 ? (double)s->samples / s->rate_hz : NAN;
+		s->test_scale = p->session.frequency > 0 && s->rate_hz > p->session.frequency
+					? p->session.frequency / s->rate_hz : 1.0;
+		return PK_STORE_OK;
+	}
+	s->samples = p->n_samples;
+	s->rate_hz = 0;
+	s->sampled_s = NAN;
+	s->test_scale = 1.0;
+	s->node_count = pk_xcalloc(p->symtab.n_nodes ? p->symtab.n_nodes : 1, sizeof(*s->node_count));
+	if (p->event <= 0)
+		return PK_STORE_OK;
+	rc = pk_store_foreach_sample(st, p->session.id, p->event, count_node_sample, s);
+	return rc < 0 ? rc : PK_STORE_OK;
 }
 
-static double percent_change(double before, double after)
+uint64_t pk_compare_weight_samples(const struct pk_compare_side *s, uint64_t weight)
+{
+	if (!s->node_count || s->weight == s->samples)
+		return weight;
+	if (!s->weight)
+		return 0;
+	return (uint64_t)llround((double)weight * (double)s->samples / (double)s->weight);
+}
+
+const char *pk_compare_value_unit(const struct pk_compare *c)
+{
+	if (c->kind != PK_EVENT_SAMPLES)
+		return c->unit;
+	return c->times_known ? "s" : "share";
+}
+
+double pk_compare_percent(double before, double after)
 {
 	if (before > 0)
 		return 100.0 * (after - before) / before;
@@ -235,34 +280,41 @@ static void add_entries(struct pk_compare *c, const struct keyed_function *b,
 	for (m = 0; m < PK_METRIC_COUNT; m++) {
 		uint64_t xb = b ? (m == PK_METRIC_SELF_TIME ? b->self : b->total) : 0;
 		uint64_t xa = a ? (m == PK_METRIC_SELF_TIME ? a->self : a->total) : 0;
+		uint64_t nb = b ? (m == PK_METRIC_SELF_TIME ? b->self_n : b->total_n) : 0;
+		uint64_t na = a ? (m == PK_METRIC_SELF_TIME ? a->self_n : a->total_n) : 0;
 		struct pk_compare_entry *e;
 
-		if (!xb && !xa)
+		if (!nb && !na)
 			continue;
 		e = &c->entries[c->n_entries++];
 		memset(e, 0, sizeof(*e));
 		e->function = pk_xstrdup(named->name);
 		e->module = pk_xstrdup(named->module);
+		e->key = pk_xstrdup(named->key);
 		e->metric = (enum pk_compare_metric)m;
-		e->presence = !xb ? PK_PRESENT_ADDED : !xa ? PK_PRESENT_REMOVED : PK_PRESENT_BOTH;
-		e->before_samples = xb;
-		e->after_samples = xa;
-		e->before_share = share(xb, c->before.samples);
-		e->after_share = share(xa, c->after.samples);
+		e->presence = !nb ? PK_PRESENT_ADDED : !na ? PK_PRESENT_REMOVED : PK_PRESENT_BOTH;
+		e->before_samples = nb;
+		e->after_samples = na;
+		e->before_share = share(xb, c->before.weight);
+		e->after_share = share(xa, c->after.weight);
 		e->delta_points = 100.0 * (e->after_share - e->before_share);
-		if (c->times_known) {
+		if (c->kind != PK_EVENT_SAMPLES) {
+			e->before_s = (double)xb;
+			e->after_s = (double)xa;
+		} else if (c->times_known) {
 			e->before_s = (double)xb / c->before.rate_hz;
 			e->after_s = (double)xa / c->after.rate_hz;
 		} else {
 			e->before_s = e->before_share;
 			e->after_s = e->after_share;
 		}
-		e->percent_change = percent_change(e->before_s, e->after_s);
+		e->percent_change = pk_compare_percent(e->before_s, e->after_s);
+		e->avg_ns[0] = e->avg_ns[1] = NAN;
 		e->delta_base_points = c->base_s > 0 ? 100.0 * (e->after_s - e->before_s) / c->base_s : 0;
 		e->p_value = e->q_value = NAN;
 		if (m == PK_METRIC_TOTAL_TIME) {
 			e->same_as_self = (!b || b->self == b->total) && (!a || a->self == a->total);
-			e->on_every_stack = xb == c->before.samples && xa == c->after.samples;
+			e->on_every_stack = xb == c->before.weight && xa == c->after.weight;
 		}
 	}
 }
@@ -360,50 +412,83 @@ static int cmp_entry(const void *x, const void *y)
 	return strcmp(a->module, b->module);
 }
 
+/* Load one session's profile of the compared event, and its side. */
+static int load_side(struct pk_store *st, const char *spec, const struct pk_compare_params *params,
+		     struct pk_profile *p, struct pk_compare_side *s)
+{
+	struct pk_filter filter;
+	int rc;
+
+	memset(&filter, 0, sizeof(filter));
+	filter.event = params ? params->event : NULL;
+	if ((rc = pk_profile_load(st, spec, &filter, p)) != PK_STORE_OK)
+		return rc;
+	return side_init(st, p, s);
+}
+
 int pk_compare_load(struct pk_store *st, const char *before, const char *after,
 		    const struct pk_compare_params *params, struct pk_compare *c, int *which)
 {
 	struct side_functions sb = { NULL, 0 }, sa = { NULL, 0 };
+	enum pk_compare_event_kind kb, ka;
 	int rc;
 
 	memset(c, 0, sizeof(*c));
 	c->alpha = params && params->alpha > 0 ? params->alpha : PK_COMPARE_ALPHA;
-	if ((rc = pk_profile_load(st, before, NULL, &c->before_profile)) != PK_STORE_OK) {
+	if ((rc = load_side(st, before, params, &c->before_profile, &c->before)) != PK_STORE_OK) {
 		if (which)
 			*which = 0;
+		pk_compare_release(c);
 		return rc;
 	}
-	if ((rc = pk_profile_load(st, after, NULL, &c->after_profile)) != PK_STORE_OK) {
+	if ((rc = load_side(st, after, params, &c->after_profile, &c->after)) != PK_STORE_OK) {
 		if (which)
 			*which = 1;
 		pk_compare_release(c);
 		return rc;
 	}
 	c->same_session = c->before_profile.session.id == c->after_profile.session.id;
-	side_init(st, &c->before_profile, &c->before);
-	side_init(st, &c->after_profile, &c->after);
+	c->event = c->after_profile.event_name;
+	c->unit = c->after_profile.event_unit;
+	kb = event_kind(c->before_profile.event_unit);
+	ka = event_kind(c->after_profile.event_unit);
+	/* Events of different units have nothing in common but shares. */
+	c->kind = kb == ka && !strcmp(c->before_profile.event_unit, c->after_profile.event_unit)
+			  ? ka : PK_EVENT_SAMPLES;
 
-	/* Times need both rates; otherwise shares stand in for times. */
-	c->times_known = c->before.rate_hz > 0 && c->after.rate_hz > 0;
-	if (c->times_known)
+	/* Times need both rates; otherwise shares stand in for times.  The
+	 * other events' common base is the larger total weight. */
+	c->times_known = c->kind == PK_EVENT_SAMPLES && c->before.rate_hz > 0 && c->after.rate_hz > 0;
+	if (c->times_known) {
 		c->base_s = fmax(c->before.sampled_s, c->after.sampled_s);
-	else
+		c->before.opportunities = opportunities(&c->before, c->before.sampled_s, c->base_s);
+		c->after.opportunities = opportunities(&c->after, c->after.sampled_s, c->base_s);
+	} else if (c->kind != PK_EVENT_SAMPLES) {
+		c->base_s = fmax((double)c->before.weight, (double)c->after.weight);
+		c->before.opportunities = opportunities(&c->before, (double)c->before.weight, c->base_s);
+		c->after.opportunities = opportunities(&c->after, (double)c->after.weight, c->base_s);
+	} else {
 		c->base_s = 1.0;
-	c->before.opportunities = opportunities(&c->before, c->times_known ? c->before.sampled_s : 1.0,
-						c->base_s);
-	c->after.opportunities = opportunities(&c->after, c->times_known ? c->after.sampled_s : 1.0,
-					       c->base_s);
+		c->before.opportunities = c->before.samples;
+		c->after.opportunities = c->after.samples;
+	}
 
-	side_aggregate(&c->before_profile, &sb);
-	side_aggregate(&c->after_profile, &sa);
+	side_aggregate(&c->before_profile, c->before.node_count, &sb);
+	side_aggregate(&c->after_profile, c->after.node_count, &sa);
 	join(c, &sb, &sa);
 	free(sb.v);
 	free(sa.v);
+	if ((rc = pk_compare_load_exact(st, c)) != PK_STORE_OK) {
+		pk_compare_release(c);
+		return rc;
+	}
 
 	if (!c->before.samples || !c->after.samples)
 		c->untested_reason = !c->before.samples ? "BEFORE has no samples" : "AFTER has no samples";
-	else if (strcmp(c->before_profile.event_unit, "samples") || strcmp(c->after_profile.event_unit, "samples"))
-		c->untested_reason = "the compared event does not count samples";
+	else if (kb != ka || strcmp(c->before_profile.event_unit, c->after_profile.event_unit))
+		c->untested_reason = "the two sessions' events count different things";
+	else if (c->kind == PK_EVENT_EXACT)
+		c->untested_reason = "the compared event is counted exactly, not sampled: every change is real";
 	if (!c->untested_reason) {
 		c->tested = 1;
 		run_tests(c);
@@ -421,10 +506,12 @@ void pk_compare_release(struct pk_compare *c)
 	for (i = 0; i < c->n_entries; i++) {
 		free(c->entries[i].function);
 		free(c->entries[i].module);
+		free(c->entries[i].key);
 	}
 	free(c->entries);
-	free(c->before.quantities);
-	free(c->after.quantities);
+	free(c->before.node_count);
+	free(c->after.node_count);
+	pk_compare_exact_release(&c->exact);
 	pk_profile_release(&c->before_profile);
 	pk_profile_release(&c->after_profile);
 	memset(c, 0, sizeof(*c));

@@ -3,8 +3,9 @@
 
 src_libpksrc_a_SOURCES += \
 	src/stats.c src/stats.h \
-	src/compare.c src/compare.h \
+	src/compare.c src/compare.h src/compare-exact.c \
 	src/compare-output.c src/compare-output.h src/compare-json.c \
+	src/compare-output-exact.c \
 	src/compare-flamegraph.c \
 	src/cmd-compare.c
 
