@@ -40,8 +40,38 @@ struct unwind_memo {
 	uint64_t stack_id;
 };
 
+struct alloc_inst;
+
+/*
+ * A second probe backend beside the int3 engine (the jump backend,
+ * daemon/alloc-jump.c): it takes the functions it can patch and leaves the
+ * rest to int3, and feeds its calls to the same tracker (pk_alloc_feed_call)
+ * so that the accounting below is shared.  Called by alloc-instrument.c at
+ * the matching points of the tracer protocol.
+ */
+struct pk_ai_backend {
+	/* Find the allocators and place them (every thread stopped, tid fit
+	 * for an injected syscall); instead of pk_alloc_add_process, same
+	 * result.  The int3 engine is armed afterwards for what is left. */
+	int (*find)(struct alloc_inst *ai, pid_t tid);
+	/* Hand out every event recorded so far (before an int3 event). */
+	void (*drain)(struct alloc_inst *ai);
+	void (*fork_child)(struct alloc_inst *ai, pid_t child);
+	void (*exec)(struct alloc_inst *ai);           /* the image is gone */
+	void (*thread_exit)(struct alloc_inst *ai, pid_t tid);
+	int (*tick)(struct alloc_inst *ai, uint64_t now);
+	int (*window)(struct alloc_inst *ai, int arm);  /* --alloc-sample */
+	/* every thread stopped; unmap: tids[0] is fit for an injected
+	 * syscall (final detach) */
+	void (*detach)(struct alloc_inst *ai, const pid_t *tids, size_t n, int unmap);
+	void (*finish)(struct alloc_inst *ai);          /* its statistics */
+	void (*free)(struct alloc_inst *ai);
+};
+
 struct alloc_inst {
 	const struct pk_options *opt;
+	const struct pk_ai_backend *backend;  /* NULL: int3 only */
+	void *backend_self;
 	struct pk_instrument_ctx *ctx;
 	struct pk_alloc *alloc;
 	pid_t pid;

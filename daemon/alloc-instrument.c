@@ -98,7 +98,8 @@ static void disarmed_now(struct alloc_inst *ai, uint64_t now)
 static int find_and_arm(struct alloc_inst *ai, pid_t tid)
 {
 	struct pk_probes *p = pk_alloc_probes(ai->alloc);
-	int n = pk_alloc_add_process(ai->alloc, ai->pid), armed;
+	int n = ai->backend ? ai->backend->find(ai, tid) : pk_alloc_add_process(ai->alloc, ai->pid);
+	int armed;
 
 	if (n < 0) {
 		pk_error("cannot read the memory map of PID %d: %s", (int)ai->pid, strerror(-n));
@@ -287,6 +288,8 @@ static int alloc_on_trap(void *self, pid_t tid)
 
 	if (!ai->alloc)
 		return 0;
+	if (ai->backend)
+		ai->backend->drain(ai); /* events before this one first */
 	if (ai->entry && ptrace(PTRACE_GETREGS, tid, NULL, &regs) == 0)
 		at_entry = regs.rip - 1 == ai->entry;
 	r = pk_probe_handle_trap(pk_alloc_probes(ai->alloc), tid);
@@ -308,6 +311,8 @@ static void alloc_on_fork(void *self, pid_t child, pid_t parent)
 
 	if (!ai->alloc)
 		return;
+	if (ai->backend)
+		ai->backend->fork_child(ai, child);
 	rc = pk_probes_clean_child(pk_alloc_probes(ai->alloc), child, parent);
 	if (rc < 0)
 		pk_warn("cannot remove the allocation probes from fork child %d: %s", (int)child,
@@ -337,6 +342,8 @@ static void alloc_on_exec(void *self, pid_t pid)
 	pk_probes_forget(pk_alloc_probes(ai->alloc));
 	disarmed_now(ai, pk_monotonic_ns());
 	keep_counters(ai);
+	if (ai->backend)
+		ai->backend->exec(ai);
 	pk_alloc_free(ai->alloc);
 	ai->alloc = NULL;
 	pk_ai_forget_image(ai);
@@ -349,6 +356,8 @@ static void alloc_on_thread_exit(void *self, pid_t tid)
 {
 	struct alloc_inst *ai = self;
 
+	if (ai->backend)
+		ai->backend->thread_exit(ai, tid);
 	if (ai->alloc)
 		pk_alloc_thread_exit(ai->alloc, tid);
 }
@@ -363,12 +372,16 @@ static int alloc_tick(void *self, uint64_t now)
 	}
 	if (!ai->alloc)
 		return 0;
+	if (ai->backend && ai->backend->tick(ai, now) < 0)
+		return -1;
 	if (ai->period_ns && ai->tracing && !ai->entry) {
 		struct pk_probes *p = pk_alloc_probes(ai->alloc);
 
 		if (ai->armed && now - ai->armed_at >= ai->window_ns) {
 			int rc = pk_probes_disarm(p);
 
+			if (rc == 0 && ai->backend)
+				rc = ai->backend->window(ai, 0);
 			if (rc < 0) {
 				pk_error("cannot disarm the allocation probes of PID %d: %s", (int)ai->pid,
 					 strerror(-rc));
@@ -379,6 +392,8 @@ static int alloc_tick(void *self, uint64_t now)
 			/* placed already: no injection, no thread stopped */
 			int rc = pk_probes_arm(p, ai->pid);
 
+			if (rc >= 0 && ai->backend)
+				rc = ai->backend->window(ai, 1);
 			if (rc < 0) {
 				pk_error("cannot re-arm the allocation probes of PID %d: %s", (int)ai->pid,
 					 strerror(-rc));
@@ -461,6 +476,8 @@ static void alloc_detach(void *self, const pid_t *tids, size_t n)
 				break;
 			}
 	}
+	if (ai->backend)
+		ai->backend->detach(ai, order, n, flags == PK_PROBE_DETACH_UNMAP);
 	rc = pk_probes_detach(p, order, n, flags);
 	free(order);
 	if (rc < 0)
@@ -475,6 +492,8 @@ static int alloc_finish(void *self)
 	if (!ai->ctx)
 		return 0;
 	disarmed_now(ai, end);
+	if (ai->backend)
+		ai->backend->finish(ai);
 	return pk_ai_finish(ai, end);
 }
 
@@ -484,6 +503,8 @@ static void alloc_free_self(void *self)
 
 	if (!ai)
 		return;
+	if (ai->backend)
+		ai->backend->free(ai);
 	pk_alloc_free(ai->alloc);
 	pk_ai_release_records(ai);
 	free(ai);

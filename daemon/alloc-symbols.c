@@ -72,7 +72,8 @@ static int add_file(struct pk_alloc *a, const char *open_path, const struct modu
 			name = elf_strptr(e, sh.sh_link, s.st_name);
 			if (!name || pk_alloc_fn_of(name) < 0)
 				continue;
-			r = pk_alloc_add_function(a, name, bias + s.st_value, m->xstart, m->xend);
+			r = pk_alloc_add_function_sized(a, name, bias + s.st_value, s.st_size, m->xstart,
+							m->xend);
 			if (r > 0)
 				added++;
 		}

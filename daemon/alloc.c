@@ -44,6 +44,10 @@ struct pk_alloc {
 	size_t nfns;
 	struct pk_live_table live;
 	struct pk_alloc_stats stats;
+	pk_alloc_placer place;  /* another backend (pk_alloc_set_placer) */
+	void *place_ctx;
+	int feeding;            /* in pk_alloc_feed_call: ... */
+	uint64_t feed_out0;     /* ... posix_memalign's pointer comes from here */
 };
 
 static const struct {
@@ -287,7 +291,9 @@ static void on_return(struct pk_alloc *a, struct pk_probe_event *ev, const struc
 	case PK_ALLOC_POSIX_MEMALIGN: {
 		uint64_t ptr = 0;
 
-		if (rax != 0 || pk_probes_read(a->probes, ev->args[0], &ptr, 8) < 0)
+		if (a->feeding)
+			ptr = a->feed_out0;
+		if (rax != 0 || (!a->feeding && pk_probes_read(a->probes, ev->args[0], &ptr, 8) < 0))
 			a->stats.failed_allocs++;
 		else
 			record_alloc(a, ev, fi->fn, ptr, ev->args[2]);
@@ -350,6 +356,36 @@ void pk_alloc_free(struct pk_alloc *a)
 int pk_alloc_add_function(struct pk_alloc *a, const char *name, uint64_t addr,
 			  uint64_t module_start, uint64_t module_end)
 {
+	return pk_alloc_add_function_sized(a, name, addr, 0, module_start, module_end);
+}
+
+void pk_alloc_set_placer(struct pk_alloc *a, pk_alloc_placer place, void *ctx)
+{
+	a->place = place;
+	a->place_ctx = ctx;
+}
+
+int pk_alloc_feed_call(struct pk_alloc *a, int fn, uint64_t module_start, uint64_t module_end,
+		       struct pk_probe_event *ev, uint64_t out0)
+{
+	const struct fn_info fi = { fn, module_start, module_end };
+	uint64_t nested = a->stats.nested_calls;
+
+	ev->kind = PK_PROBE_ENTRY;
+	if (!on_entry(a, ev, &fi))
+		return a->stats.nested_calls == nested;
+	ev->kind = PK_PROBE_RETURN;
+	ev->regs = NULL;
+	a->feeding = 1;
+	a->feed_out0 = out0;
+	on_return(a, ev, &fi);
+	a->feeding = 0;
+	return 1;
+}
+
+int pk_alloc_add_function_sized(struct pk_alloc *a, const char *name, uint64_t addr,
+				uint64_t size, uint64_t module_start, uint64_t module_end)
+{
 	int fn = pk_alloc_fn_of(name), id;
 
 	if (fn < 0 || !addr)
@@ -362,6 +398,8 @@ int pk_alloc_add_function(struct pk_alloc *a, const char *name, uint64_t addr,
 		if (tail)
 			return 0;
 	}
+	if (a->place && a->place(a->place_ctx, name, fn, addr, size, module_start, module_end))
+		return 1;
 	id = pk_probe_add(a->probes, addr, name);
 	if (id < 0)
 		return id;

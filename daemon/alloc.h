@@ -118,6 +118,33 @@ int pk_alloc_add_function(struct pk_alloc *a, const char *name, uint64_t addr,
 			  uint64_t module_start, uint64_t module_end);
 
 /*
+ * Another probe backend (the jump backend, daemon/alloc-jump.c) may take
+ * functions before the int3 engine gets them: pk_alloc_add_process and
+ * pk_alloc_add_function_sized offer each function that passed the checks
+ * above (an allocator name, not a tail-jump wrapper) to place(), with its
+ * size from the symbol table (0 = unknown).  place returns 1 when it took
+ * the function (no int3 probe is registered; its calls are then fed with
+ * pk_alloc_feed_call), 0 to leave it to the int3 engine.  NULL = none.
+ */
+typedef int (*pk_alloc_placer)(void *ctx, const char *name, int fn, uint64_t addr, uint64_t size,
+			       uint64_t module_start, uint64_t module_end);
+void pk_alloc_set_placer(struct pk_alloc *a, pk_alloc_placer place, void *ctx);
+int pk_alloc_add_function_sized(struct pk_alloc *a, const char *name, uint64_t addr,
+				uint64_t size, uint64_t module_start, uint64_t module_end);
+
+/*
+ * One complete call of function fn (enum pk_alloc_fn) recorded by another
+ * backend: ev holds the ENTRY fields (args, ret_addr, entry_sp, regs,
+ * stack; tail_call set when the call is nested in a probed one; depth 0,
+ * outer_probe -1) and retval; out0 is *arg0 after the return
+ * (posix_memalign's pointer).  Same semantics as an int3 entry followed by
+ * its return (nesting, operator new attribution, realloc, failures).
+ * Returns 1 when the call counted (outermost), 0 when it was nested.
+ */
+int pk_alloc_feed_call(struct pk_alloc *a, int fn, uint64_t module_start, uint64_t module_end,
+		       struct pk_probe_event *ev, uint64_t out0);
+
+/*
  * Find the allocator functions of every ELF file mapped in process pid
  * (/proc/PID/maps, files read through /proc/PID/root) and register them
  * with pk_alloc_add_function.  Needs no thread stopped.  Returns the number

@@ -3,6 +3,7 @@
  * One line per instrument; see instrument.h.
  */
 #include "daemon/alloc-instrument.h"
+#include "daemon/alloc-jump.h"
 #include "daemon/counters.h"
 #include "daemon/fprobe.h"
 #include "daemon/instrument.h"
@@ -16,7 +17,8 @@ int pk_instruments_create(const struct pk_options *opt, struct pk_instrument *ou
 	(void)max;
 	/* Options whose instrument this build does not have yet. */
 	if (opt->alloc && n < max) {
-		if (pk_alloc_instrument_create(opt, &out[n]) < 0)
+		if ((pk_alloc_jump_wanted(opt) ? pk_alloc_jump_create(opt, &out[n])
+					       : pk_alloc_instrument_create(opt, &out[n])) < 0)
 			return -1;
 		n++;
 	}

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/user.h>
@@ -108,6 +109,32 @@ int pk_jprobes_detach(struct pk_jprobes *j, const pid_t *tids, size_t n, int fla
 		j->closed = 1;
 		if (err < 0 && !first)
 			first = err;
+	}
+	return first;
+}
+
+int pk_jprobes_clean_child(const struct pk_jprobes *j, pid_t child)
+{
+	int first = 0;
+
+	for (size_t i = 0; i < j->n; i++) {
+		const struct pk_jprobe *pr = &j->v[i];
+		long word;
+
+		if (!pr->patched)
+			continue;
+		/* 5 bytes in one 8-byte word read and written back (x86 allows
+		 * unaligned PEEK/POKE; the child's text is its own copy) */
+		errno = 0;
+		word = ptrace(PTRACE_PEEKDATA, child, (void *)pr->addr, NULL);
+		if (errno) {
+			if (!first)
+				first = -errno;
+			continue;
+		}
+		memcpy(&word, pr->orig, 5);
+		if (ptrace(PTRACE_POKEDATA, child, (void *)pr->addr, (void *)word) < 0 && !first)
+			first = -errno;
 	}
 	return first;
 }

@@ -156,6 +156,14 @@ int pk_jprobe_count(const struct pk_jprobes *j);
 #define PK_JPROBE_DETACH_UNMAP 1
 int pk_jprobes_detach(struct pk_jprobes *j, const pid_t *tids, size_t n, int flags);
 
+/*
+ * A fork child of the target (stopped in a ptrace-stop, its own memory:
+ * not a vfork child): write the original bytes back at every patched probe
+ * in the child, so that it runs unprobed (the ring stays mapped in it,
+ * unused).  Returns 0 or the first error (restoration goes on past it).
+ */
+int pk_jprobes_clean_child(const struct pk_jprobes *j, pid_t child);
+
 /* One recorded call, as the drain hands it out. */
 struct pk_jprobe_event {
 	int probe;

@@ -43,9 +43,11 @@ static const char usage_text[] =
 	"                         matching PATTERN ([MODULE:]GLOB; repeatable)\n"
 	"      --probe-limit N    refuse patterns matching more than N functions\n"
 	"                         (default 100)\n"
-	"      --probe-backend auto|int3\n"
-	"                         how probes are placed (int3 breakpoints in this\n"
-	"                         build; auto picks the fastest available)\n"
+	"      --probe-backend auto|jump|int3\n"
+	"                         how probes are placed: jump (patched jumps to\n"
+	"                         detours writing to a shared ring; --alloc only,\n"
+	"                         int3 for what it cannot patch) or int3\n"
+	"                         breakpoints; auto (default) picks jump for --alloc\n"
 	"      --counters         hardware and software counters (perf_event_open);\n"
 	"                         events that cannot be opened are stored as such\n"
 	"      --sample-on EVENT[:PERIOD]\n"
@@ -183,11 +185,8 @@ static int apply_option(int c, const char *arg, char **argv, struct pk_options *
 		opt->probe_limit = lv;
 		return 0;
 	case OPT_PROBE_BACKEND:
-		if (!strcmp(arg, "jump"))
-			return usage_error("%s", "--probe-backend jump is not available in this build of "
-					   "perfkitd (the jump backend is not wired in yet): use int3 or auto");
-		if (strcmp(arg, "auto") && strcmp(arg, "int3"))
-			return usage_error("invalid --probe-backend '%s': use auto or int3", arg);
+		if (strcmp(arg, "auto") && strcmp(arg, "int3") && strcmp(arg, "jump"))
+			return usage_error("invalid --probe-backend '%s': use auto, jump or int3", arg);
 		opt->probe_backend = arg;
 		return 0;
 	case OPT_COUNTERS:

@@ -1,0 +1,528 @@
+/*
+ * alloc-jump.c - the jump backend of perfkitd --alloc (--probe-backend
+ * jump, or auto): the allocators are patched with jumps to detours
+ * (daemon/jprobe.h) that write each call into a ring shared with
+ * perfkitd, and the int3 engine of alloc-instrument.c keeps only what the
+ * jump engine refuses (operator new: it may throw), function by function,
+ * stated in the session ("alloc_jump_fallbacks") and on stderr.
+ *
+ * Every call the ring hands out is fed to the same tracker as an int3
+ * entry and return (pk_alloc_feed_call), so sessions, reports and JSON are
+ * those of the int3 backend.  What differs, and how it is handled:
+ *
+ *   nesting   only the outermost allocator call of a thread counts.  The
+ *             jump engine marks a call nested when its return address lies
+ *             in a probed function or in a detour (realloc -> malloc inside
+ *             libc, a tail jump out of realloc); a signal handler's call
+ *             returns into the handler and counts.  No per-thread state in
+ *             the target.  operator new is int3: its inner malloc (a jump
+ *             record) is matched to new's entry by the tracker's per-thread
+ *             marker, so the ring is drained before every int3 event.
+ *   order     a record is written when the call returns.  A free's block
+ *             can be taken by another thread's malloc before the free's
+ *             record is written, so each batch is put in order of when the
+ *             block changed hands: a free at its entry (PK_JPROBE_DURATION
+ *             gives the entry time), an allocation at its return.
+ *   threads   a fork child inherits the patches and the ring: it is
+ *             cleaned like the int3 child, and records of threads that are
+ *             not the target's (a child before it is cleaned) are counted
+ *             and dropped ("alloc_jump_foreign_events").
+ *   stacks    each record carries the callee-saved registers and a slice of
+ *             the stack at entry; the session's unwinder unwinds it as it
+ *             does the int3 engine's stack copy (frames beyond the slice are
+ *             read from the live stack, as for int3 beyond its copy).
+ *   drops     a full ring drops events in the target (counted there, never
+ *             blocking); shown as "alloc_ring_drops" and on stderr.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/user.h>
+#include <time.h>
+
+#include "daemon/alloc-jump.h"
+#include "daemon/alloc-instrument-int.h"
+#include "daemon/jprobe.h"
+#include "error.h"
+#include "util.h"
+
+#define JUMP_STACK_BYTES 1024u   /* stack slice per record (see options) */
+#define JUMP_RING_SLOTS 65536u
+#define STOP_TIMEOUT_NS 3000000000ull
+#define DRAIN_BUDGET_NS 50000000ull  /* at most per tick, then the loop goes on */
+
+struct jfn {
+	int fn;                      /* enum pk_alloc_fn, -1 unused */
+	uint64_t mod_start, mod_end;
+};
+
+/* A drained record waiting in a batch (its stack slice in the arena). */
+struct held {
+	struct pk_jprobe_event ev;
+	uint64_t key;                /* when the block changed hands */
+	size_t stack_off;
+};
+
+struct alloc_jump {
+	int required;                /* --probe-backend jump (else auto) */
+	struct pk_jprobes *j;        /* NULL: not started, or unusable */
+	int unusable;                /* this image: int3 for everything */
+	struct jfn *fns;             /* by jprobe id */
+	size_t nfns;
+	int armed;
+	int retry;                   /* a probe was skipped for this arm only */
+	struct pk_u64map gone;       /* tids of exited threads (+1) */
+
+	struct held *batch;
+	size_t nbatch, capbatch;
+	uint8_t *arena;
+	size_t narena, caparena;
+
+	/* over every image */
+	uint64_t events, foreign, drops, patched, fallbacks;
+};
+
+static struct alloc_jump *aj_of(struct alloc_inst *ai)
+{
+	return ai->backend_self;
+}
+
+/* ---- placing ----------------------------------------------------------- */
+
+static int place(void *ctx, const char *name, int fn, uint64_t addr, uint64_t size,
+		 uint64_t mod_start, uint64_t mod_end)
+{
+	struct alloc_jump *aj = ctx;
+	unsigned flags = 0;
+	int id;
+
+	if (fn == PK_ALLOC_NEW)
+		flags |= PK_JPROBE_MAY_THROW;
+	if (fn == PK_ALLOC_POSIX_MEMALIGN)
+		flags |= PK_JPROBE_OUT_ARG0;
+	if (fn == PK_ALLOC_FREE || fn == PK_ALLOC_DELETE)
+		flags |= PK_JPROBE_DURATION; /* the entry time orders it */
+	id = pk_jprobe_add(aj->j, addr, size, name, flags);
+	if (id < 0)
+		return 0; /* out of memory: int3 takes it */
+	if ((size_t)id >= aj->nfns) {
+		size_t n = (size_t)id + 1;
+
+		aj->fns = pk_xrealloc(aj->fns, n * sizeof(*aj->fns));
+		for (size_t i = aj->nfns; i < n; i++)
+			aj->fns[i].fn = -1;
+		aj->nfns = n;
+	}
+	if (aj->fns[id].fn < 0)
+		aj->fns[id] = (struct jfn){ fn, mod_start, mod_end };
+	return 1; /* an alias of a taken address is taken too */
+}
+
+/* Every thread of the tracer, first (tid first, fit for injection). */
+static pid_t *thread_list(struct alloc_inst *ai, pid_t first, size_t *n)
+{
+	struct pk_tracer *t = ai->ctx->tracer;
+	pid_t *v = pk_xcalloc(t->n_threads + 1, sizeof(*v));
+	size_t k = 0;
+
+	if (first > 0)
+		v[k++] = first;
+	for (size_t i = 0; i < t->n_threads; i++)
+		if (t->threads[i].tid != first && t->threads[i].stopped && !t->threads[i].foreign)
+			v[k++] = t->threads[i].tid;
+	*n = k;
+	return v;
+}
+
+static void note_refusals(struct alloc_inst *ai, struct alloc_jump *aj)
+{
+	aj->retry = 0;
+	for (int id = 0; id < pk_jprobe_count(aj->j); id++) {
+		const char *why = pk_jprobe_refusal(aj->j, id);
+
+		if (!why)
+			continue;
+		if (strstr(why, "stopped inside")) {
+			aj->retry = 1; /* tried again at the next tick */
+			continue;
+		}
+		if ((size_t)id >= aj->nfns || aj->fns[id].fn < 0)
+			continue;
+		/* per function: the int3 engine takes it */
+		if (pk_alloc_add_function(ai->alloc, pk_jprobe_name(aj->j, id), pk_jprobe_address(aj->j, id),
+					  aj->fns[id].mod_start, aj->fns[id].mod_end) > 0) {
+			aj->fallbacks++;
+			pk_info("alloc: %s: int3 (%s)", pk_jprobe_name(aj->j, id), why);
+		}
+		aj->fns[id].fn = -1; /* no jump events from it */
+	}
+}
+
+/* The engine cannot be used in this image: int3 for every function. */
+static void give_all_to_int3(struct alloc_inst *ai, struct alloc_jump *aj, const pid_t *tids,
+			     size_t n, int err)
+{
+	if (aj->required || err != -EAGAIN)
+		pk_info("alloc: the jump backend cannot be used in PID %d (%s): int3 probes for every "
+			"allocator",
+			(int)ai->pid, err == -EAGAIN ? "no thread pointer yet: a static program" : strerror(-err));
+	if (n)
+		pk_jprobes_detach(aj->j, tids, n, 0); /* restores whatever was patched */
+	for (int id = 0; id < pk_jprobe_count(aj->j); id++)
+		if ((size_t)id < aj->nfns && aj->fns[id].fn >= 0 &&
+		    pk_alloc_add_function(ai->alloc, pk_jprobe_name(aj->j, id), pk_jprobe_address(aj->j, id),
+					  aj->fns[id].mod_start, aj->fns[id].mod_end) > 0)
+			aj->fallbacks++;
+	pk_jprobes_free(aj->j); /* the detour pages, if any, stay unused */
+	aj->j = NULL;
+	aj->nfns = 0;
+	aj->unusable = 1;
+}
+
+static int jump_find(struct alloc_inst *ai, pid_t tid)
+{
+	struct alloc_jump *aj = aj_of(ai);
+	struct pk_jprobe_config cfg = { JUMP_RING_SLOTS, JUMP_STACK_BYTES };
+	pid_t *tids;
+	size_t nt;
+	int n, rc;
+
+	if (ai->opt->stack_bytes && ai->opt->stack_bytes < cfg.stack_bytes)
+		cfg.stack_bytes = (unsigned)ai->opt->stack_bytes;
+	if (!aj->j && !aj->unusable) {
+		aj->j = pk_jprobes_new(ai->pid, &cfg);
+		if (!aj->j)
+			aj->unusable = 1;
+	}
+	if (!aj->j)
+		return pk_alloc_add_process(ai->alloc, ai->pid);
+	pk_alloc_set_placer(ai->alloc, place, aj);
+	n = pk_alloc_add_process(ai->alloc, ai->pid);
+	pk_alloc_set_placer(ai->alloc, NULL, NULL);
+	if (n <= 0)
+		return n;
+	tids = thread_list(ai, tid, &nt);
+	rc = pk_jprobes_arm(aj->j, tids, nt);
+	if (rc < 0) {
+		give_all_to_int3(ai, aj, tids, nt, rc);
+	} else {
+		aj->armed = 1;
+		note_refusals(ai, aj);
+	}
+	free(tids);
+	return n;
+}
+
+/* Stop every thread, arm or disarm, resume.  0 or -1 (reported). */
+static int rearm(struct alloc_inst *ai, struct alloc_jump *aj, int arm)
+{
+	struct pk_tracer *t = ai->ctx->tracer;
+	pid_t *tids;
+	size_t nt;
+	int rc;
+
+	if (pk_tracer_stop_all(t, STOP_TIMEOUT_NS) < 0) {
+		pk_tracer_resume_all(t);
+		pk_error("cannot stop every thread of PID %d to %s the allocation probes", (int)ai->pid,
+			 arm ? "arm" : "disarm");
+		return -1;
+	}
+	if (t->exited) {
+		pk_tracer_resume_all(t);
+		return 0;
+	}
+	tids = thread_list(ai, 0, &nt);
+	rc = nt ? (arm ? pk_jprobes_arm(aj->j, tids, nt) : pk_jprobes_detach(aj->j, tids, nt, 0)) : 0;
+	if (rc >= 0 && arm)
+		note_refusals(ai, aj);
+	if (rc >= 0)
+		aj->armed = arm;
+	free(tids);
+	pk_tracer_resume_all(t);
+	if (rc < 0) {
+		pk_error("cannot %s the allocation probes of PID %d: %s", arm ? "arm" : "disarm",
+			 (int)ai->pid, strerror(-rc));
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- events ------------------------------------------------------------ */
+
+static void hold(void *ctx, const struct pk_jprobe_event *ev)
+{
+	struct alloc_jump *aj = ctx;
+	struct held *h;
+
+	pk_xgrow((void **)&aj->batch, &aj->capbatch, aj->nbatch + 1, sizeof(*aj->batch));
+	pk_xgrow((void **)&aj->arena, &aj->caparena, aj->narena + ev->stack_len + 1, 1);
+	h = &aj->batch[aj->nbatch++];
+	h->ev = *ev;
+	h->ev.stack = NULL;
+	h->stack_off = aj->narena;
+	memcpy(aj->arena + aj->narena, ev->stack, ev->stack_len);
+	aj->narena += ev->stack_len;
+	/* a free (entry time) and an allocation (return time) in the order
+	 * in which the block changed hands */
+	h->key = ev->time_ns;
+}
+
+static int cmp_held(const void *a, const void *b)
+{
+	const struct held *x = a, *y = b;
+
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	return x < y ? -1 : x > y;
+}
+
+static int own_thread(struct alloc_inst *ai, struct alloc_jump *aj, pid_t tid)
+{
+	if (tid <= 0)
+		return 1; /* tid unknown (no TCB offset): cannot tell */
+	return pk_tracer_find(ai->ctx->tracer, tid) != NULL ||
+	       pk_u64map_get(&aj->gone, (uint64_t)tid) != 0;
+}
+
+static void note_free_addr(struct alloc_inst *ai, uint64_t addr)
+{
+	for (size_t i = 0; i < ai->n_free_addrs; i++)
+		if (ai->free_addrs[i] == addr)
+			return;
+	if (ai->n_free_addrs < MAX_FREE_ADDRS)
+		ai->free_addrs[ai->n_free_addrs++] = addr;
+}
+
+static void feed(struct alloc_inst *ai, struct alloc_jump *aj, const struct held *h)
+{
+	const struct pk_jprobe_event *ev = &h->ev;
+	const struct jfn *f;
+	struct user_regs_struct regs;
+	struct pk_probe_event pe;
+
+	if (ev->probe < 0 || (size_t)ev->probe >= aj->nfns || aj->fns[ev->probe].fn < 0)
+		return;
+	f = &aj->fns[ev->probe];
+	if (!own_thread(ai, aj, ev->tid)) {
+		aj->foreign++;
+		return;
+	}
+	if (f->fn == PK_ALLOC_FREE || f->fn == PK_ALLOC_DELETE)
+		note_free_addr(ai, pk_jprobe_address(aj->j, ev->probe)); /* no stack unwound */
+	memset(&regs, 0, sizeof(regs));
+	regs.rip = pk_jprobe_address(aj->j, ev->probe);
+	regs.rsp = ev->sp;
+	regs.rbx = ev->rbx;
+	regs.rbp = ev->rbp;
+	regs.r12 = ev->r12;
+	regs.r13 = ev->r13;
+	regs.r14 = ev->r14;
+	regs.r15 = ev->r15;
+	regs.rdi = ev->args[0];
+	regs.rsi = ev->args[1];
+	regs.rdx = ev->args[2];
+	memset(&pe, 0, sizeof(pe));
+	pe.probe = -1;
+	pe.tid = ev->tid ? ev->tid : ai->pid;
+	pe.time_ns = ev->time_ns;
+	memcpy(pe.args, ev->args, sizeof(pe.args));
+	pe.ret_addr = ev->ret_addr;
+	pe.entry_sp = ev->sp;
+	pe.retval = ev->retval;
+	pe.outer_probe = -1;
+	pe.tail_call = ev->nested;
+	pe.regs = &regs;
+	pe.stack = aj->arena + h->stack_off;
+	pe.stack_len = ev->stack_len;
+	aj->events++;
+	pk_alloc_feed_call(ai->alloc, f->fn, f->mod_start, f->mod_end, &pe, ev->out0);
+}
+
+/* Drain the ring into the tracker; stop after budget_ns (0 = all). */
+static void drain(struct alloc_inst *ai, struct alloc_jump *aj, uint64_t budget_ns)
+{
+	uint64_t t0 = pk_monotonic_ns();
+
+	if (!aj->j || !ai->alloc)
+		return;
+	for (;;) {
+		long got;
+
+		aj->nbatch = aj->narena = 0;
+		got = pk_jprobes_drain(aj->j, hold, aj, 4096);
+		if (got <= 0)
+			break;
+		qsort(aj->batch, aj->nbatch, sizeof(*aj->batch), cmp_held);
+		for (size_t i = 0; i < aj->nbatch; i++)
+			feed(ai, aj, &aj->batch[i]);
+		if (budget_ns && pk_monotonic_ns() - t0 > budget_ns)
+			break;
+	}
+}
+
+/* ---- the backend hooks ------------------------------------------------- */
+
+static void jump_drain(struct alloc_inst *ai)
+{
+	drain(ai, aj_of(ai), 0);
+}
+
+static void jump_fork_child(struct alloc_inst *ai, pid_t child)
+{
+	struct alloc_jump *aj = aj_of(ai);
+	int rc;
+
+	if (!aj->j || !aj->armed)
+		return;
+	rc = pk_jprobes_clean_child(aj->j, child);
+	if (rc < 0)
+		pk_warn("cannot remove the allocation jumps from fork child %d: %s", (int)child,
+			strerror(-rc));
+}
+
+static void keep_stats(struct alloc_jump *aj)
+{
+	struct pk_jprobe_stats s;
+
+	if (!aj->j)
+		return;
+	pk_jprobes_stats(aj->j, &s);
+	aj->drops += s.drops;
+	aj->patched = aj->patched > s.patched ? aj->patched : s.patched;
+}
+
+static void jump_exec(struct alloc_inst *ai)
+{
+	struct alloc_jump *aj = aj_of(ai);
+
+	/* the image and its ring are gone; what was recorded before is not */
+	drain(ai, aj, 0);
+	keep_stats(aj);
+	pk_jprobes_free(aj->j);
+	aj->j = NULL;
+	aj->nfns = 0;
+	aj->armed = aj->unusable = aj->retry = 0;
+}
+
+static void jump_thread_exit(struct alloc_inst *ai, pid_t tid)
+{
+	struct alloc_jump *aj = aj_of(ai);
+
+	if (tid > 0)
+		pk_u64map_put(&aj->gone, (uint64_t)tid, 1);
+}
+
+static int jump_tick(struct alloc_inst *ai, uint64_t now)
+{
+	struct alloc_jump *aj = aj_of(ai);
+
+	(void)now;
+	drain(ai, aj, DRAIN_BUDGET_NS);
+	if (aj->j && aj->armed && aj->retry && !ai->ctx->tracer->exited)
+		return rearm(ai, aj, 1);
+	return 0;
+}
+
+static int jump_window(struct alloc_inst *ai, int arm)
+{
+	struct alloc_jump *aj = aj_of(ai);
+
+	if (!aj->j)
+		return 0;
+	return rearm(ai, aj, arm) < 0 ? -1 : 0;
+}
+
+static void jump_detach(struct alloc_inst *ai, const pid_t *tids, size_t n, int unmap)
+{
+	struct alloc_jump *aj = aj_of(ai);
+	int rc;
+
+	if (!aj->j)
+		return;
+	rc = pk_jprobes_detach(aj->j, tids, n, unmap ? PK_JPROBE_DETACH_UNMAP : 0);
+	if (rc < 0)
+		pk_warn("restoring the allocator entries of PID %d reported an error: %s", (int)ai->pid,
+			strerror(-rc));
+	aj->armed = 0;
+	drain(ai, aj, 0); /* the calls that returned before the detach */
+}
+
+static void jump_finish(struct alloc_inst *ai)
+{
+	struct alloc_jump *aj = aj_of(ai);
+	struct pk_store *st = ai->ctx->st;
+	int64_t sid = ai->ctx->sid;
+
+	drain(ai, aj, 0);
+	keep_stats(aj);
+	if (aj->j) {
+		/* counted into the totals once: the engine stays for free() */
+		pk_jprobes_free(aj->j);
+		aj->j = NULL;
+	}
+	pk_store_set_stat(st, sid, "alloc_jump_probes", (double)aj->patched);
+	pk_store_set_stat(st, sid, "alloc_jump_events", (double)aj->events);
+	pk_store_set_stat(st, sid, "alloc_jump_fallbacks", (double)aj->fallbacks);
+	pk_store_set_stat(st, sid, "alloc_jump_foreign_events", (double)aj->foreign);
+	pk_store_set_stat(st, sid, "alloc_ring_drops", (double)aj->drops);
+	if (aj->drops)
+		pk_warn("allocations: the target dropped %llu events (the ring was full); the counts are "
+			"short by as many",
+			(unsigned long long)aj->drops);
+}
+
+static void jump_free(struct alloc_inst *ai)
+{
+	struct alloc_jump *aj = aj_of(ai);
+
+	if (!aj)
+		return;
+	pk_jprobes_free(aj->j);
+	free(aj->fns);
+	free(aj->batch);
+	free(aj->arena);
+	pk_u64map_release(&aj->gone);
+	free(aj);
+	ai->backend_self = NULL;
+}
+
+static const struct pk_ai_backend jump_backend = {
+	.find = jump_find,
+	.drain = jump_drain,
+	.fork_child = jump_fork_child,
+	.exec = jump_exec,
+	.thread_exit = jump_thread_exit,
+	.tick = jump_tick,
+	.window = jump_window,
+	.detach = jump_detach,
+	.finish = jump_finish,
+	.free = jump_free,
+};
+
+/* What auto means for --alloc: the jump backend (1) or int3 (0). */
+#define AUTO_IS_JUMP 1
+
+int pk_alloc_jump_wanted(const struct pk_options *opt)
+{
+	const char *b = opt->probe_backend ? opt->probe_backend : "auto";
+
+	return !strcmp(b, "jump") || (AUTO_IS_JUMP && !strcmp(b, "auto"));
+}
+
+int pk_alloc_jump_create(const struct pk_options *opt, struct pk_instrument *out)
+{
+	struct alloc_inst *ai;
+	struct alloc_jump *aj;
+
+	if (pk_alloc_instrument_create(opt, out) < 0)
+		return -1;
+	ai = out->self;
+	aj = pk_xcalloc(1, sizeof(*aj));
+	aj->required = opt->probe_backend && !strcmp(opt->probe_backend, "jump");
+	pk_u64map_init(&aj->gone);
+	ai->backend = &jump_backend;
+	ai->backend_self = aj;
+	return 0;
+}
