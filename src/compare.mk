@@ -27,11 +27,22 @@ tests_targets_cmp_work_slow_CFLAGS = $(PK_TARGET_CFLAGS)
 tests_targets_cmp_work_fast_SOURCES = tests/targets/cmp-work.c
 tests_targets_cmp_work_fast_CFLAGS = $(PK_TARGET_CFLAGS) -DFAST
 
+# One allocating tracee built twice: cmp-alloc-few makes 2003 fewer
+# allocations at known call sites (-DFEW).
+check_PROGRAMS += tests/targets/cmp-alloc-many tests/targets/cmp-alloc-few
+tests_targets_cmp_alloc_many_SOURCES = tests/targets/cmp-alloc.c
+tests_targets_cmp_alloc_many_CFLAGS = $(PK_TARGET_CFLAGS)
+tests_targets_cmp_alloc_few_SOURCES = tests/targets/cmp-alloc.c
+tests_targets_cmp_alloc_few_CFLAGS = $(PK_TARGET_CFLAGS) -DFEW
+
 PK_COMPARE_TESTS = \
 	tests/integration/compare-same.sh \
 	tests/integration/compare-speedup.sh \
 	tests/integration/compare-edges.sh \
-	tests/integration/compare-browser.sh
+	tests/integration/compare-browser.sh \
+	tests/integration/compare-allocs.sh \
+	tests/integration/compare-probes.sh \
+	tests/integration/compare-event.sh
 
 TESTS += tests/unit/test-stats tests/unit/test-compare $(PK_COMPARE_TESTS)
 EXTRA_DIST += $(PK_COMPARE_TESTS) tests/integration/compare-common.sh \
