@@ -13,6 +13,13 @@
  *   empty  no samples at all
  *   norate slow's counts with no sampling rate known
  *   busy   slow's counts at an achieved 200 Hz where 100 Hz were asked
+ *   evslow slow's cpu samples, and a sampled event "cache-misses" (unit
+ *          events) with a period of 1000: slow_path 600, fixed_work 300
+ *   evfast fast's cpu samples, and cache-misses with a period of 2000:
+ *          slow_path 100, fixed_work 150 (weights 200000 and 300000)
+ *   xslow  slow, plus allocation data, probe rows and counters
+ *   xfast  fast (as /build/new/prog-v2), with changed allocations, probes
+ *          and counters (see make_exact_sessions)
  *
  * The key property: in "fast", fixed_work's share grows from 40% to 67%
  * although its time did not change; a share test would call that a
@@ -20,6 +27,7 @@
  */
 #include <CUnit/Basic.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +56,7 @@ struct builder {
 	int64_t sid;
 	int64_t time_ns;
 	int64_t prog, libc;   /* module ids */
+	const char *prog_path;  /* NULL: by session id, as below */
 };
 
 static void begin(struct builder *b, const char *name, const char *command, double hz)
@@ -65,6 +74,7 @@ static void begin(struct builder *b, const char *name, const char *command, doub
 	b->sid = s.id;
 	b->time_ns = 0;
 	b->prog = b->libc = 0;
+	b->prog_path = NULL;
 }
 
 static void set_times(struct builder *b, double achieved_hz, double cpu_s, double wall_s)
@@ -76,16 +86,19 @@ static void set_times(struct builder *b, double achieved_hz, double cpu_s, doubl
 	BUILD(pk_store_set_stat(store, b->sid, "duration_s", wall_s) == PK_STORE_OK);
 }
 
-/* Add count samples on the stack of function names (root first); a name
- * starting with "libc:" is in libc, others in the program. */
-static void add(struct builder *b, int count, int depth, const char *const *names)
+/* Add count samples of event (unit, each of weight) on the stack of
+ * function names (root first); a name starting with "libc:" is in libc,
+ * others in the program.  Returns the stack's leaf node. */
+static int64_t add_event(struct builder *b, const char *event, const char *unit, int64_t weight, int count,
+			 int depth, const char *const *names)
 {
 	int64_t node = 0, ev;
 	int i;
 
 	if (!b->prog)
-		b->prog = pk_store_module(store, b->sid, b->sid == 2 ? "/build/new/prog-v2" : "/build/old/prog",
-					  NULL);
+		b->prog = pk_store_module(store, b->sid,
+					  b->prog_path ? b->prog_path
+					  : b->sid == 2 ? "/build/new/prog-v2" : "/build/old/prog", NULL);
 	if (!b->libc)
 		b->libc = pk_store_module(store, b->sid, "/lib/x86_64-linux-gnu/libc.so.6", NULL);
 	BUILD(b->prog > 0 && b->libc > 0);
@@ -101,14 +114,20 @@ static void add(struct builder *b, int count, int depth, const char *const *name
 		node = pk_store_stack_node(store, b->sid, node, fr);
 		BUILD(node > 0);
 	}
-	ev = pk_store_event(store, b->sid, "cpu", "samples");
+	ev = pk_store_event(store, b->sid, event, unit);
 	BUILD(ev > 0);
 	for (i = 0; i < count; i++) {
-		struct pk_sample s = { b->time_ns, 100, (int32_t)ev, node, 1, 0 };
+		struct pk_sample s = { b->time_ns, 100, (int32_t)ev, node, weight, 0 };
 
 		BUILD(pk_store_add_sample(store, b->sid, &s) == PK_STORE_OK);
 		b->time_ns += 10000000;
 	}
+	return node;
+}
+
+static void add(struct builder *b, int count, int depth, const char *const *names)
+{
+	add_event(b, "cpu", "samples", 1, count, depth, names);
 }
 
 static void end(struct builder *b)
@@ -123,12 +142,144 @@ static void end(struct builder *b)
 		add((b), (count), (int)(sizeof(names_) / sizeof(names_[0])), names_); \
 	} while (0)
 
+#define ADD_EVENT(b, event, unit, weight, count, ...) \
+	do { \
+		static const char *const names_[] = { __VA_ARGS__ }; \
+		add_event((b), (event), (unit), (weight), (count), (int)(sizeof(names_) / sizeof(names_[0])), \
+			  names_); \
+	} while (0)
+
+/* The leaf node of a stack of names, root first, NULL-terminated
+ * (created when new), for allocation rows. */
+static int64_t stack_of(struct builder *b, ...)
+{
+	const char *names[16];
+	va_list ap;
+	int n = 0;
+
+	va_start(ap, b);
+	while (n < 16 && (names[n] = va_arg(ap, const char *)))
+		n++;
+	va_end(ap);
+	return add_event(b, "cpu", "samples", 1, 0, n, names);
+}
+#define STACK(b, ...) stack_of((b), __VA_ARGS__, (const char *)NULL)
+
 /* A program with slow_path, fixed_work and memcpy below fixed_work. */
 static void program(struct builder *b, int slow, int fixed, int copy)
 {
 	ADD(b, slow, "main", "slow_path");
 	ADD(b, fixed, "main", "fixed_work");
 	ADD(b, copy, "main", "fixed_work", "libc:memcpy");
+}
+
+static void probe_row(int64_t sid, const char *function, const char *module, int64_t calls, int64_t sum_ns)
+{
+	struct pk_probe_row r;
+
+	memset(&r, 0, sizeof(r));
+	r.function = (char *)function;
+	r.module = (char *)module;
+	r.calls = r.returned = calls;
+	r.total_ns = r.self_ns = r.sum_ns = sum_ns;
+	r.min_ns = r.max_ns = r.p50_ns = r.p90_ns = r.p99_ns = calls ? sum_ns / calls : 0;
+	BUILD(pk_store_add_probe_row(store, sid, &r) == PK_STORE_OK);
+}
+
+static void counter_row(int64_t sid, const char *name, const char *status, double value)
+{
+	struct pk_counter_row r;
+
+	memset(&r, 0, sizeof(r));
+	r.name = (char *)name;
+	r.status = (char *)status;
+	r.value = value;
+	r.raw = (uint64_t)value;
+	r.enabled_ns = r.running_ns = 1000000000;
+	BUILD(pk_store_add_counters(store, sid, &r, 1) == PK_STORE_OK);
+}
+
+/*
+ * xslow and xfast: the slow and fast programs with allocations, probes and
+ * counters.  Call sites (the first frame outside malloc/calloc):
+ *
+ *                 xslow                      xfast
+ *   build_list    3000 x 64 B via malloc     1000 x 64 B, plus 500 x 16 B
+ *                 (2 stacks: main and           via calloc (one site)
+ *                 fixed_work call it)
+ *   keep          10 x 100 B, 4 live          10 x 100 B, 4 live (unchanged)
+ *   old_only      7 x 8 B                     -
+ *
+ * Probes: slow_path 600 calls of 10 ms (prog) -> 600 calls of 3.33 ms
+ * (prog-v2: matched as the same program); fixed_work 100 -> 120 calls;
+ * helper probed only in xslow.  Counters: page-faults 1000 -> 800 in
+ * both, cycles counted only in xfast, context-switches unsupported in both.
+ */
+static void make_exact_sessions(void)
+{
+	struct builder b;
+	struct pk_alloc_data d;
+	struct pk_alloc_stack_row rows[4];
+	int64_t n1, n2, n3, n4;
+
+	begin(&b, "xslow", "/build/old/prog --size 10", 100);
+	program(&b, 600, 300, 100);
+	set_times(&b, 100, 10.0, 10.5);
+	n1 = STACK(&b, "main", "build_list", "libc:malloc");
+	n2 = STACK(&b, "main", "fixed_work", "build_list", "libc:malloc");
+	n3 = STACK(&b, "main", "keep", "libc:malloc");
+	n4 = STACK(&b, "main", "old_only", "libc:malloc");
+	memset(&d, 0, sizeof(d));
+	memset(rows, 0, sizeof(rows));
+	snprintf(d.summary.mode, sizeof(d.summary.mode), "full");
+	d.summary.alloc_calls = 3017;
+	d.summary.free_calls = 3013;
+	d.summary.bytes_allocated = 3000 * 64 + 1000 + 56;
+	d.summary.peak_bytes = 5000;
+	d.summary.live_bytes = 400;
+	d.summary.live_count = 4;
+	rows[0] = (struct pk_alloc_stack_row){ n1, 2000, 2000 * 64, 2000, 2000 * 64, 0, 0, 0 };
+	rows[1] = (struct pk_alloc_stack_row){ n2, 1000, 1000 * 64, 1000, 1000 * 64, 0, 0, 0 };
+	rows[2] = (struct pk_alloc_stack_row){ n3, 10, 1000, 6, 600, 4, 400, 0 };
+	rows[3] = (struct pk_alloc_stack_row){ n4, 7, 56, 7, 56, 0, 0, 0 };
+	d.stacks = rows;
+	d.n_stacks = 4;
+	BUILD(pk_store_alloc_write(store, b.sid, &d) == PK_STORE_OK);
+	probe_row(b.sid, "slow_path", "prog", 600, 6000000000);
+	probe_row(b.sid, "fixed_work", "prog", 100, 4000000000);
+	probe_row(b.sid, "helper", "prog", 5, 5000);
+	counter_row(b.sid, "page-faults", "counted", 1000);
+	counter_row(b.sid, "cycles", "unsupported", 0);
+	counter_row(b.sid, "context-switches", "unsupported", 0);
+	end(&b);
+
+	begin(&b, "xfast", "/build/new/prog-v2 --size 10", 100);
+	b.prog_path = "/build/new/prog-v2";
+	program(&b, 200, 300, 100);
+	set_times(&b, 100, 6.0, 6.4);
+	n1 = STACK(&b, "main", "build_list", "libc:malloc");
+	n2 = STACK(&b, "main", "build_list", "libc:calloc");
+	n3 = STACK(&b, "main", "keep", "libc:malloc");
+	memset(&d, 0, sizeof(d));
+	snprintf(d.summary.mode, sizeof(d.summary.mode), "full");
+	d.summary.alloc_calls = 1510;
+	d.summary.free_calls = 1506;
+	d.summary.bytes_allocated = 1000 * 64 + 500 * 16 + 1000;
+	d.summary.peak_bytes = 3000;
+	d.summary.live_bytes = 400;
+	d.summary.live_count = 4;
+	rows[0] = (struct pk_alloc_stack_row){ n1, 1000, 1000 * 64, 1000, 1000 * 64, 0, 0, 0 };
+	rows[1] = (struct pk_alloc_stack_row){ n2, 500, 500 * 16, 500, 500 * 16, 0, 0, 0 };
+	rows[2] = (struct pk_alloc_stack_row){ n3, 10, 1000, 6, 600, 4, 400, 0 };
+	d.stacks = rows;
+	d.n_stacks = 3;
+	BUILD(pk_store_alloc_write(store, b.sid, &d) == PK_STORE_OK);
+	probe_row(b.sid, "slow_path", "prog-v2", 600, 2000000000);
+	probe_row(b.sid, "fixed_work", "prog-v2", 120, 4800000000);
+	counter_row(b.sid, "page-faults", "counted", 800);
+	counter_row(b.sid, "cycles", "counted", 123456);
+	counter_row(b.sid, "context-switches", "unsupported", 0);
+	end(&b);
 }
 
 static int make_sessions(void)
@@ -176,6 +327,25 @@ static int make_sessions(void)
 	program(&b, 600, 300, 100);
 	set_times(&b, 200, 5.0, 9.0);
 	end(&b);
+
+	/* Sampled on another event, with a different period each. */
+	begin(&b, "evslow", "/build/old/prog --size 10", 100);
+	program(&b, 600, 300, 100);
+	ADD_EVENT(&b, "cache-misses", "events", 1000, 600, "main", "slow_path");
+	ADD_EVENT(&b, "cache-misses", "events", 1000, 300, "main", "fixed_work");
+	set_times(&b, 100, 10.0, 10.5);
+	end(&b);
+	begin(&b, "evfast", "/build/new/prog-v2 --size 10", 100);
+	b.prog_path = "/build/new/prog-v2";
+	program(&b, 200, 300, 100);
+	ADD_EVENT(&b, "cache-misses", "events", 2000, 100, "main", "slow_path");
+	ADD_EVENT(&b, "cache-misses", "events", 2000, 150, "main", "fixed_work");
+	/* An exactly counted event: compared without a test. */
+	ADD_EVENT(&b, "alloc_bytes", "bytes", 64, 10, "main", "fixed_work");
+	set_times(&b, 100, 6.0, 6.4);
+	end(&b);
+
+	make_exact_sessions();
 	return 0;
 }
 
@@ -580,6 +750,239 @@ static void test_outputs(void)
 	pk_compare_release(&c);
 }
 
+static void load_event(const char *before, const char *after, const char *event, struct pk_compare *c)
+{
+	struct pk_compare_params params = { 0, event };
+	int which = -1;
+
+	CU_ASSERT_EQUAL_FATAL(pk_compare_load(store, before, after, &params, c, &which), PK_STORE_OK);
+}
+
+/* cache-misses: values are weights, the test is on sample counts. */
+static void test_event_weighted(void)
+{
+	struct pk_compare c;
+	const struct pk_compare_entry *e;
+	enum pk_test_method m;
+	char *s;
+
+	load_event("evslow", "evfast", "cache-misses", &c);
+	CU_ASSERT_EQUAL(c.kind, PK_EVENT_WEIGHTED);
+	CU_ASSERT_STRING_EQUAL(c.event, "cache-misses");
+	CU_ASSERT_STRING_EQUAL(pk_compare_value_unit(&c), "events");
+	CU_ASSERT(c.tested);
+	CU_ASSERT_FALSE(c.times_known);
+	CU_ASSERT_EQUAL(c.before.samples, 900);
+	CU_ASSERT_EQUAL(c.before.weight, 900000);
+	CU_ASSERT_EQUAL(c.after.samples, 250);
+	CU_ASSERT_EQUAL(c.after.weight, 500000);
+	/* Common base 900000 events: AFTER had 250 * 900000 / 500000. */
+	CU_ASSERT_DOUBLE_EQUAL(c.base_s, 900000, 0);
+	CU_ASSERT_EQUAL(c.before.opportunities, 900);
+	CU_ASSERT_EQUAL(c.after.opportunities, 450);
+	CU_ASSERT_EQUAL(pk_compare_weight_samples(&c.after, 200000), 100);
+	CU_ASSERT_EQUAL(pk_compare_weight_samples(&c.before, 200000), 200);
+
+	e = find(&c, "slow_path", PK_METRIC_SELF_TIME);
+	NEED(e);
+	CU_ASSERT_EQUAL(e->before_samples, 600);
+	CU_ASSERT_EQUAL(e->after_samples, 100);
+	CU_ASSERT_DOUBLE_EQUAL(e->before_s, 600000, 0);
+	CU_ASSERT_DOUBLE_EQUAL(e->after_s, 200000, 0);
+	CU_ASSERT_DOUBLE_EQUAL(e->percent_change, -200.0 / 3.0, 1e-9);
+	CU_ASSERT_DOUBLE_EQUAL(e->p_value, pk_stats_proportion_test(600, 900, 100, 450, &m), 1e-300);
+	CU_ASSERT_EQUAL(e->method, m);
+	CU_ASSERT(e->significant);
+	/* fixed_work: 300000 events in both (300 samples of 1000, 150 of
+	 * 2000): a third of the base on both sides, no change. */
+	e = find(&c, "fixed_work", PK_METRIC_SELF_TIME);
+	NEED(e);
+	CU_ASSERT_DOUBLE_EQUAL(e->percent_change, 0.0, 1e-12);
+	CU_ASSERT_DOUBLE_EQUAL(e->p_value, 1.0, 1e-12);
+	CU_ASSERT_FALSE(e->significant);
+	/* The cpu samples are not counted. */
+	CU_ASSERT_PTR_NULL(find(&c, "memcpy", PK_METRIC_SELF_TIME));
+
+	s = render(&c, 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(s, "\"unit\": \"events\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(s, "on sample counts (not weights)"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(s, "\"counted_weight\": 900000"));
+	free(s);
+	s = render(&c, 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(s, "Improvements: less cache-misses than before (1):"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(s, "on sample counts (not their weights)"));
+	free(s);
+	s = render(&c, 3);
+	CU_ASSERT_PTR_NOT_NULL(strstr(s, "before 600.0K events (66.67%), after 200.0K events (40.00%), -66.7% (significant"));
+	free(s);
+	pk_compare_release(&c);
+
+	/* Without --event: cpu, as always. */
+	load("evslow", "evfast", &c);
+	CU_ASSERT_EQUAL(c.kind, PK_EVENT_SAMPLES);
+	CU_ASSERT_STRING_EQUAL(c.event, "cpu");
+	CU_ASSERT(c.times_known);
+	CU_ASSERT_EQUAL(c.before.samples, 1000);
+	pk_compare_release(&c);
+}
+
+static void test_event_exact_and_missing(void)
+{
+	struct pk_compare_params params = { 0, "alloc_bytes" };
+	struct pk_compare c;
+	const struct pk_compare_entry *e;
+	int which = -1;
+
+	/* Exact counts: compared, not tested. */
+	load_event("evfast", "evfast", "alloc_bytes", &c);
+	CU_ASSERT_EQUAL(c.kind, PK_EVENT_EXACT);
+	CU_ASSERT_FALSE(c.tested);
+	CU_ASSERT_PTR_NOT_NULL(strstr(c.untested_reason, "exactly"));
+	e = find(&c, "fixed_work", PK_METRIC_SELF_TIME);
+	NEED(e);
+	CU_ASSERT_EQUAL(e->before_samples, 10);
+	CU_ASSERT_DOUBLE_EQUAL(e->before_s, 640, 0);
+	CU_ASSERT(isnan(e->p_value));
+	pk_compare_release(&c);
+
+	/* A session without the event: PK_STORE_NOTFOUND, naming the side. */
+	CU_ASSERT_EQUAL(pk_compare_load(store, "evslow", "evfast", &params, &c, &which), PK_STORE_NOTFOUND);
+	CU_ASSERT_EQUAL(which, 0);
+	pk_compare_release(&c);
+	params.event = "cache-misses";
+	CU_ASSERT_EQUAL(pk_compare_load(store, "evslow", "fast", &params, &c, &which), PK_STORE_NOTFOUND);
+	CU_ASSERT_EQUAL(which, 1);
+	pk_compare_release(&c);
+}
+
+static void test_exact_quantities(void)
+{
+	struct pk_compare c;
+	const struct pk_compare_exact *x;
+	const struct pk_compare_alloc_site *site;
+	const struct pk_compare_probe *p;
+	const struct pk_compare_entry *e;
+	size_t i;
+
+	CU_ASSERT_DOUBLE_EQUAL(pk_compare_percent(4, 2), -50.0, 0);
+	CU_ASSERT_DOUBLE_EQUAL(pk_compare_percent(0, 0), 0.0, 0);
+	CU_ASSERT(isinf(pk_compare_percent(0, 3)));
+
+	load("xslow", "xfast", &c);
+	x = &c.exact;
+	CU_ASSERT(x->have_allocs[0] && x->have_allocs[1]);
+	for (i = 0; i < pk_compare_n_alloc_totals; i++)
+		if (!strcmp(pk_compare_alloc_totals[i].metric, "alloc_count")) {
+			CU_ASSERT_EQUAL(pk_compare_alloc_total_value(&pk_compare_alloc_totals[i], &x->allocs[0]), 3017);
+			CU_ASSERT_EQUAL(pk_compare_alloc_total_value(&pk_compare_alloc_totals[i], &x->allocs[1]), 1510);
+		}
+	/* build_list (two stacks before, malloc and calloc after: one site
+	 * each side) and old_only changed; keep did not. */
+	CU_ASSERT_EQUAL(x->n_sites, 2);
+	CU_ASSERT_EQUAL(x->n_sites_unchanged, 1);
+	CU_ASSERT_FATAL(x->n_sites == 2);
+	site = &x->sites[0];
+	CU_ASSERT_STRING_EQUAL(site->function, "build_list");
+	CU_ASSERT_STRING_EQUAL(site->module, "prog-v2");
+	CU_ASSERT_EQUAL(site->presence, PK_PRESENT_BOTH);
+	CU_ASSERT(site->count[0] == 3000 && site->count[1] == 1500);
+	CU_ASSERT(site->bytes[0] == 192000 && site->bytes[1] == 72000);
+	CU_ASSERT(site->live_bytes[0] == 0 && site->live_bytes[1] == 0);
+	site = &x->sites[1];
+	CU_ASSERT_STRING_EQUAL(site->function, "old_only");
+	CU_ASSERT_EQUAL(site->presence, PK_PRESENT_REMOVED);
+	CU_ASSERT(site->count[0] == 7 && site->count[1] == 0);
+
+	/* Probes: slow_path and fixed_work in both (prog and prog-v2 are the
+	 * same program), largest change of total time first; helper in one. */
+	CU_ASSERT_EQUAL(x->n_probes, 3);
+	CU_ASSERT_EQUAL(x->n_probes_both, 2);
+	CU_ASSERT_FATAL(x->n_probes == 3);
+	p = &x->probes[0];
+	CU_ASSERT_STRING_EQUAL(p->function, "slow_path");
+	CU_ASSERT_STRING_EQUAL(p->module, "prog-v2");
+	CU_ASSERT(p->calls[0] == 600 && p->calls[1] == 600);
+	CU_ASSERT_DOUBLE_EQUAL(p->avg_ns[0], 1e7, 1e-6);
+	CU_ASSERT_DOUBLE_EQUAL(p->avg_ns[1], 2e9 / 600, 1e-6);
+	CU_ASSERT_STRING_EQUAL(x->probes[1].function, "fixed_work");
+	CU_ASSERT(x->probes[1].calls[0] == 100 && x->probes[1].calls[1] == 120);
+	CU_ASSERT_STRING_EQUAL(x->probes[2].function, "helper");
+	CU_ASSERT_EQUAL(x->probes[2].presence, PK_PRESENT_REMOVED);
+	/* The sampled rows of probed functions carry their calls. */
+	e = find(&c, "slow_path", PK_METRIC_SELF_TIME);
+	NEED(e);
+	CU_ASSERT(e->probed);
+	CU_ASSERT(e->calls[0] == 600 && e->calls[1] == 600);
+	CU_ASSERT_DOUBLE_EQUAL(e->avg_ns[1], 2e9 / 600, 1e-6);
+	e = find(&c, "memcpy", PK_METRIC_SELF_TIME);
+	NEED(e);
+	CU_ASSERT_FALSE(e->probed);
+
+	/* Counters: only what both counted. */
+	CU_ASSERT_EQUAL(x->n_counters, 1);
+	CU_ASSERT_FATAL(x->n_counters == 1);
+	CU_ASSERT_STRING_EQUAL(x->counters[0].name, "page-faults");
+	CU_ASSERT(x->counters[0].value[0] == 1000 && x->counters[0].value[1] == 800);
+	/* The sampled comparison is the same as without them. */
+	CU_ASSERT_EQUAL(count_significant(&c), 3);
+	pk_compare_release(&c);
+
+	/* A plain session has none of it. */
+	load("slow", "fast", &c);
+	CU_ASSERT(!c.exact.have_allocs[0] && !c.exact.have_allocs[1]);
+	CU_ASSERT(!c.exact.have_probes[0] && !c.exact.n_probes && !c.exact.n_counters && !c.exact.n_sites);
+	pk_compare_release(&c);
+}
+
+static void test_exact_outputs(void)
+{
+	struct pk_compare c;
+	char *s;
+
+	load("xslow", "xfast", &c);
+	s = pk_compare_summary(&c);
+	CU_ASSERT_PTR_NOT_NULL(strstr(s, "Allocations (exact counts, no test): 3017 -> 1510 (-50.0%)"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(s, "2 call sites changed"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(s, "Probed in both: 2 functions, calls changed in 1"));
+	free(s);
+	s = render(&c, 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(s, "\nallocations              3017    1510  -50.0%"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(s, "page-faults (counter)"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(s, "no p-value"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(s, "Allocation sites that changed (2; 1 unchanged):"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(s, "\nbuild_list  prog-v2  3000 -> 1500   -50.0%  192000 -> 72000   -62.5%      0 -> 0"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(s, "Probed functions (2 in both sessions)"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(s, "600 -> 600"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(s, "10.00ms -> 3.33ms"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(s, "100 -> 120"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(s, "helper (prog) was probed in BEFORE only"));
+	free(s);
+	s = render(&c, 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(s, "\"allocations\": {"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(s, "\"metric\": \"alloc_count\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(s, "\"calls_before\": 600"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(s, "\"metric\": \"page-faults\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(s, "\"p_value\": null"));
+	free(s);
+	s = render(&c, 2);
+	CU_ASSERT_PTR_NOT_NULL(strstr(s, "\nallocation_site,build_list,prog-v2,alloc_count,allocations,3000,1500,-50,both,"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(s, "\nprobe,slow_path,prog-v2,calls,calls,600,600,0,both,"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(s, "\ncounter,,,page-faults,events,1000,800,-20,"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(s, "\nimprovement,slow_path,prog-v2,self_time,s,6,2,"));
+	free(s);
+	pk_compare_release(&c);
+
+	/* One side only: one line each, no numbers. */
+	load("slow", "xfast", &c);
+	s = render(&c, 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(s, "Allocations: only AFTER ('xfast') was recorded with --alloc; nothing to compare."));
+	CU_ASSERT_PTR_NOT_NULL(strstr(s, "Probes: only AFTER ('xfast') was recorded with --probe; nothing to compare."));
+	CU_ASSERT_PTR_NULL(strstr(s, "allocations   "));
+	CU_ASSERT_PTR_NULL(strstr(s, "(counter)"));
+	free(s);
+	pk_compare_release(&c);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -602,6 +1005,10 @@ int main(void)
 	CU_add_test(s, "repeated samples count less", test_repeated_samples);
 	CU_add_test(s, "unknown session", test_unknown_session);
 	CU_add_test(s, "summary, table, JSON, CSV, flame graph", test_outputs);
+	CU_add_test(s, "--event: weights for values, counts for the test", test_event_weighted);
+	CU_add_test(s, "--event: exact events untested, missing events", test_event_exact_and_missing);
+	CU_add_test(s, "allocations, probes, counters matched", test_exact_quantities);
+	CU_add_test(s, "allocations, probes, counters printed", test_exact_outputs);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failures = CU_get_number_of_failures();
