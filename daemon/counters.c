@@ -16,7 +16,6 @@
 #include <linux/perf_event.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include "daemon/counters.h"
@@ -144,17 +143,6 @@ static void open_thread(struct counters *cs, pid_t tid)
 	cs->threads_short += short_here;
 }
 
-/* Up to 16 descriptors per thread: take the hard limit of open files. */
-static void raise_fd_limit(void)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
-}
-
 static int counters_start(void *self, struct pk_instrument_ctx *ctx)
 {
 	struct counters *cs = self;
@@ -162,7 +150,7 @@ static int counters_start(void *self, struct pk_instrument_ctx *ctx)
 	char why[160];
 
 	cs->ctx = ctx;
-	raise_fd_limit();
+	pk_raise_fd_limit();  /* up to 16 descriptors per thread */
 	cs->pmu = pk_counter_pmu_present();
 	/* Readers explain a failed hardware event with it. */
 	pk_store_set_stat(ctx->st, ctx->sid, "pmu_present", cs->pmu);

@@ -5,7 +5,8 @@ daemon_libpkdaemon_a_SOURCES = \
 	daemon/options.c daemon/options.h \
 	daemon/target.c daemon/target.h \
 	daemon/tracer.c daemon/tracer.h \
-	daemon/sampler.c daemon/sampler.h \
+	daemon/sampler.c daemon/sampler.h daemon/sampler-perf.c \
+	daemon/perf-ring.c daemon/perf-ring.h \
 	daemon/recorder.c daemon/recorder.h \
 	daemon/launch.c daemon/launch.h \
 	daemon/background.c daemon/background.h \

@@ -29,6 +29,11 @@ static const char usage_text[] =
 	"  -F, --freq HZ          sampling frequency per thread (default 99)\n"
 	"      --mode cpu|wall    cpu: sample running threads only (default);\n"
 	"                         wall: sample every thread and record its state\n"
+	"      --sampler auto|perf|ptrace\n"
+	"                         cpu mode: perf: the kernel samples each thread\n"
+	"                         (cpu-clock perf event, the thread never stops);\n"
+	"                         ptrace: interrupt each thread; auto: perf where\n"
+	"                         perf_event_open allows it (default)\n"
 	"  -d, --duration TIME    stop after TIME (0.5, 10s, 250ms, 2m, 1h)\n"
 	"  -n, --name NAME        session name (default PROG-YYYYMMDD-HHMMSS)\n"
 	"      --db PATH          session database (default $PERFKIT_DB, else\n"
@@ -74,13 +79,14 @@ static void usage(FILE *out)
 
 enum {
 	OPT_MODE = 256, OPT_DB, OPT_BACKGROUND, OPT_STACK, OPT_ALLOC, OPT_ALLOC_SAMPLE, OPT_PROBE,
-	OPT_PROBE_LIMIT, OPT_PROBE_BACKEND, OPT_COUNTERS, OPT_SAMPLE_ON, OPT_CACHE_SIM
+	OPT_PROBE_LIMIT, OPT_PROBE_BACKEND, OPT_COUNTERS, OPT_SAMPLE_ON, OPT_CACHE_SIM, OPT_SAMPLER
 };
 
 static const struct option long_options[] = {
 	{ "freq", required_argument, NULL, 'F' },
 	{ "frequency", required_argument, NULL, 'F' },
 	{ "mode", required_argument, NULL, OPT_MODE },
+	{ "sampler", required_argument, NULL, OPT_SAMPLER },
 	{ "duration", required_argument, NULL, 'd' },
 	{ "name", required_argument, NULL, 'n' },
 	{ "db", required_argument, NULL, OPT_DB },
@@ -130,6 +136,16 @@ static int apply_option(int c, const char *arg, char **argv, struct pk_options *
 			opt->mode = PK_MODE_WALL;
 		else
 			return usage_error("invalid mode '%s': use cpu or wall", arg);
+		return 0;
+	case OPT_SAMPLER:
+		if (!strcmp(arg, "auto"))
+			opt->sampler = PK_SAMPLER_AUTO;
+		else if (!strcmp(arg, "perf"))
+			opt->sampler = PK_SAMPLER_PERF;
+		else if (!strcmp(arg, "ptrace"))
+			opt->sampler = PK_SAMPLER_PTRACE;
+		else
+			return usage_error("invalid sampler '%s': use auto, perf or ptrace", arg);
 		return 0;
 	case 'd':
 		if (pk_parse_duration(arg, &opt->duration) < 0)

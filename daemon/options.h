@@ -8,10 +8,12 @@
 
 enum pk_command { PK_CMD_NONE, PK_CMD_RUN, PK_CMD_ATTACH };
 enum pk_mode { PK_MODE_CPU, PK_MODE_WALL };
+enum pk_sampler_kind { PK_SAMPLER_AUTO, PK_SAMPLER_PERF, PK_SAMPLER_PTRACE };
 
 struct pk_options {
 	enum pk_command command;
 	enum pk_mode mode;
+	enum pk_sampler_kind sampler;  /* --sampler (cpu mode) */
 	double frequency;     /* Hz */
 	double duration;      /* seconds; 0 = until target exit or signal */
 	const char *name;     /* session name, NULL = generated */

@@ -49,6 +49,7 @@ void pk_sampler_release(struct pk_sampler *s)
 
 	if (!s)
 		return;
+	pk_sampler_perf_close(s);
 	for (i = 0; i < s->cap_captures; i++)
 		free(s->captures[i].stack);
 	free(s->captures);
@@ -183,19 +184,20 @@ static void on_interrupt(void *ctx, pid_t tid)
 	s->n_captures++;
 }
 
-static int record_capture(struct pk_sampler *s, const struct pk_capture *c)
+int pk_sampler_record(struct pk_sampler *s, pid_t tid, uint64_t time_ns, const struct user_regs_struct *regs,
+		      const unsigned char *stack, size_t len, char state)
 {
 	struct pk_unwind_input in;
 	int n, complete = 0;
 	int64_t stack_id;
 
-	in.regs = &c->regs;
-	in.stack_addr = c->regs.rsp;
-	in.stack = c->stack;
-	in.stack_len = c->len;
+	in.regs = regs;
+	in.stack_addr = regs->rsp;
+	in.stack = stack;
+	in.stack_len = len;
 	n = pk_unwind(s->unwinder, &in, s->ips, PK_MAX_FRAMES, &complete);
 	if (n <= 0) {
-		s->ips[0] = c->regs.rip;
+		s->ips[0] = regs->rip;
 		n = 1;
 	}
 	stack_id = pk_recorder_stack(s->recorder, s->ips, n);
@@ -204,8 +206,13 @@ static int record_capture(struct pk_sampler *s, const struct pk_capture *c)
 	s->stats.samples++;
 	if (complete)
 		s->stats.complete++;
-	return pk_recorder_sample(s->recorder, s->event, c->tid, (int64_t)(c->time_ns - s->start_ns),
-				  stack_id, 1, s->wall ? c->state : 0);
+	return pk_recorder_sample(s->recorder, s->event, tid,
+				  time_ns > s->start_ns ? (int64_t)(time_ns - s->start_ns) : 0, stack_id, 1, state);
+}
+
+static int record_capture(struct pk_sampler *s, const struct pk_capture *c)
+{
+	return pk_sampler_record(s, c->tid, c->time_ns, &c->regs, c->stack, c->len, s->wall ? c->state : 0);
 }
 
 int pk_sampler_process(struct pk_sampler *s)
@@ -316,6 +323,8 @@ int pk_sampler_round(struct pk_sampler *s)
 	int cpu;
 
 	s->stats.rounds++;
+	if (s->perf)
+		return pk_sampler_perf_drain(s);
 	CPU_ZERO(&busy);
 	for (i = 0; i < t->n_threads; i++) {
 		struct pk_thread *th = &t->threads[i];

@@ -18,6 +18,7 @@
 #include <sys/user.h>
 
 #include "daemon/maps.h"
+#include "daemon/perf-ring.h"
 #include "daemon/recorder.h"
 #include "daemon/tracer.h"
 #include "daemon/unwind.h"
@@ -35,6 +36,10 @@ struct pk_sampler_stats {
 	uint64_t off_cpu;        /* CPU mode: stops of threads that were
 	                            waiting for a CPU when asked, not kept */
 	struct pk_histogram stop_ns; /* interrupt sent -> thread resumed */
+	uint64_t kernel_lost;    /* perf backend: samples the kernel dropped
+	                            (a ring was full) */
+	uint64_t unopened;       /* perf backend: threads whose event did not
+	                            open (not sampled) */
 };
 
 /* Registers and stack copied in a stop window, waiting to be unwound. */
@@ -64,6 +69,12 @@ struct pk_sampler {
 	cpu_set_t own_cpus;      /* perfkitd's affinity when it started */
 	cpu_set_t cur_cpus;      /* what it is now (avoid_target_cpus) */
 	struct pk_sampler_stats stats;
+	/* CPU mode through perf_event (sampler-perf.c): one ring per thread,
+	 * and no interrupts. */
+	int perf;
+	struct pk_perf_ring *rings;
+	size_t n_rings, cap_rings;
+	struct pk_perf_scratch scratch;
 };
 
 /* Set up and install the tracer's on_interrupt hook; the caller owns
@@ -77,6 +88,30 @@ void pk_sampler_release(struct pk_sampler *s);
  * within a short spin, then unwind and record.  Returns 0 or a negative
  * store error (the caller ends the session as aborted). */
 int pk_sampler_round(struct pk_sampler *s);
+
+/*
+ * CPU mode through perf_event instead of interrupts: a cpu-clock event on
+ * every thread samples it once per period of its CPU time, in the kernel,
+ * with the user registers and a copy of the stack; the thread never
+ * stops.  pk_sampler_round() then drains the rings.  Returns 0, or -errno
+ * when this machine does not allow it (nothing changed then: the
+ * interrupt sampler goes on).
+ */
+int pk_sampler_perf_start(struct pk_sampler *s);
+/* Take the samples the rings hold (perf backend); 0 or a store error. */
+int pk_sampler_perf_drain(struct pk_sampler *s);
+/* Close the rings without reading them (pk_sampler_release). */
+void pk_sampler_perf_close(struct pk_sampler *s);
+/* A new thread of the process (perf backend: open its event). */
+void pk_sampler_thread_new(struct pk_sampler *s, pid_t tid);
+/* A thread is gone (perf backend: take its last samples, close). */
+void pk_sampler_thread_gone(struct pk_sampler *s, pid_t tid);
+/* Sampling is over: the perf backend takes what its rings hold and closes
+ * them (before the process is let go).  Returns 0 or a store error. */
+int pk_sampler_end(struct pk_sampler *s);
+/* Record one stack taken by either backend (unwind, store). */
+int pk_sampler_record(struct pk_sampler *s, pid_t tid, uint64_t time_ns, const struct user_regs_struct *regs,
+		      const unsigned char *stack, size_t len, char state);
 
 /* Unwind and record captures taken by late stops (call after
  * pk_tracer_drain).  Returns 0 or a negative store error. */

@@ -38,6 +38,7 @@
 #include "util.h"
 
 #define FLUSH_INTERVAL_NS 1000000000ull
+#define PERF_DRAIN_NS 4000000ull  /* perf sampler: rings read every 4 ms */
 #define MAX_INSTRUMENTS 8
 
 #define FOR_EACH_INSTRUMENT(r, in) \
@@ -188,6 +189,8 @@ static void on_thread(void *ctx, pid_t tid)
 {
 	struct recording *r = ctx;
 
+	if (r->sampling)
+		pk_sampler_thread_new(&r->sampler, tid);
 	if (!r->instruments_started)
 		return;
 	FOR_EACH_INSTRUMENT(r, in)
@@ -199,6 +202,8 @@ static void on_thread_gone(void *ctx, pid_t tid)
 {
 	struct recording *r = ctx;
 
+	if (r->sampling)
+		pk_sampler_thread_gone(&r->sampler, tid);
 	FOR_EACH_INSTRUMENT(r, in)
 		if (in->ops->on_thread_exit)
 			in->ops->on_thread_exit(in->self, tid);
@@ -317,7 +322,7 @@ static int raise_priority(void)
 static int start_sampling(struct recording *r)
 {
 	struct itimerspec its;
-	uint64_t period;
+	uint64_t period, tick;
 	int event;
 	int wall = r->opt->mode == PK_MODE_WALL;
 
@@ -345,6 +350,21 @@ static int start_sampling(struct recording *r)
 	pk_sampler_init(&r->sampler, &r->tracer, r->unwinder, r->recorder, wall, event,
 			r->opt->stack_bytes, r->start_ns, period);
 	r->sampling = 1;
+	tick = period;
+	if (!wall && r->opt->sampler != PK_SAMPLER_PTRACE) {
+		int err = pk_sampler_perf_start(&r->sampler);
+
+		if (err < 0 && r->opt->sampler == PK_SAMPLER_PERF) {
+			pk_error("--sampler perf: perf_event_open(cpu-clock) on PID %d failed: %s; "
+				 "lower /proc/sys/kernel/perf_event_paranoid, run as root, or use "
+				 "--sampler ptrace", (int)r->tracer.pid, strerror(-err));
+			return -1;
+		}
+		/* The kernel takes the samples: the timer only drains the
+		 * rings, which hold over 100 samples per thread. */
+		if (!err && tick < PERF_DRAIN_NS)
+			tick = PERF_DRAIN_NS;
+	}
 	r->priority = raise_priority();
 	getrusage(RUSAGE_SELF, &r->self_start);
 	read_cpu(r);
@@ -354,8 +374,8 @@ static int start_sampling(struct recording *r)
 		pk_perror("cannot create a timer");
 		return -1;
 	}
-	its.it_interval.tv_sec = (time_t)(period / 1000000000u);
-	its.it_interval.tv_nsec = (long)(period % 1000000000u);
+	its.it_interval.tv_sec = (time_t)(tick / 1000000000u);
+	its.it_interval.tv_nsec = (long)(tick % 1000000000u);
 	its.it_value = its.it_interval;
 	if (timerfd_settime(r->timerfd, 0, &its, NULL) < 0) {
 		pk_perror("cannot start the sampling timer");
@@ -446,6 +466,18 @@ static int sample_loop(struct recording *r)
 	return 0;
 }
 
+/* The sample loop is over (its result rc): note the end, and take the
+ * samples still in the kernel's rings before the process is let go. */
+static int end_sampling(struct recording *r, int rc)
+{
+	r->end_ns = pk_monotonic_ns();
+	if (r->sampling && pk_sampler_end(&r->sampler) < 0 && rc >= 0) {
+		pk_error("cannot store samples in '%s': %s", r->db.path, pk_store_errmsg(r->st));
+		rc = -1;
+	}
+	return rc;
+}
+
 static void store_stats(struct recording *r, double user_s, double sys_s)
 {
 	const struct pk_sampler_stats *ss = &r->sampler.stats;
@@ -469,15 +501,24 @@ static void store_stats(struct recording *r, double user_s, double sys_s)
 	pk_store_set_stat(r->st, sid, "user_cpu_s", user_s);
 	pk_store_set_stat(r->st, sid, "sys_cpu_s", sys_s);
 	pk_store_set_stat(r->st, sid, "achieved_hz", achieved);
-	pk_store_set_stat(r->st, sid, "lost_samples", (double)ss->lost);
-	pk_store_set_stat(r->st, sid, "syscall_stops", (double)ss->syscall_stops);
-	if (r->opt->mode != PK_MODE_WALL)
-		pk_store_set_stat(r->st, sid, "off_cpu_stops", (double)ss->off_cpu);
+	pk_store_set_stat(r->st, sid, "sampler_perf", (double)r->sampler.perf);
+	if (r->sampler.perf) {
+		pk_store_set_stat(r->st, sid, "lost_samples", (double)ss->kernel_lost);
+		if (ss->unopened)
+			pk_store_set_stat(r->st, sid, "threads_unsampled", (double)ss->unopened);
+	} else {
+		pk_store_set_stat(r->st, sid, "lost_samples", (double)ss->lost);
+		pk_store_set_stat(r->st, sid, "syscall_stops", (double)ss->syscall_stops);
+		if (r->opt->mode != PK_MODE_WALL)
+			pk_store_set_stat(r->st, sid, "off_cpu_stops", (double)ss->off_cpu);
+		pk_store_set_stat(r->st, sid, "stop_median_us",
+				  (double)pk_histogram_percentile(&ss->stop_ns, 50) / 1e3);
+		pk_store_set_stat(r->st, sid, "stop_p99_us",
+				  (double)pk_histogram_percentile(&ss->stop_ns, 99) / 1e3);
+	}
 	pk_store_set_stat(r->st, sid, "recorder_priority", (double)r->priority);
 	pk_store_set_stat(r->st, sid, "unwind_failures", us ? (double)us->failures : 0);
 	pk_store_set_stat(r->st, sid, "complete_stacks", (double)ss->complete);
-	pk_store_set_stat(r->st, sid, "stop_median_us", (double)pk_histogram_percentile(&ss->stop_ns, 50) / 1e3);
-	pk_store_set_stat(r->st, sid, "stop_p99_us", (double)pk_histogram_percentile(&ss->stop_ns, 99) / 1e3);
 	pk_store_set_stat(r->st, sid, "recorder_cpu_s", self_cpu);
 	pk_store_set_stat(r->st, sid, "recorder_cpu_per_sample_us",
 			  ss->samples ? self_cpu * 1e6 / (double)ss->samples : 0);
@@ -626,8 +667,7 @@ int pk_session_attach_view(const struct pk_options *opt, const struct pk_session
 			(int)opt->pid, comm, r.tracer.n_threads, r.tracer.n_threads == 1 ? "" : "s",
 			r.sess.name, opt->duration > 0 ? "" : " until Ctrl-C or exit");
 	}
-	rc = sample_loop(&r);
-	r.end_ns = pk_monotonic_ns();
+	rc = end_sampling(&r, sample_loop(&r));
 	read_cpu(&r);
 	if (pk_tracer_detach_all(&r.tracer) < 0)
 		pk_warn("detaching from PID %d reported an error; the process may need a SIGCONT", (int)opt->pid);
@@ -748,7 +788,7 @@ int pk_session_run(const struct pk_options *opt)
 	pk_tracer_resume_all(&r.tracer);
 	if (rc == 0)
 		rc = sample_loop(&r);
-	r.end_ns = pk_monotonic_ns();
+	rc = end_sampling(&r, rc);
 	read_cpu(&r);
 	if (r.tracer.exited) {
 		status = r.tracer.exit_status;

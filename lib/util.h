@@ -40,4 +40,8 @@ double pk_percentile_u64(uint64_t *values, size_t n, double pct);
 /* Basename without allocation (pointer into s). */
 const char *pk_basename(const char *s);
 
+/* Let this process open as many files as its hard limit allows (one or
+ * more perf event descriptors per thread of a large target). */
+void pk_raise_fd_limit(void);
+
 #endif

@@ -345,8 +345,13 @@ static void show_table(struct pk_cli *cli, const struct pk_session *s, struct st
 	} else {
 		show_line("samples", "%" PRId64, s->samples);
 	}
+	if (stat_take(sv, "sampler_perf", &v))
+		show_line("sampler", "%s", v > 0 ? "perf (cpu-clock event: the kernel samples running threads, "
+			  "which never stop)" : "ptrace (each thread interrupted and resumed)");
 	if (stat_take(sv, "lost_samples", &v))
 		show_line("lost samples", "%.0f", v);
+	if (stat_take(sv, "threads_unsampled", &v))
+		show_line("threads not sampled", "%.0f (their perf event did not open)", v);
 	if (stat_take(sv, "threads", &v))
 		show_line("threads", "%.0f", v);
 	if (stat_take(sv, "user_cpu_s", &v))

@@ -24,31 +24,45 @@
 pk_init
 pk_need_targets split
 
-rc=0
-pk_run_limited 60 "$PERFKITD" run -q -F 999 -n split -- "$TARGETS/split" "$PK_TMP/truth" 2 \
-	>"$PK_TMP/out" 2>"$PK_TMP/err" || rc=$?
-[ "$rc" = 0 ] || { pk_show "$PK_TMP/out" "$PK_TMP/err"; pk_fail "perfkitd run exited $rc, expected 0"; }
-grep -q '^split done' "$PK_TMP/out" || { pk_show "$PK_TMP/out"; pk_fail "the program's stdout did not come through"; }
-[ -s "$PK_TMP/truth" ] || pk_fail "the tracee wrote no truth file"
+# One recording and its checks with --sampler SAMPLER.
+check_sampler() {
+	local sampler=$1 name=split-$1 rc=0 used
+	pk_run_limited 60 "$PERFKITD" run -q -F 999 --sampler "$sampler" -n "$name" -- "$TARGETS/split" "$PK_TMP/truth-$sampler" 2 \
+		>"$PK_TMP/out-$sampler" 2>"$PK_TMP/err-$sampler" || rc=$?
+	[ "$rc" = 0 ] || { pk_show "$PK_TMP/out-$sampler" "$PK_TMP/err-$sampler"; pk_fail "perfkitd run exited $rc, expected 0"; }
+	grep -q '^split done' "$PK_TMP/out-$sampler" || { pk_show "$PK_TMP/out-$sampler"; pk_fail "the program's stdout did not come through"; }
+	[ -s "$PK_TMP/truth-$sampler" ] || pk_fail "the tracee wrote no truth file"
 
-status=$(pk_session_field split status)
-[ "$status" = complete ] || pk_fail "session status is '$status', expected complete"
+	status=$(pk_session_field "$name" status)
+	[ "$status" = complete ] || pk_fail "session status is '$status', expected complete"
 
-pk_report split "$PK_TMP/report.json"
-heavy_true=$(awk '$1 == "heavy_work" { print $2 }' "$PK_TMP/truth")
-light_true=$(awk '$1 == "light_work" { print $2 }' "$PK_TMP/truth")
-heavy=$(pk_func "$PK_TMP/report.json" heavy_work self_samples)
-light=$(pk_func "$PK_TMP/report.json" light_work self_samples)
-all=$(pk_total_samples "$PK_TMP/report.json")
-pk_log "truth: heavy_work ${heavy_true}s light_work ${light_true}s; samples: heavy $heavy light $light of $all"
+	pk_report "$name" "$PK_TMP/report-$sampler.json"
+	heavy_true=$(awk '$1 == "heavy_work" { print $2 }' "$PK_TMP/truth-$sampler")
+	light_true=$(awk '$1 == "light_work" { print $2 }' "$PK_TMP/truth-$sampler")
+	heavy=$(pk_func "$PK_TMP/report-$sampler.json" heavy_work self_samples)
+	light=$(pk_func "$PK_TMP/report-$sampler.json" light_work self_samples)
+	all=$(pk_total_samples "$PK_TMP/report-$sampler.json")
+	pk_log "truth: heavy_work ${heavy_true}s light_work ${light_true}s; samples: heavy $heavy light $light of $all"
 
-pk_check_ge "samples in the session" "$all" 200
-p=$(python3 -c "import sys; h, l = map(float, sys.argv[1:]); print(h / (h + l))" "$heavy_true" "$light_true")
-pk_check_count "heavy_work share" "$heavy" $((heavy + light)) "$p" 0.02
-pk_check_ge "heavy_work + light_work share of all samples" \
-	"$(python3 -c "print(($heavy + $light) / $all)")" 0.90
+	pk_check_ge "samples in the session" "$all" 200
+	p=$(python3 -c "import sys; h, l = map(float, sys.argv[1:]); print(h / (h + l))" "$heavy_true" "$light_true")
+	pk_check_count "heavy_work share" "$heavy" $((heavy + light)) "$p" 0.02
+	pk_check_ge "heavy_work + light_work share of all samples" \
+		"$(python3 -c "print(($heavy + $light) / $all)")" 0.90
 
-main_total=$(pk_func "$PK_TMP/report.json" main total_samples)
-pk_check_ge "main's total covers heavy_work + light_work" "$main_total" $((heavy + light))
-pk_check_stacks split
+	main_total=$(pk_func "$PK_TMP/report-$sampler.json" main total_samples)
+	pk_check_ge "main's total covers heavy_work + light_work" "$main_total" $((heavy + light))
+	pk_check_stacks "$name"
+	used=$(pk_session_field "$name" sampler_perf)
+	case $sampler:$used in
+	ptrace:0) ;;
+	ptrace:*) pk_fail "--sampler ptrace: the session says sampler_perf=$used" ;;
+	esac
+	pk_log "ok: --sampler $sampler (perf event: $used)"
+}
+
+# Both samplers: auto is the kernel's perf event where this machine allows
+# it, ptrace interrupts are the fallback and must be as true.
+check_sampler auto
+check_sampler ptrace
 exit 0

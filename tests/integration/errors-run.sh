@@ -31,6 +31,9 @@ pk_expect_error "run a directory" "directory|not executable|permission denied" \
 
 pk_expect_error "run without a program" "usage|program|command|missing" "$PERFKITD" run -q --
 
+pk_expect_error "an unknown sampler" "invalid sampler 'bogus'.*auto, perf or ptrace" \
+	"$PERFKITD" run -q --sampler bogus -- /bin/true
+
 # No session may be left "recording" by a failed start.
 if [ -e "$PERFKIT_DB" ]; then
 	"$PERFKIT" sessions list --format json >"$PK_TMP/list.json" 2>"$PK_TMP/list.err" ||

@@ -25,34 +25,48 @@
 pk_init
 pk_need_targets threads4
 
-rc=0
-pk_run_limited 60 "$PERFKITD" run -q -F 999 -n threads -- "$TARGETS/threads4" "$PK_TMP/truth" 1 \
-	>"$PK_TMP/out" 2>"$PK_TMP/err" || rc=$?
-[ "$rc" = 0 ] || { pk_show "$PK_TMP/out" "$PK_TMP/err"; pk_fail "perfkitd run exited $rc, expected 0"; }
-grep -q '^threads4 done' "$PK_TMP/out" || pk_fail "the program did not finish"
+# One recording and its checks with --sampler SAMPLER.
+check_sampler() {
+	local sampler=$1 name=threads-$1 rc=0 used
+	pk_run_limited 60 "$PERFKITD" run -q -F 999 --sampler "$sampler" -n "$name" -- "$TARGETS/threads4" "$PK_TMP/truth-$sampler" 1 \
+		>"$PK_TMP/out-$sampler" 2>"$PK_TMP/err-$sampler" || rc=$?
+	[ "$rc" = 0 ] || { pk_show "$PK_TMP/out-$sampler" "$PK_TMP/err-$sampler"; pk_fail "perfkitd run exited $rc, expected 0"; }
+	grep -q '^threads4 done' "$PK_TMP/out-$sampler" || pk_fail "the program did not finish"
 
-pk_report threads "$PK_TMP/report.json"
-cpu_sum=$(awk '{ s += $3 } END { print s }' "$PK_TMP/truth")
-sum=0
-for i in 0 1 2 3; do
-	n[$i]=$(pk_func "$PK_TMP/report.json" "worker_$i" total_samples)
-	sum=$((sum + n[i]))
-done
-pk_check_ge "samples in the four workers" "$sum" 400
-for i in 0 1 2 3; do
-	read -r _ tid cpu < <(grep "^worker_$i " "$PK_TMP/truth")
-	p=$(python3 -c "import sys; print(float(sys.argv[1]) / float(sys.argv[2]))" "$cpu" "$cpu_sum")
-	pk_check_count "worker_$i share" "${n[$i]}" "$sum" "$p" 0.03
+	pk_report "$name" "$PK_TMP/report-$sampler.json"
+	cpu_sum=$(awk '{ s += $3 } END { print s }' "$PK_TMP/truth-$sampler")
+	sum=0
+	for i in 0 1 2 3; do
+		n[$i]=$(pk_func "$PK_TMP/report-$sampler.json" "worker_$i" total_samples)
+		sum=$((sum + n[i]))
+	done
+	pk_check_ge "samples in the four workers" "$sum" 400
+	for i in 0 1 2 3; do
+		read -r _ tid cpu < <(grep "^worker_$i " "$PK_TMP/truth-$sampler")
+		p=$(python3 -c "import sys; print(float(sys.argv[1]) / float(sys.argv[2]))" "$cpu" "$cpu_sum")
+		pk_check_count "worker_$i share" "${n[$i]}" "$sum" "$p" 0.03
 
-	pk_report threads "$PK_TMP/thread-$tid.json" --thread "$tid"
-	mine=$(pk_func "$PK_TMP/thread-$tid.json" "worker_$i" total_samples)
-	all=$(pk_total_samples "$PK_TMP/thread-$tid.json")
-	[ "$all" -gt 0 ] || pk_fail "thread $tid (worker_$i) has no samples"
-	pk_check_ge "worker_$i share of thread $tid's samples" \
-		"$(python3 -c "print($mine / $all)")" 0.90
-done
+		pk_report "$name" "$PK_TMP/thread-$sampler-$tid.json" --thread "$tid"
+		mine=$(pk_func "$PK_TMP/thread-$sampler-$tid.json" "worker_$i" total_samples)
+		all=$(pk_total_samples "$PK_TMP/thread-$sampler-$tid.json")
+		[ "$all" -gt 0 ] || pk_fail "thread $tid (worker_$i) has no samples"
+		pk_check_ge "worker_$i share of thread $tid's samples" \
+			"$(python3 -c "print($mine / $all)")" 0.90
+	done
 
-threads=$(pk_session_field threads threads)
-pk_check_ge "threads in the session" "$threads" 4
-pk_check_stacks threads
+	threads=$(pk_session_field "$name" threads)
+	pk_check_ge "threads in the session" "$threads" 4
+	pk_check_stacks "$name"
+	used=$(pk_session_field "$name" sampler_perf)
+	case $sampler:$used in
+	ptrace:0) ;;
+	ptrace:*) pk_fail "--sampler ptrace: the session says sampler_perf=$used" ;;
+	esac
+	pk_log "ok: --sampler $sampler (perf event: $used)"
+}
+
+# Both samplers: auto is the kernel's perf event where this machine allows
+# it, ptrace interrupts are the fallback and must be as true.
+check_sampler auto
+check_sampler ptrace
 exit 0
