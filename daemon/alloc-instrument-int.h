@@ -61,8 +61,8 @@ struct pk_ai_backend {
 	void (*thread_exit)(struct alloc_inst *ai, pid_t tid);
 	int (*tick)(struct alloc_inst *ai, uint64_t now);
 	int (*window)(struct alloc_inst *ai, int arm);  /* --alloc-sample */
-	/* every thread stopped; unmap: tids[0] is fit for an injected
-	 * syscall (final detach) */
+	/* every thread stopped (final detach); unmap: tids[0] is fit for an
+	 * injected syscall (whether the process catches signals or not) */
 	void (*detach)(struct alloc_inst *ai, const pid_t *tids, size_t n, int unmap);
 	void (*finish)(struct alloc_inst *ai);          /* its statistics */
 	void (*free)(struct alloc_inst *ai);

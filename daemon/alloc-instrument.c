@@ -436,7 +436,7 @@ static void alloc_detach(void *self, const pid_t *tids, size_t n)
 	struct pk_tracer *t = ai->ctx ? ai->ctx->tracer : NULL;
 	struct pk_thread *inject;
 	pid_t *order;
-	int rc, flags = 0;
+	int rc, flags = 0, fit = 0;
 
 	if (!ai->alloc || !t)
 		return;
@@ -467,17 +467,20 @@ static void alloc_detach(void *self, const pid_t *tids, size_t n)
 	order = pk_xcalloc(n ? n : 1, sizeof(*order));
 	memcpy(order, tids, n * sizeof(*order));
 	inject = injectable_thread(t);
-	if (inject && !catches_signals(ai->pid) && settle_for_injection(ai, inject->tid) == 0) {
+	if (inject && (ai->backend || !catches_signals(ai->pid)) &&
+	    settle_for_injection(ai, inject->tid) == 0) {
 		for (size_t i = 0; i < n; i++)
 			if (order[i] == inject->tid) {
 				order[i] = order[0];
 				order[0] = inject->tid;
-				flags = PK_PROBE_DETACH_UNMAP;
+				fit = 1;
 				break;
 			}
 	}
-	if (ai->backend)
-		ai->backend->detach(ai, order, n, flags == PK_PROBE_DETACH_UNMAP);
+	if (fit && !catches_signals(ai->pid))
+		flags = PK_PROBE_DETACH_UNMAP;
+	if (ai->backend) /* its own check for signal frames */
+		ai->backend->detach(ai, order, n, fit);
 	rc = pk_probes_detach(p, order, n, flags);
 	free(order);
 	if (rc < 0)

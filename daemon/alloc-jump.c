@@ -38,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/user.h>
 #include <time.h>
@@ -65,6 +66,11 @@ struct held {
 	size_t stack_off;
 };
 
+/* An executable mapping of the target (for canonical stack slices). */
+struct code_range {
+	uint64_t start, end;
+};
+
 struct alloc_jump {
 	int required;                /* --probe-backend jump (else auto) */
 	struct pk_jprobes *j;        /* NULL: not started, or unusable */
@@ -79,9 +85,14 @@ struct alloc_jump {
 	size_t nbatch, capbatch;
 	uint8_t *arena;
 	size_t narena, caparena;
+	struct code_range *code;     /* sorted, from the session's maps */
+	size_t ncode;
+	const struct pk_mapping *code_of;  /* maps array they came from */
+	size_t code_of_n;
 
 	/* over every image */
 	uint64_t events, foreign, drops, patched, fallbacks;
+	int ring_left;               /* the ring is still mapped in the target */
 };
 
 static struct alloc_jump *aj_of(struct alloc_inst *ai)
@@ -138,6 +149,11 @@ static pid_t *thread_list(struct alloc_inst *ai, pid_t first, size_t *n)
 
 static void note_refusals(struct alloc_inst *ai, struct alloc_jump *aj)
 {
+	struct pk_jprobe_stats st;
+
+	pk_jprobes_stats(aj->j, &st);
+	if (st.patched > aj->patched)
+		aj->patched = st.patched;
 	aj->retry = 0;
 	for (int id = 0; id < pk_jprobe_count(aj->j); id++) {
 		const char *why = pk_jprobe_refusal(aj->j, id);
@@ -295,6 +311,70 @@ static void note_free_addr(struct alloc_inst *ai, uint64_t addr)
 		ai->free_addrs[ai->n_free_addrs++] = addr;
 }
 
+/* The executable mappings, again when the session's maps changed. */
+static void load_code_ranges(struct alloc_inst *ai, struct alloc_jump *aj)
+{
+	const struct pk_maps *m = ai->ctx->maps;
+
+	if (aj->code_of == m->v && aj->code_of_n == m->n)
+		return;
+	aj->ncode = 0;
+	aj->code = pk_xrealloc(aj->code, (m->n + 1) * sizeof(*aj->code));
+	for (size_t i = 0; i < m->n; i++)
+		if (m->v[i].prot & PROT_EXEC)
+			aj->code[aj->ncode++] = (struct code_range){ m->v[i].start, m->v[i].end };
+	aj->code_of = m->v;
+	aj->code_of_n = m->n;
+}
+
+static int is_code(const struct alloc_jump *aj, uint64_t v)
+{
+	size_t lo = 0, hi = aj->ncode;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (v < aj->code[mid].start)
+			hi = mid;
+		else if (v >= aj->code[mid].end)
+			lo = mid + 1;
+		else
+			return 1;
+	}
+	return 0;
+}
+
+#define STACKISH (16ull << 20)  /* a value this close above sp: a stack address */
+
+/*
+ * Keep in a record's stack slice only what an unwinder can need: words
+ * that point into code (return addresses) or into the stack above sp
+ * (saved frame pointers, a realigned frame's CFA); everything else
+ * (locals, heap pointers, counters) becomes 0.  The unwind is the same,
+ * and a loop allocating at one call site gives byte-identical slices:
+ * the memo of alloc-record.c unwinds it once.  The same for the
+ * callee-saved registers.
+ */
+static void canonical_stack(const struct alloc_jump *aj, uint64_t sp, uint8_t *stack, size_t len,
+			    struct user_regs_struct *regs)
+{
+	unsigned long long *reg[] = { &regs->rbx, &regs->rbp, &regs->r12, &regs->r13, &regs->r14,
+				      &regs->r15 };
+	size_t i;
+
+	for (i = 0; i + 8 <= len; i += 8) {
+		uint64_t w;
+
+		memcpy(&w, stack + i, 8);
+		if (!(w - sp < STACKISH) && !is_code(aj, w))
+			memset(stack + i, 0, 8);
+	}
+	memset(stack + i, 0, len - i);
+	for (i = 0; i < sizeof(reg) / sizeof(reg[0]); i++)
+		if (!(*reg[i] - sp < STACKISH) && !is_code(aj, *reg[i]))
+			*reg[i] = 0;
+}
+
 static void feed(struct alloc_inst *ai, struct alloc_jump *aj, const struct held *h)
 {
 	const struct pk_jprobe_event *ev = &h->ev;
@@ -323,6 +403,7 @@ static void feed(struct alloc_inst *ai, struct alloc_jump *aj, const struct held
 	regs.rdi = ev->args[0];
 	regs.rsi = ev->args[1];
 	regs.rdx = ev->args[2];
+	canonical_stack(aj, ev->sp, aj->arena + h->stack_off, ev->stack_len, &regs);
 	memset(&pe, 0, sizeof(pe));
 	pe.probe = -1;
 	pe.tid = ev->tid ? ev->tid : ai->pid;
@@ -347,6 +428,7 @@ static void drain(struct alloc_inst *ai, struct alloc_jump *aj, uint64_t budget_
 
 	if (!aj->j || !ai->alloc)
 		return;
+	load_code_ranges(ai, aj);
 	for (;;) {
 		long got;
 
@@ -390,7 +472,6 @@ static void keep_stats(struct alloc_jump *aj)
 		return;
 	pk_jprobes_stats(aj->j, &s);
 	aj->drops += s.drops;
-	aj->patched = aj->patched > s.patched ? aj->patched : s.patched;
 }
 
 static void jump_exec(struct alloc_inst *ai)
@@ -439,12 +520,16 @@ static void jump_detach(struct alloc_inst *ai, const pid_t *tids, size_t n, int 
 	struct alloc_jump *aj = aj_of(ai);
 	int rc;
 
+	struct pk_jprobe_stats s;
+
 	if (!aj->j)
 		return;
 	rc = pk_jprobes_detach(aj->j, tids, n, unmap ? PK_JPROBE_DETACH_UNMAP : 0);
 	if (rc < 0)
 		pk_warn("restoring the allocator entries of PID %d reported an error: %s", (int)ai->pid,
 			strerror(-rc));
+	pk_jprobes_stats(aj->j, &s);
+	aj->ring_left = s.ring_in_target;
 	aj->armed = 0;
 	drain(ai, aj, 0); /* the calls that returned before the detach */
 }
@@ -467,6 +552,7 @@ static void jump_finish(struct alloc_inst *ai)
 	pk_store_set_stat(st, sid, "alloc_jump_fallbacks", (double)aj->fallbacks);
 	pk_store_set_stat(st, sid, "alloc_jump_foreign_events", (double)aj->foreign);
 	pk_store_set_stat(st, sid, "alloc_ring_drops", (double)aj->drops);
+	pk_store_set_stat(st, sid, "alloc_ring_left_in_target", (double)aj->ring_left);
 	if (aj->drops)
 		pk_warn("allocations: the target dropped %llu events (the ring was full); the counts are "
 			"short by as many",
@@ -483,6 +569,7 @@ static void jump_free(struct alloc_inst *ai)
 	free(aj->fns);
 	free(aj->batch);
 	free(aj->arena);
+	free(aj->code);
 	pk_u64map_release(&aj->gone);
 	free(aj);
 	ai->backend_self = NULL;

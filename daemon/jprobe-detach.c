@@ -58,6 +58,34 @@ static int step_out_of_record(struct pk_jprobes *j, pid_t tid)
 	return -EAGAIN;
 }
 
+#define SIGFRAME_SCAN 65536u
+
+/*
+ * Is a signal handler running on stopped thread tid over an interrupted
+ * record write (the rip saved in its signal frame lies in a detour's
+ * record-writing part)?  Such a thread writes into the ring when its
+ * handler returns, so the ring must stay.  Looks for that saved rip in
+ * the stack above rsp (up to SIGFRAME_SCAN bytes, less at the end of the
+ * mapping); a return address into a detour is never in that part (the
+ * call into the original function returns before it).  1, 0, or -errno.
+ */
+static int handler_over_record(struct pk_jprobes *j, pid_t tid)
+{
+	struct user_regs_struct r;
+	uint64_t buf[512];
+
+	if (ptrace(PTRACE_GETREGS, tid, 0, &r) < 0)
+		return errno == ESRCH ? 0 : -errno;
+	for (uint64_t at = r.rsp & ~7ull; at < (r.rsp & ~7ull) + SIGFRAME_SCAN; at += sizeof(buf)) {
+		if (pk_probes_read(j->inj, at, buf, sizeof(buf)) < 0)
+			break; /* the end of the stack mapping */
+		for (size_t i = 0; i < sizeof(buf) / 8; i++)
+			if (recording(j, buf[i]))
+				return 1;
+	}
+	return 0;
+}
+
 /* Final detach: no detour writes to the ring any more, then unmap it. */
 static int unmap_ring(struct pk_jprobes *j, const pid_t *tids, size_t n)
 {
@@ -80,6 +108,9 @@ static int unmap_ring(struct pk_jprobes *j, const pid_t *tids, size_t n)
 			return 0;
 		if (err < 0)
 			return err;
+		err = handler_over_record(j, tids[t]);
+		if (err != 0)
+			return err < 0 ? err : 0; /* the ring stays, harmless */
 	}
 	return pk_jring_unmap_target(j, tids[0]);
 }

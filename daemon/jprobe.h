@@ -146,7 +146,10 @@ int pk_jprobe_count(const struct pk_jprobes *j);
  * and records nothing), a thread stopped in the middle of writing a
  * record is single-stepped out of it (the engine waits for that thread;
  * it stays in a ptrace-stop), and the ring is unmapped from the target by
- * an injected munmap through tids[0] (same precondition as for arm).  If
+ * an injected munmap through tids[0] (same precondition as for arm),
+ * unless a thread's stack holds a signal frame over an interrupted record
+ * write (a handler running; found by scanning 64 KiB above its rsp for a
+ * saved rip in a detour's record-writing part): then the ring stays.  If
  * a signal interrupts the stepping, it is queued again and the ring stays
  * mapped, harmless (pk_jprobe_stats.ring_in_target says so).  The
  * detour pages stay (a few KiB; a thread inside a probed function returns

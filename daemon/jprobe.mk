@@ -29,3 +29,17 @@ EXTRA_PROGRAMS += tests/bench/jprobe-work
 tests_bench_jprobe_work_SOURCES = tests/bench/jprobe-work.c
 tests_bench_jprobe_work_CFLAGS = $(PK_TARGET_CFLAGS)
 CLEANFILES += tests/bench/jprobe-bench$(EXEEXT) tests/bench/jprobe-work$(EXEEXT)
+
+# perfkitd --alloc on the jump backend (daemon/alloc-jump.c): the fail-safe
+# and attach/detach cycle tests, and the allocation suite once more on the
+# int3 backend (the suite itself runs the default, jump).
+check_PROGRAMS += tests/targets/alloc-paced
+tests_targets_alloc_paced_SOURCES = tests/targets/alloc-paced.c
+tests_targets_alloc_paced_CFLAGS = $(PK_TARGET_CFLAGS) -pthread
+tests_targets_alloc_paced_LDFLAGS = -pthread
+PK_ALLOC_JUMP_TESTS = \
+	tests/integration/alloc-jump-kill.sh \
+	tests/integration/alloc-jump-cycles.sh \
+	tests/integration/alloc-int3.sh
+TESTS += $(PK_ALLOC_JUMP_TESTS)
+EXTRA_DIST += $(PK_ALLOC_JUMP_TESTS) tests/bench/alloc-jump.sh

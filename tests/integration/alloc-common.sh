@@ -112,3 +112,45 @@ alloc_loop_n() {
 	[ "$ALLOC_N" -ge 5000000 ] || ALLOC_N=5000000
 	echo g | pk_run_limited 120 "$TARGETS/alloc-suite" loop "$ALLOC_N" >"$1" || pk_fail "the bare run failed"
 }
+
+# PK_ALLOC_BACKEND=int3|jump|auto: every perfkitd of the test runs with
+# --probe-backend that (tests/integration/alloc-int3.sh runs the suite so).
+if [ -n "${PK_ALLOC_BACKEND:-}" ]; then
+	printf '#!/bin/sh\ncmd=$1\nshift\nexec "%s" "$cmd" --probe-backend %s "$@"\n' \
+		"$PERFKITD" "$PK_ALLOC_BACKEND" >"$PK_TMP/perfkitd-backend" || pk_fail "cannot write a wrapper"
+	chmod +x "$PK_TMP/perfkitd-backend"
+	PERFKITD=$PK_TMP/perfkitd-backend
+	pk_log "probe backend: $PK_ALLOC_BACKEND"
+fi
+
+# alloc_stat SESSION KEY: a statistic of the session (sessions show).
+alloc_stat() {
+	pk_run_limited 30 "$PERFKIT" sessions show "$1" --format json |
+		python3 -c "import json, sys; print('%g' % json.load(sys.stdin)['stats'].get(sys.argv[1], -1))" "$2"
+}
+
+# alloc_text_restored PID: every executable mapping of libc in PID is
+# byte for byte its file (no patched jump, no int3 left behind).
+alloc_text_restored() {
+	python3 - "$1" <<'PY'
+import sys
+pid = sys.argv[1]
+bad = 0
+with open("/proc/%s/maps" % pid) as maps, open("/proc/%s/mem" % pid, "rb") as mem:
+    for line in maps:
+        f = line.split()
+        if len(f) < 6 or "x" not in f[1] or "libc.so" not in f[5]:
+            continue
+        lo, hi = (int(x, 16) for x in f[0].split("-"))
+        mem.seek(lo)
+        live = mem.read(hi - lo)
+        with open("/proc/%s/root%s" % (pid, f[5]), "rb") as elf:
+            elf.seek(int(f[2], 16))
+            disk = elf.read(hi - lo)
+        n = sum(1 for a, b in zip(live, disk) if a != b)
+        if n:
+            print("%s: %d bytes differ from %s" % (f[0], n, f[5]))
+            bad += 1
+sys.exit(1 if bad else 0)
+PY
+}
