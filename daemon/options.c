@@ -300,6 +300,9 @@ int pk_options_parse(int argc, char **argv, struct pk_options *opt)
 			return usage_error("%s", "run needs a program: perfkitd run [OPTIONS] -- PROG [ARGS]");
 		opt->argv = argv + optind;
 	}
+	if (opt->mode == PK_MODE_WALL && opt->sampler == PK_SAMPLER_PERF)
+		return usage_error("%s", "--sampler perf samples running threads only: wall mode must "
+				   "interrupt sleeping ones too (use --sampler auto or ptrace)");
 	return 0;
 }
 

@@ -33,6 +33,8 @@ pk_expect_error "run without a program" "usage|program|command|missing" "$PERFKI
 
 pk_expect_error "an unknown sampler" "invalid sampler 'bogus'.*auto, perf or ptrace" \
 	"$PERFKITD" run -q --sampler bogus -- /bin/true
+pk_expect_error "wall mode with the perf sampler" "wall mode.*sleeping" \
+	"$PERFKITD" run -q --mode wall --sampler perf -- /bin/true
 
 # No session may be left "recording" by a failed start.
 if [ -e "$PERFKIT_DB" ]; then
