@@ -49,7 +49,7 @@
 #include "error.h"
 #include "util.h"
 
-#define JUMP_STACK_BYTES 1024u   /* stack slice per record (see options) */
+#define JUMP_STACK_BYTES 512u    /* stack slice per record: the engine's default */
 #define JUMP_RING_SLOTS 65536u
 #define STOP_TIMEOUT_NS 3000000000ull
 #define DRAIN_BUDGET_NS 50000000ull  /* at most per tick, then the loop goes on */
@@ -71,6 +71,22 @@ struct code_range {
 	uint64_t start, end;
 };
 
+/*
+ * The canonical slice last made at one rip and sp, and where its kept
+ * words are: a new slice whose words at those places are the same unwinds
+ * the same way (the return addresses and frame pointers there decide which
+ * slots the unwinder reads), so it gets the same canonical slice without
+ * looking at every word.
+ */
+#define SLICE_MEMO 64
+struct slice_memo {
+	uint64_t rip, rsp, rbp;
+	size_t len;
+	uint16_t *pos;               /* word indexes kept */
+	size_t npos;
+	uint8_t *canon;
+};
+
 struct alloc_jump {
 	int required;                /* --probe-backend jump (else auto) */
 	struct pk_jprobes *j;        /* NULL: not started, or unusable */
@@ -89,6 +105,7 @@ struct alloc_jump {
 	size_t ncode;
 	const struct pk_mapping *code_of;  /* maps array they came from */
 	size_t code_of_n;
+	struct slice_memo memo[SLICE_MEMO];
 
 	/* over every image */
 	uint64_t events, foreign, drops, patched, fallbacks;
@@ -311,6 +328,15 @@ static void note_free_addr(struct alloc_inst *ai, uint64_t addr)
 		ai->free_addrs[ai->n_free_addrs++] = addr;
 }
 
+static void forget_slices(struct alloc_jump *aj)
+{
+	for (size_t i = 0; i < SLICE_MEMO; i++) {
+		free(aj->memo[i].canon);
+		free(aj->memo[i].pos);
+		memset(&aj->memo[i], 0, sizeof(aj->memo[i]));
+	}
+}
+
 /* The executable mappings, again when the session's maps changed. */
 static void load_code_ranges(struct alloc_inst *ai, struct alloc_jump *aj)
 {
@@ -325,6 +351,7 @@ static void load_code_ranges(struct alloc_inst *ai, struct alloc_jump *aj)
 			aj->code[aj->ncode++] = (struct code_range){ m->v[i].start, m->v[i].end };
 	aj->code_of = m->v;
 	aj->code_of_n = m->n;
+	forget_slices(aj); /* what is code may have changed */
 }
 
 static int is_code(const struct alloc_jump *aj, uint64_t v)
@@ -355,13 +382,26 @@ static int is_code(const struct alloc_jump *aj, uint64_t v)
  * the memo of alloc-record.c unwinds it once.  The same for the
  * callee-saved registers.
  */
-static void canonical_stack(const struct alloc_jump *aj, uint64_t sp, uint8_t *stack, size_t len,
+static void canonical_stack(struct alloc_jump *aj, uint64_t sp, uint8_t *stack, size_t len,
 			    struct user_regs_struct *regs)
 {
 	unsigned long long *reg[] = { &regs->rbx, &regs->rbp, &regs->r12, &regs->r13, &regs->r14,
 				      &regs->r15 };
+	struct slice_memo *m = &aj->memo[((regs->rip * 31) ^ (sp >> 3)) & (SLICE_MEMO - 1)];
 	size_t i;
 
+	for (i = 0; i < sizeof(reg) / sizeof(reg[0]); i++)
+		if (!(*reg[i] - sp < STACKISH) && !is_code(aj, *reg[i]))
+			*reg[i] = 0;
+	if (m->canon && m->rip == regs->rip && m->rsp == sp && m->rbp == regs->rbp && m->len == len) {
+		for (i = 0; i < m->npos; i++)
+			if (memcmp(stack + m->pos[i] * 8u, m->canon + m->pos[i] * 8u, 8) != 0)
+				break;
+		if (i == m->npos) {
+			memcpy(stack, m->canon, len);
+			return;
+		}
+	}
 	for (i = 0; i + 8 <= len; i += 8) {
 		uint64_t w;
 
@@ -370,10 +410,27 @@ static void canonical_stack(const struct alloc_jump *aj, uint64_t sp, uint8_t *s
 			memset(stack + i, 0, 8);
 	}
 	memset(stack + i, 0, len - i);
-	for (i = 0; i < sizeof(reg) / sizeof(reg[0]); i++)
-		if (!(*reg[i] - sp < STACKISH) && !is_code(aj, *reg[i]))
-			*reg[i] = 0;
+	if (len > 65535u * 8u)
+		return;
+	free(m->canon);
+	free(m->pos);
+	m->canon = pk_xmalloc(len ? len : 1);
+	memcpy(m->canon, stack, len);
+	m->pos = pk_xcalloc(len / 8 + 1, sizeof(*m->pos));
+	m->npos = 0;
+	for (i = 0; i + 8 <= len; i += 8) {
+		uint64_t w;
+
+		memcpy(&w, stack + i, 8);
+		if (w)
+			m->pos[m->npos++] = (uint16_t)(i / 8);
+	}
+	m->rip = regs->rip;
+	m->rsp = sp;
+	m->rbp = regs->rbp;
+	m->len = len;
 }
+
 
 static void feed(struct alloc_inst *ai, struct alloc_jump *aj, const struct held *h)
 {
@@ -403,7 +460,8 @@ static void feed(struct alloc_inst *ai, struct alloc_jump *aj, const struct held
 	regs.rdi = ev->args[0];
 	regs.rsi = ev->args[1];
 	regs.rdx = ev->args[2];
-	canonical_stack(aj, ev->sp, aj->arena + h->stack_off, ev->stack_len, &regs);
+	if (f->fn != PK_ALLOC_FREE && f->fn != PK_ALLOC_DELETE) /* a free's stack is not unwound */
+		canonical_stack(aj, ev->sp, aj->arena + h->stack_off, ev->stack_len, &regs);
 	memset(&pe, 0, sizeof(pe));
 	pe.probe = -1;
 	pe.tid = ev->tid ? ev->tid : ai->pid;
@@ -570,6 +628,7 @@ static void jump_free(struct alloc_inst *ai)
 	free(aj->batch);
 	free(aj->arena);
 	free(aj->code);
+	forget_slices(aj);
 	pk_u64map_release(&aj->gone);
 	free(aj);
 	ai->backend_self = NULL;
