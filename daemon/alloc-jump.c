@@ -45,6 +45,7 @@
 
 #include "daemon/alloc-jump.h"
 #include "daemon/alloc-instrument-int.h"
+#include "daemon/demangle.h"
 #include "daemon/jprobe.h"
 #include "error.h"
 #include "util.h"
@@ -186,8 +187,11 @@ static void note_refusals(struct alloc_inst *ai, struct alloc_jump *aj)
 		/* per function: the int3 engine takes it */
 		if (pk_alloc_add_function(ai->alloc, pk_jprobe_name(aj->j, id), pk_jprobe_address(aj->j, id),
 					  aj->fns[id].mod_start, aj->fns[id].mod_end) > 0) {
+			char *readable = pk_demangle(pk_jprobe_name(aj->j, id));
+
 			aj->fallbacks++;
-			pk_info("alloc: %s: int3 (%s)", pk_jprobe_name(aj->j, id), why);
+			pk_info("alloc: %s: int3 (%s)", readable ? readable : pk_jprobe_name(aj->j, id), why);
+			free(readable);
 		}
 		aj->fns[id].fn = -1; /* no jump events from it */
 	}
@@ -600,6 +604,7 @@ static void jump_finish(struct alloc_inst *ai)
 
 	drain(ai, aj, 0);
 	keep_stats(aj);
+	ai->probes_placed += (unsigned)aj->patched; /* "allocator probes N armed": both kinds */
 	if (aj->j) {
 		/* counted into the totals once: the engine stays for free() */
 		pk_jprobes_free(aj->j);
