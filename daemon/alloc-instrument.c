@@ -513,8 +513,18 @@ static void alloc_free_self(void *self)
 	free(ai);
 }
 
+/* Live status line: allocations and frees recorded so far. */
+static uint64_t alloc_status(void *self, const char **what)
+{
+	struct alloc_inst *ai = self;
+
+	*what = "alloc events";
+	return (uint64_t)(ai->alloc_calls + ai->free_calls);
+}
+
 static const struct pk_instrument_ops alloc_ops = {
 	.name = "allocation",
+	.status = alloc_status,
 	.start = alloc_start,
 	.on_trap = alloc_on_trap,
 	.on_fork = alloc_on_fork,

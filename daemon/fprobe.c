@@ -78,6 +78,7 @@ struct fprobe {
 	struct pk_histogram handle_ns;  /* time in on_trap per handled trap */
 	uint64_t rtt_ns;                /* calibrated bare stop round trip */
 	uint64_t stops, refused;        /* over every engine (execs) */
+	uint64_t calls;                 /* entries of probed functions */
 	int memfd;                      /* /proc/PID/mem for restoring returns */
 	uint64_t last_tick_ns;
 };
@@ -178,6 +179,7 @@ static int on_event(void *ctx, struct pk_probe_event *ev)
 		}
 		ev->cookie = pk_fprobe_stats_enter(f->stats, ev->tid, role, ev->time_ns, ev->entry_sp,
 						   ev->ret_addr);
+		f->calls++;
 		return 1;
 	case PK_PROBE_RETURN:
 		pk_fprobe_stats_return(f->stats, ev->tid, ev->cookie, ev->time_ns);
@@ -656,8 +658,18 @@ static void fp_free(void *self)
 	free(f);
 }
 
+/* Live status line: calls of the probed functions so far. */
+static uint64_t fp_status(void *self, const char **what)
+{
+	struct fprobe *f = self;
+
+	*what = "probed calls";
+	return f->calls;
+}
+
 static const struct pk_instrument_ops fprobe_ops = {
 	.name = "function probe",
+	.status = fp_status,
 	.start = fp_start,
 	.on_trap = fp_on_trap,
 	.on_fork = fp_on_fork,

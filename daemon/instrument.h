@@ -24,6 +24,8 @@
  *              detaches, unless the process already exited.
  *   finish     write results and statistics into the session.
  *   free       release (accepts a partially started instrument).
+ *   status     for the live status line: a count so far and what it
+ *              counts ("alloc events", "probed calls").
  */
 #ifndef PK_INSTRUMENT_H
 #define PK_INSTRUMENT_H
@@ -64,6 +66,7 @@ struct pk_instrument_ops {
 	void (*detach)(void *self, const pid_t *tids, size_t n);
 	int (*finish)(void *self);
 	void (*free)(void *self);
+	uint64_t (*status)(void *self, const char **what);
 };
 
 struct pk_instrument {

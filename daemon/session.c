@@ -407,6 +407,26 @@ static void read_signals(struct recording *r)
 	}
 }
 
+/* The live status line, with what the instruments count. */
+static void update_status(struct recording *r, uint64_t now, uint64_t unwind_failures)
+{
+	struct pk_status_count extra[MAX_INSTRUMENTS];
+	size_t n = 0;
+
+	if (!r->status.enabled)
+		return;
+	FOR_EACH_INSTRUMENT(r, in) {
+		if (!in->ops->status)
+			continue;
+		extra[n].what = NULL;
+		extra[n].n = in->ops->status(in->self, &extra[n].what);
+		if (extra[n].what)
+			n++;
+	}
+	pk_status_update(&r->status, (double)(now - r->start_ns) / 1e9, r->sampler.stats.samples,
+			 r->tracer.n_threads, unwind_failures, r->sampler.stats.lost, extra, n, 0);
+}
+
 /* Sample until duration, a stop signal, or the target's exit. */
 static int sample_loop(struct recording *r)
 {
@@ -457,8 +477,7 @@ static int sample_loop(struct recording *r)
 			}
 			last_flush = now;
 		}
-		pk_status_update(&r->status, (double)(now - r->start_ns) / 1e9, r->sampler.stats.samples,
-				 r->tracer.n_threads, us->failures, r->sampler.stats.lost, 0);
+		update_status(r, now, us->failures);
 		if (r->view && r->view->tick(r->view->ctx, r->st, r->sess.id, r->tracer.n_threads,
 					     (fds[2].revents & (POLLIN | POLLHUP)) != 0))
 			r->stop_requested = 1;

@@ -15,7 +15,8 @@ void pk_status_init(struct pk_status_line *sl, int quiet)
 }
 
 void pk_status_update(struct pk_status_line *sl, double elapsed_s, uint64_t samples,
-		      size_t threads, uint64_t unwind_failures, uint64_t lost, int force)
+		      size_t threads, uint64_t unwind_failures, uint64_t lost,
+		      const struct pk_status_count *extra, size_t n_extra, int force)
 {
 	uint64_t now;
 
@@ -30,6 +31,8 @@ void pk_status_update(struct pk_status_line *sl, double elapsed_s, uint64_t samp
 		(unsigned long long)unwind_failures, unwind_failures == 1 ? "" : "s");
 	if (lost)
 		fprintf(stderr, "  %llu lost", (unsigned long long)lost);
+	for (size_t i = 0; i < n_extra; i++)
+		fprintf(stderr, "  %llu %s", (unsigned long long)extra[i].n, extra[i].what);
 	fflush(stderr);
 	sl->shown = 1;
 }

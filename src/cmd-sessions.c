@@ -307,6 +307,72 @@ static void show_line(const char *label, const char *fmt, ...)
 	putchar('\n');
 }
 
+/* The --alloc statistics (daemon/alloc-record.c), labelled. */
+static void show_alloc_stats(struct stat_view *sv)
+{
+	double v, w;
+
+	if (stat_take(sv, "alloc_calls", &v)) {
+		if (stat_take(sv, "alloc_bytes", &w))
+			show_line("allocations", "%.0f (%.0f bytes)", v, w);
+		else
+			show_line("allocations", "%.0f", v);
+	}
+	if (stat_take(sv, "alloc_free_calls", &v))
+		show_line("frees", "%.0f", v);
+	if (stat_take(sv, "alloc_peak_bytes", &v))
+		show_line("heap peak", "%.0f bytes", v);
+	if (stat_take(sv, "alloc_live_bytes", &v))
+		show_line("heap live at the end", "%.0f bytes (allocated while traced, not freed)", v);
+	if (stat_take(sv, "alloc_unknown_frees", &v))
+		show_line("unknown frees", "%.0f (blocks allocated before tracing or between windows)", v);
+	if (stat_take(sv, "alloc_lost_returns", &v))
+		show_line("lost allocator returns", "%.0f (longjmp, exception, exit or detach)", v);
+	if (stat_take(sv, "alloc_probe_stops", &v)) {
+		if (stat_take(sv, "alloc_probe_handle_us", &w))
+			show_line("alloc probe stops", "%.0f (%.1f µs of perfkitd work in each)", v, w);
+		else
+			show_line("alloc probe stops", "%.0f", v);
+	}
+	if (stat_take(sv, "alloc_probes_armed", &v)) {
+		if (stat_take(sv, "alloc_probes_refused", &w))
+			show_line("allocator probes", "%.0f armed, %.0f refused", v, w);
+		else
+			show_line("allocator probes", "%.0f armed", v);
+	}
+	if (stat_take(sv, "alloc_unwinds", &v)) {
+		if (stat_take(sv, "alloc_unwind_memo_hits", &w))
+			show_line("allocation stacks", "%.0f unwound, %.0f repeated (memo)", v, w);
+		else
+			show_line("allocation stacks", "%.0f unwound", v);
+	}
+	if (stat_take(sv, "alloc_armed_fraction", &v))
+		show_line("allocations traced", "%.1f%% of the time (--alloc-sample windows)", 100.0 * v);
+}
+
+/* The --probe statistics (daemon/fprobe.c), labelled. */
+static void show_probe_stats(struct stat_view *sv)
+{
+	double v, w;
+
+	if (stat_take(sv, "probe_functions", &v))
+		show_line("probed functions", "%.0f", v);
+	if (stat_take(sv, "probe_refused", &v))
+		show_line("probes refused", "%.0f (first instruction cannot run out of line)", v);
+	if (stat_take(sv, "probe_stops", &v)) {
+		if (stat_take(sv, "probe_stop_median_us", &w))
+			show_line("probe stops", "%.0f (%.1f µs median each)", v, w);
+		else
+			show_line("probe stops", "%.0f", v);
+	}
+	if (stat_take(sv, "probe_stop_rtt_us", &v))
+		show_line("bare int3 stop", "%.1f µs (measured at start)", v);
+	if (stat_take(sv, "probe_handle_median_us", &v))
+		show_line("probe handling", "%.1f µs median of perfkitd work per stop", v);
+	if (stat_take(sv, "probe_correction_us", &v))
+		show_line("probe correction", "%.1f µs subtracted per stop inside a probed call", v);
+}
+
 static void show_table(struct pk_cli *cli, const struct pk_session *s, struct stat_view *sv)
 {
 	char buf[64], buf2[64];
@@ -387,14 +453,8 @@ static void show_table(struct pk_cli *cli, const struct pk_session *s, struct st
 		show_line("recorder CPU per sample", "%.1f µs", v);
 	if (stat_take(sv, "recorder_cpu_s", &v))
 		show_line("recorder CPU", "%.3f s", v);
-	if (stat_take(sv, "probe_stops", &v)) {
-		if (stat_take(sv, "probe_stop_median_us", &w))
-			show_line("probe stops", "%.0f (%.1f µs median each)", v, w);
-		else
-			show_line("probe stops", "%.0f", v);
-	}
-	if (stat_take(sv, "probe_correction_us", &v))
-		show_line("probe correction", "%.1f µs subtracted per stop inside a probed call", v);
+	show_alloc_stats(sv);
+	show_probe_stats(sv);
 	for (i = 0; i < sv->n; i++)
 		if (!sv->shown[i])
 			show_line(sv->v[i].key, "%g", sv->v[i].value);
