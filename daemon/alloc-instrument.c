@@ -62,8 +62,10 @@ static void note_free_probes(struct alloc_inst *ai)
 	for (int id = 0; pk_probe_name(p, id); id++) {
 		int fn = pk_alloc_fn_of(pk_probe_name(p, id));
 
-		if ((fn == PK_ALLOC_FREE || fn == PK_ALLOC_DELETE) && ai->n_free_addrs < MAX_FREE_ADDRS)
+		if ((fn == PK_ALLOC_FREE || fn == PK_ALLOC_DELETE) && ai->n_free_addrs < MAX_FREE_ADDRS) {
 			ai->free_addrs[ai->n_free_addrs++] = pk_probe_address(p, id);
+			pk_probe_set_no_stack(p, id); /* never unwound: no stack copy */
+		}
 	}
 }
 

@@ -24,6 +24,7 @@ struct pk_probe {
 				      through disarm, until detach/forget */
 	int armed;                 /* the int3 is in place */
 	int refused;
+	int no_stack;              /* entries read the return address only */
 };
 
 struct pk_pending {

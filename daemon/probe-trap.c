@@ -7,8 +7,10 @@
 #include "daemon/probe-int.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "error.h"
@@ -36,6 +38,52 @@ static int leave_entry(struct pk_probes *p, const struct pk_probe *pr,
 	}
 }
 
+#define PAGE 4096u
+
+#define MAX_PIECES 64u
+
+/*
+ * Copy len bytes of the stack at sp (thread tid, stopped) into
+ * p->stack_buf; returns the bytes copied (short at the end of the stack
+ * mapping) or -errno.  A copy of some kilobytes goes through
+ * process_vm_readv split at page boundaries (it transfers whole remote
+ * pieces, so the copy stops at the first unmapped page): 2.4 us for 16 KiB
+ * on the reference VM against 3.8 us through /proc/PID/mem.  A few words,
+ * or more pages than MAX_PIECES, go through /proc/PID/mem (the cheaper
+ * for 8 bytes: 1.2 us against 1.5 us).
+ */
+static ssize_t copy_stack(struct pk_probes *p, pid_t tid, uint64_t sp, size_t len)
+{
+	struct iovec local = { p->stack_buf, len };
+	struct iovec remote[MAX_PIECES];
+	size_t n = 0, done = 0;
+	ssize_t got;
+	int err;
+
+	if (len > 64 && len <= (MAX_PIECES - 1) * PAGE) {
+		for (uint64_t a = sp; done < len; n++) {
+			size_t chunk = PAGE - (size_t)(a % PAGE);
+
+			if (chunk > len - done)
+				chunk = len - done;
+			remote[n].iov_base = (void *)(uintptr_t)a;
+			remote[n].iov_len = chunk;
+			a += chunk;
+			done += chunk;
+		}
+		local.iov_len = done;
+		got = process_vm_readv(tid, &local, 1, remote, n, 0);
+		if (got >= 8)
+			return got;
+		/* not allowed, or nothing readable: /proc/PID/mem says why */
+	}
+	err = pk_probes_mem_open(p);
+	if (err < 0)
+		return err;
+	got = pread(p->memfd, p->stack_buf, len, (off_t)sp);
+	return got < 0 ? -errno : got;
+}
+
 static int handle_entry(struct pk_probes *p, pid_t tid, struct pk_probe *pr,
 			struct user_regs_struct *regs)
 {
@@ -48,12 +96,9 @@ static int handle_entry(struct pk_probes *p, pid_t tid, struct pk_probe *pr,
 	regs->rip = pr->addr;
 	/* one read gives the return address and the caller's stack copy;
 	 * it stops short at the end of the stack mapping */
-	err = pk_probes_mem_open(p);
-	if (err < 0)
-		return err;
-	got = pread(p->memfd, p->stack_buf, p->stack_copy, (off_t)regs->rsp);
+	got = copy_stack(p, tid, regs->rsp, pr->no_stack ? 8 : p->stack_copy);
 	if (got < 8)
-		return got < 0 ? -errno : -EIO;
+		return got < 0 ? (int)got : -EIO;
 	memcpy(&ret, p->stack_buf, 8);
 	memset(&ev, 0, sizeof(ev));
 	ev.kind = PK_PROBE_ENTRY;
@@ -134,15 +179,37 @@ int pk_probe_handle_return(struct pk_probes *p, pid_t tid, struct user_regs_stru
 	return 0;
 }
 
+/* Put regs back into stopped thread tid; where only rip changed (every
+ * trap but an emulated call), one PTRACE_POKEUSER of rip does it at
+ * about 0.65 us against 1.6 us for PTRACE_SETREGS here. */
+static int put_regs(struct pk_probes *p, pid_t tid, const struct user_regs_struct *regs,
+		    const struct user_regs_struct *before)
+{
+	struct user_regs_struct cmp = *regs;
+
+	cmp.rip = before->rip;
+	if (memcmp(&cmp, before, sizeof(cmp)) == 0) {
+		p->stats.rip_only++;
+		if (regs->rip == before->rip)
+			return 0;
+		if (ptrace(PTRACE_POKEUSER, tid, (void *)offsetof(struct user_regs_struct, rip),
+			   (void *)(uintptr_t)regs->rip) < 0)
+			return -errno;
+		return 0;
+	}
+	return ptrace(PTRACE_SETREGS, tid, 0, regs) < 0 ? -errno : 0;
+}
+
 int pk_probe_handle_trap(struct pk_probes *p, pid_t tid)
 {
-	struct user_regs_struct regs;
+	struct user_regs_struct regs, before;
 	struct pk_probe *pr = NULL;
 	uint64_t t0 = pk_monotonic_ns();
 	int err;
 
 	if (ptrace(PTRACE_GETREGS, tid, 0, &regs) < 0)
 		return -errno;
+	before = regs;
 	if (p->tramp && regs.rip - 1 == p->tramp)
 		err = pk_probe_handle_return(p, tid, &regs);
 	else if ((pr = pk_probe_find_placed(p, regs.rip - 1)) == NULL)
@@ -154,8 +221,9 @@ int pk_probe_handle_trap(struct pk_probes *p, pid_t tid)
 	if (err < 0)
 		return err;
 	p->stats.traps++;
-	if (ptrace(PTRACE_SETREGS, tid, 0, &regs) < 0)
-		return -errno;
+	err = put_regs(p, tid, &regs, &before);
+	if (err < 0)
+		return err;
 	p->stats.handle_ns += pk_monotonic_ns() - t0;
 	return 1;
 }

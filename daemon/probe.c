@@ -139,6 +139,14 @@ int pk_probe_add(struct pk_probes *p, uint64_t addr, const char *name)
 	return (int)p->nprobes++;
 }
 
+int pk_probe_set_no_stack(struct pk_probes *p, int id)
+{
+	if (id < 0 || (size_t)id >= p->nprobes)
+		return -EINVAL;
+	p->probes[id].no_stack = 1;
+	return 0;
+}
+
 const char *pk_probe_name(const struct pk_probes *p, int id)
 {
 	return id >= 0 && (size_t)id < p->nprobes ? p->probes[id].name : NULL;

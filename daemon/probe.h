@@ -138,6 +138,11 @@ int pk_probes_auxv_entry(pid_t pid, uint64_t *entry);
  * unwinding).  0 or -ENOMEM. */
 int pk_probes_set_stack_copy(struct pk_probes *p, size_t bytes);
 
+/* ENTRY events of probe id carry only the return address (stack_len 8),
+ * not the stack_copy bytes: for a probe whose callback never unwinds
+ * (free), which saves reading kilobytes per stop.  0 or -EINVAL. */
+int pk_probe_set_no_stack(struct pk_probes *p, int id);
+
 /* Name and address of probe id, NULL / 0 when out of range. */
 const char *pk_probe_name(const struct pk_probes *p, int id);
 uint64_t pk_probe_address(const struct pk_probes *p, int id);
@@ -239,6 +244,7 @@ struct pk_probe_stats {
 	uint64_t handle_ns;   /* time spent inside pk_probe_handle_trap for
 				 the handled traps (engine + callback work,
 				 not the kernel's stop and resume) */
+	uint64_t rip_only;    /* traps resumed by writing rip alone */
 };
 void pk_probes_stats(const struct pk_probes *p, struct pk_probe_stats *out);
 

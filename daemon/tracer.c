@@ -28,6 +28,7 @@ void pk_tracer_init(struct pk_tracer *t, pid_t pid, const struct pk_tracer_hooks
 	t->pid = pid;
 	if (hooks)
 		t->hooks = *hooks;
+	t->trap_spin_ns = PK_TRACER_TRAP_SPIN_NS;
 }
 
 static void thread_close(struct pk_thread *th)
@@ -401,15 +402,58 @@ enum pk_stop_kind pk_tracer_handle(struct pk_tracer *t, pid_t tid, int status)
 	return PK_STOP_NONE;
 }
 
-int pk_tracer_drain(struct pk_tracer *t)
+/* The longest a drain keeps polling for trap stops before returning. */
+#define DRAIN_SPIN_BUDGET_NS 1000000ull
+
+/* Nothing to reap after a trap stop: poll for the next stop a little
+ * while (trap_spin_ns) unless backing off.  Returns what waitpid gave. */
+static pid_t spin_for_trap(struct pk_tracer *t, int *status, uint64_t drain_start)
 {
-	int status, n = 0;
+	uint64_t now = pk_monotonic_ns(), until = now + t->trap_spin_ns;
 	pid_t tid;
 
-	while ((tid = waitpid(-1, &status, __WALL | WNOHANG)) > 0) {
-		enum pk_stop_kind kind = pk_tracer_handle(t, tid, status);
+	if (t->spin_skip) {
+		t->spin_skip--;
+		return 0;
+	}
+	if (now - drain_start > DRAIN_SPIN_BUDGET_NS)
+		return 0;
+	do
+		tid = waitpid(-1, status, __WALL | WNOHANG);
+	while (tid == 0 && pk_monotonic_ns() < until);
+	if (tid > 0) {
+		t->spin_hits++;
+		t->spin_backoff = 0;
+	} else if (tid == 0) {
+		t->spin_misses++;
+		t->spin_backoff = t->spin_backoff ? t->spin_backoff * 2 : 1;
+		if (t->spin_backoff > 256)
+			t->spin_backoff = 256;
+		t->spin_skip = t->spin_backoff;
+	}
+	return tid;
+}
 
+int pk_tracer_drain(struct pk_tracer *t)
+{
+	int status, n = 0, after_trap = 0;
+	uint64_t start = 0;
+	pid_t tid;
+
+	for (;;) {
+		enum pk_stop_kind kind;
+
+		tid = waitpid(-1, &status, __WALL | WNOHANG);
+		if (tid == 0 && after_trap && t->trap_spin_ns && !t->stopping && !t->exited)
+			tid = spin_for_trap(t, &status, start);
+		if (tid <= 0)
+			break;
+		kind = pk_tracer_handle(t, tid, status);
 		n++;
+		if (kind == PK_STOP_TRAP && !after_trap) {
+			after_trap = 1;
+			start = pk_monotonic_ns();
+		}
 		if (kind == PK_STOP_INTERRUPT && !t->stopping) {
 			struct pk_thread *th = pk_tracer_find(t, tid);
 

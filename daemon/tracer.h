@@ -91,7 +91,20 @@ struct pk_tracer {
 	pid_t *fork_children;       /* reported by the parent, first stop not seen */
 	size_t n_fork_children, cap_fork_children;
 	struct pk_tracer_hooks hooks;
+	/* Trap fast path (pk_tracer_drain): after a thread was resumed from a
+	 * breakpoint stop the tracer polls waitpid for up to trap_spin_ns
+	 * (PK_TRACER_TRAP_SPIN_NS by default, 0 = never) before going back
+	 * to the caller's poll, since a probed caller usually traps again
+	 * within microseconds and a blocked tracer costs a wake-up per stop.
+	 * A poll that finds nothing backs off (spin_skip traps without
+	 * polling, doubling up to 256), so sparse traps cost little CPU and
+	 * a tracer that shares the target's CPU does not keep it waiting. */
+	uint64_t trap_spin_ns;
+	unsigned spin_skip, spin_backoff;
+	uint64_t spin_hits, spin_misses;
 };
+
+#define PK_TRACER_TRAP_SPIN_NS 60000ull
 
 void pk_tracer_init(struct pk_tracer *t, pid_t pid, const struct pk_tracer_hooks *hooks);
 void pk_tracer_release(struct pk_tracer *t);
@@ -117,7 +130,9 @@ struct pk_thread *pk_tracer_find(struct pk_tracer *t, pid_t tid);
 enum pk_stop_kind pk_tracer_handle(struct pk_tracer *t, pid_t tid, int status);
 
 /* Reap and handle every status available now; interrupt stops go to
- * hooks.on_interrupt.  Returns how many. */
+ * hooks.on_interrupt.  After a trap stop it also waits briefly for the
+ * next stop (see trap_spin_ns), for at most about a millisecond in all,
+ * so the caller's loop still runs often.  Returns how many. */
 int pk_tracer_drain(struct pk_tracer *t);
 
 /* Send PTRACE_INTERRUPT unless one is pending; 0, or -errno (ESRCH: gone). */
