@@ -384,10 +384,11 @@ static int is_code(const struct alloc_jump *aj, uint64_t v)
  * (locals, heap pointers, counters) becomes 0.  The unwind is the same,
  * and a loop allocating at one call site gives byte-identical slices:
  * the memo of alloc-record.c unwinds it once.  The same for the
- * callee-saved registers.
+ * callee-saved registers.  Returns the canonical slice: stack, made so,
+ * or the memo's (valid until the next call).
  */
-static void canonical_stack(struct alloc_jump *aj, uint64_t sp, uint8_t *stack, size_t len,
-			    struct user_regs_struct *regs)
+static const uint8_t *canonical_stack(struct alloc_jump *aj, uint64_t sp, uint8_t *stack, size_t len,
+				      struct user_regs_struct *regs)
 {
 	unsigned long long *reg[] = { &regs->rbx, &regs->rbp, &regs->r12, &regs->r13, &regs->r14,
 				      &regs->r15 };
@@ -401,10 +402,8 @@ static void canonical_stack(struct alloc_jump *aj, uint64_t sp, uint8_t *stack, 
 		for (i = 0; i < m->npos; i++)
 			if (memcmp(stack + m->pos[i] * 8u, m->canon + m->pos[i] * 8u, 8) != 0)
 				break;
-		if (i == m->npos) {
-			memcpy(stack, m->canon, len);
-			return;
-		}
+		if (i == m->npos)
+			return m->canon;
 	}
 	for (i = 0; i + 8 <= len; i += 8) {
 		uint64_t w;
@@ -415,7 +414,7 @@ static void canonical_stack(struct alloc_jump *aj, uint64_t sp, uint8_t *stack, 
 	}
 	memset(stack + i, 0, len - i);
 	if (len > 65535u * 8u)
-		return;
+		return stack;
 	free(m->canon);
 	free(m->pos);
 	m->canon = pk_xmalloc(len ? len : 1);
@@ -433,6 +432,7 @@ static void canonical_stack(struct alloc_jump *aj, uint64_t sp, uint8_t *stack, 
 	m->rsp = sp;
 	m->rbp = regs->rbp;
 	m->len = len;
+	return stack;
 }
 
 
@@ -442,6 +442,7 @@ static void feed(struct alloc_inst *ai, struct alloc_jump *aj, const struct held
 	const struct jfn *f;
 	struct user_regs_struct regs;
 	struct pk_probe_event pe;
+	const uint8_t *stack;
 
 	if (ev->probe < 0 || (size_t)ev->probe >= aj->nfns || aj->fns[ev->probe].fn < 0)
 		return;
@@ -464,8 +465,9 @@ static void feed(struct alloc_inst *ai, struct alloc_jump *aj, const struct held
 	regs.rdi = ev->args[0];
 	regs.rsi = ev->args[1];
 	regs.rdx = ev->args[2];
+	stack = aj->arena + h->stack_off;
 	if (f->fn != PK_ALLOC_FREE && f->fn != PK_ALLOC_DELETE) /* a free's stack is not unwound */
-		canonical_stack(aj, ev->sp, aj->arena + h->stack_off, ev->stack_len, &regs);
+		stack = canonical_stack(aj, ev->sp, aj->arena + h->stack_off, ev->stack_len, &regs);
 	memset(&pe, 0, sizeof(pe));
 	pe.probe = -1;
 	pe.tid = ev->tid ? ev->tid : ai->pid;
@@ -477,7 +479,7 @@ static void feed(struct alloc_inst *ai, struct alloc_jump *aj, const struct held
 	pe.outer_probe = -1;
 	pe.tail_call = ev->nested;
 	pe.regs = &regs;
-	pe.stack = aj->arena + h->stack_off;
+	pe.stack = stack;
 	pe.stack_len = ev->stack_len;
 	aj->events++;
 	pk_alloc_feed_call(ai->alloc, f->fn, f->mod_start, f->mod_end, &pe, ev->out0);
