@@ -208,16 +208,24 @@ static int check_event(struct pk_cli *cli, const char *event, const struct pk_se
 {
 	int miss_b = pk_store_find_event(cli->store, sb->id, event) <= 0;
 	int miss_a = pk_store_find_event(cli->store, sa->id, event) <= 0;
-	char *eb, *ea;
+	char *eb, *ea, *how;
 
 	if (!miss_b && !miss_a)
 		return 0;
 	eb = event_list(cli->store, sb);
 	ea = event_list(cli->store, sa);
-	pk_error("no event '%s' in %s: '%s' has %s; '%s' has %s; record it with "
-		 "'perfkitd run --sample-on %s' or choose one both sessions have",
+	/* How such an event is recorded. */
+	if (!strncmp(event, "alloc_", 6))
+		how = pk_xstrdup("perfkitd --alloc");
+	else if (!strcmp(event, "wall") || !strcmp(event, "cpu"))
+		how = pk_xasprintf("perfkitd --mode %s", event);
+	else
+		how = pk_xasprintf("perfkitd run --sample-on %s", event);
+	pk_error("no event '%s' in %s: '%s' has %s; '%s' has %s; record it with '%s' "
+		 "or choose one both sessions have",
 		 event, miss_b && miss_a ? "either session" : miss_b ? "BEFORE" : "AFTER",
-		 sb->name, eb, sa->name, ea, event);
+		 sb->name, eb, sa->name, ea, how);
+	free(how);
 	free(eb);
 	free(ea);
 	return -1;

@@ -1,7 +1,7 @@
 /*
  * ptrace-rtt.c - the bare ptrace round trip, as a baseline for perfkitd.
  *
- *   ptrace-rtt [RATE_HZ] [COUNT]
+ *   ptrace-rtt [RATE_HZ] [COUNT] [int3]
  *
  * Forks a child that spins, seizes it, and COUNT times (default 3000), at
  * RATE_HZ (default 999), measures one stop the way a sampler must:
@@ -13,6 +13,17 @@
  *
  *   blocking median_us X p99_us Y
  *   spinning median_us X p99_us Y
+ *
+ * With "int3" it also measures the stop a breakpoint probe is built on: a
+ * child executes int3 back to back (COUNT times); the tracer waits for the
+ * SIGTRAP stop, reads the registers (PTRACE_GETREGS) and resumes it
+ * (PTRACE_CONT), blocking in waitpid or polling with WNOHANG; the round
+ * trip is the time from one stop seen to the next.  RATE_HZ does not
+ * apply (the child traps as fast as it can, as a probed function called
+ * in a loop does).  Extra lines:
+ *
+ *   int3-blocking median_us X p99_us Y
+ *   int3-spinning median_us X p99_us Y
  */
 #include <errno.h>
 #include <signal.h>
@@ -98,6 +109,57 @@ static int measure(pid_t pid, int spin, double rate, int count, const char *labe
 	return 0;
 }
 
+/* The int3 round trip on a child of ours that traps back to back. */
+static int measure_int3(int spin, int count, const char *label)
+{
+	uint64_t *rtt = calloc((size_t)count, sizeof *rtt);
+	uint64_t last = 0;
+	struct user_regs_struct regs;
+	int status, n = 0, rc = 0;
+	pid_t child;
+
+	if (!rtt)
+		return -1;
+	child = fork();
+	if (child < 0) {
+		free(rtt);
+		return -1;
+	}
+	if (child == 0) {
+		if (ptrace(PTRACE_TRACEME, 0, 0, 0) != 0)
+			_exit(1);
+		raise(SIGSTOP);
+		for (int i = 0; i <= count; i++)
+			__asm__ volatile("int3");
+		_exit(0);
+	}
+	if (waitpid(child, &status, 0) != child || !WIFSTOPPED(status))
+		rc = -1;
+	while (rc == 0 && n < count) {
+		uint64_t now;
+
+		if (ptrace(PTRACE_CONT, child, 0, 0) != 0 || wait_stop(child, spin) != 0 ||
+		    ptrace(PTRACE_GETREGS, child, 0, &regs) != 0) {
+			fprintf(stderr, "ptrace-rtt: int3: %s\n", strerror(errno));
+			rc = -1;
+			break;
+		}
+		now = now_ns();
+		if (last)
+			rtt[n++] = now - last;
+		last = now;
+	}
+	kill(child, SIGKILL);
+	waitpid(child, NULL, __WALL);
+	if (rc == 0) {
+		qsort(rtt, (size_t)n, sizeof *rtt, compare_u64);
+		printf("%s median_us %.1f p99_us %.1f\n", label, rtt[n / 2] / 1e3,
+		       rtt[(size_t)((double)n * 0.99)] / 1e3);
+	}
+	free(rtt);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	double rate = argc > 1 ? atof(argv[1]) : 999;
@@ -130,5 +192,10 @@ int main(int argc, char **argv)
 		rc = measure(pid, 1, rate, count, "spinning");
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, __WALL);
+	if (rc == 0 && argc > 3 && strcmp(argv[3], "int3") == 0) {
+		rc = measure_int3(0, count, "int3-blocking");
+		if (rc == 0)
+			rc = measure_int3(1, count, "int3-spinning");
+	}
 	return rc == 0 ? 0 : 1;
 }

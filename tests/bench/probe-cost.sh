@@ -1,0 +1,113 @@
+#!/bin/bash
+# tests/bench/probe-cost.sh - what one int3 probe stop costs the target,
+# against bare ptrace stops measured in the same run (issues 4 and 5).
+# Not a test: it prints numbers and ratios, and exits 0 whatever they are.
+#
+#   tests/bench/probe-cost.sh [REPS]          (from the build directory)
+#
+# Each repetition measures, one after the other (so that a busy spell of
+# the machine touches every column alike):
+#   - the bare stops (tests/bench/ptrace-rtt 100000 1000 int3): the
+#     interrupt round trip (PTRACE_INTERRUPT, wait, GETREGS, CONT, back to
+#     back) and the int3 round trip (a child traps back to back; wait,
+#     GETREGS, CONT), each with a blocking wait and with a WNOHANG spin;
+#   - allocations: alloc-suite bench ALLOC_N (malloc(64)+free pairs) alone
+#     and under perfkitd --alloc --probe-backend int3 -F 1: a pair is three
+#     stops (malloc entry and return, free entry); cost per stop =
+#     (traced - alone) / 3;
+#   - function probes: fprobe-calls fib FIB_N alone and under perfkitd
+#     --probe fib -F 1: a call is two stops (entry, return); cost per call
+#     = (probed - alone) / calls.
+# -F 1 keeps the sampler out of the way (nearly all the cost is the
+# probes').  With PERFKITD_BASE=/path/to/an/older/perfkitd the same runs
+# are made with that binary too, interleaved, for a before/after table.
+# Medians over the repetitions, with the lowest and highest value as the
+# spread (the reference machine is a 2-vCPU VM shared with other work).
+#
+# Targets (the issues): per traced alloc stop <= 1.2 bare stops; per
+# probed call (two stops) <= 2.4 bare stops.
+#
+# Parameters (environment): ALLOC_N (20000), FIB_N (20), PERFKITD_BASE.
+set -u
+REPS=${1:-7}
+ALLOC_N=${ALLOC_N:-20000}
+FIB_N=${FIB_N:-20}
+B=${top_builddir:-$PWD}
+NEW=$B/daemon/perfkitd
+RTT=$B/tests/bench/ptrace-rtt
+AS=$B/tests/targets/alloc-suite
+FC=$B/tests/targets/fprobe-calls
+for f in "$NEW" "$RTT" "$AS" "$FC"; do
+	[ -x "$f" ] || { echo "probe-cost.sh: $f is not built (make check TESTS= first)" >&2; exit 1; }
+done
+command -v python3 >/dev/null || { echo "probe-cost.sh: python3 is needed" >&2; exit 1; }
+W=$(mktemp -d "${TMPDIR:-/tmp}/pk-probe-cost.XXXXXX") || exit 1
+trap 'rm -rf "$W"' EXIT
+export PERFKIT_DB=$W/b.db
+BINS="new=$NEW"
+[ -n "${PERFKITD_BASE:-}" ] && BINS="base=$PERFKITD_BASE $BINS"
+
+echo "probe-cost: $(uname -r), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg), $REPS reps," \
+	"alloc-suite bench $ALLOC_N, fib($FIB_N)"
+calls=$("$FC" fib "$FIB_N" 2>/dev/null | sed -n 's/.*calls=//p')
+out=$W/values    # lines: KEY VALUE
+: >"$out"
+put() { printf '%s %s\n' "$1" "$2" >>"$out"; }
+pair_ns() { awk '/^bench/ { print $2 }'; }
+fib_ns() { sed -n 's/^elapsed_ns=//p'; }
+for ((r = 1; r <= REPS; r++)); do
+	"$RTT" 100000 1000 int3 >"$W/rtt" 2>/dev/null
+	put intr_block "$(awk '$1 == "blocking" { print $3 }' "$W/rtt")"
+	put intr_spin "$(awk '$1 == "spinning" { print $3 }' "$W/rtt")"
+	put int3_block "$(awk '$1 == "int3-blocking" { print $3 }' "$W/rtt")"
+	put int3_spin "$(awk '$1 == "int3-spinning" { print $3 }' "$W/rtt")"
+	a0=$(echo g | "$AS" bench "$ALLOC_N" | pair_ns)
+	f0=$("$FC" fib "$FIB_N" 2>&1 >/dev/null | fib_ns)
+	for nb in $BINS; do
+		n=${nb%%=*} bin=${nb#*=}
+		a=$(echo g | "$bin" run -q -F 1 --alloc --probe-backend int3 -n "a$r$n" -- "$AS" bench "$ALLOC_N" 2>/dev/null | pair_ns)
+		f=$("$bin" run -q -F 1 --probe fib -n "f$r$n" -- "$FC" fib "$FIB_N" 2>&1 >/dev/null | fib_ns)
+		put "alloc_stop_$n" "$(python3 -c "print(($a - $a0) / 3 / 1e3)" 2>/dev/null || echo nan)"
+		put "fib_call_$n" "$(python3 -c "print(($f - $f0) / $calls / 1e3)" 2>/dev/null || echo nan)"
+	done
+	echo "rep $r: $(awk -v ORS=' ' 'NR > c { printf "%s %.1f  ", $1, $2 }' c="${lines:-0}" "$out")" >&2
+	lines=$(wc -l <"$out")
+done
+
+python3 - "$out" "${PERFKITD_BASE:+base} new" <<'EOF'
+import math, statistics, sys
+vals = {}
+for line in open(sys.argv[1]):
+    k, v = line.split()
+    try:
+        v = float(v)
+    except ValueError:
+        continue
+    if not math.isnan(v):
+        vals.setdefault(k, []).append(v)
+names = sys.argv[2].split()
+def med(k):
+    v = vals.get(k)
+    return statistics.median(v) if v else float("nan")
+def spread(k):
+    v = vals.get(k)
+    return "%.1f-%.1f" % (min(v), max(v)) if v else "-"
+print()
+print("%-46s %9s  %s" % ("measure (us, median over reps)", "median", "spread (min-max)"))
+for k, label in (("intr_block", "bare interrupt stop, blocking wait"),
+                 ("intr_spin", "bare interrupt stop, spinning wait"),
+                 ("int3_block", "bare int3 stop, blocking wait"),
+                 ("int3_spin", "bare int3 stop, spinning wait")):
+    print("%-46s %9.1f  %s" % (label, med(k), spread(k)))
+for n in names:
+    print("%-46s %9.1f  %s" % ("perfkitd %s: per traced alloc stop" % n, med("alloc_stop_" + n), spread("alloc_stop_" + n)))
+    print("%-46s %9.1f  %s" % ("perfkitd %s: per probed call (2 stops)" % n, med("fib_call_" + n), spread("fib_call_" + n)))
+print()
+print("ratios (medians; target: alloc stop <= 1.2 bare stops, probed call <= 2.4)")
+for n in names:
+    a, f = med("alloc_stop_" + n), med("fib_call_" + n)
+    for k, label in (("int3_block", "int3 stop"), ("intr_block", "interrupt stop")):
+        b = med(k)
+        print("  perfkitd %-4s vs bare %-14s alloc stop x%.2f   probed call x%.2f" % (n, label, a / b, f / b))
+EOF
+exit 0
