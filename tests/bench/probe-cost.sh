@@ -10,7 +10,10 @@
 #   - the bare stops (tests/bench/ptrace-rtt 100000 1000 int3): the
 #     interrupt round trip (PTRACE_INTERRUPT, wait, GETREGS, CONT, back to
 #     back) and the int3 round trip (a child traps back to back; wait,
-#     GETREGS, CONT), each with a blocking wait and with a WNOHANG spin;
+#     GETREGS, CONT), each with a blocking wait and with a WNOHANG spin,
+#     and the int3 round trip pinned to one CPU and to two (on a VM the
+#     cross-CPU wake-up costs more than the rest; where perfkitd and its
+#     target run is the scheduler's choice, so its stops fall between);
 #   - allocations: alloc-suite bench ALLOC_N (malloc(64)+free pairs) alone
 #     and under perfkitd --alloc --probe-backend int3 -F 1: a pair is three
 #     stops (malloc entry and return, free entry); cost per stop =
@@ -61,6 +64,8 @@ for ((r = 1; r <= REPS; r++)); do
 	put intr_spin "$(awk '$1 == "spinning" { print $3 }' "$W/rtt")"
 	put int3_block "$(awk '$1 == "int3-blocking" { print $3 }' "$W/rtt")"
 	put int3_spin "$(awk '$1 == "int3-spinning" { print $3 }' "$W/rtt")"
+	put int3_same "$(awk '$1 == "int3-samecpu-blocking" { print $3 }' "$W/rtt")"
+	put int3_cross "$(awk '$1 == "int3-crosscpu-spinning" { print $3 }' "$W/rtt")"
 	a0=$(echo g | "$AS" bench "$ALLOC_N" | pair_ns)
 	f0=$("$FC" fib "$FIB_N" 2>&1 >/dev/null | fib_ns)
 	for nb in $BINS; do
@@ -97,7 +102,9 @@ print("%-46s %9s  %s" % ("measure (us, median over reps)", "median", "spread (mi
 for k, label in (("intr_block", "bare interrupt stop, blocking wait"),
                  ("intr_spin", "bare interrupt stop, spinning wait"),
                  ("int3_block", "bare int3 stop, blocking wait"),
-                 ("int3_spin", "bare int3 stop, spinning wait")):
+                 ("int3_spin", "bare int3 stop, spinning wait"),
+                 ("int3_same", "bare int3 stop, one CPU, blocking wait"),
+                 ("int3_cross", "bare int3 stop, two CPUs, spinning wait")):
     print("%-46s %9.1f  %s" % (label, med(k), spread(k)))
 for n in names:
     print("%-46s %9.1f  %s" % ("perfkitd %s: per traced alloc stop" % n, med("alloc_stop_" + n), spread("alloc_stop_" + n)))
@@ -106,8 +113,9 @@ print()
 print("ratios (medians; target: alloc stop <= 1.2 bare stops, probed call <= 2.4)")
 for n in names:
     a, f = med("alloc_stop_" + n), med("fib_call_" + n)
-    for k, label in (("int3_block", "int3 stop"), ("intr_block", "interrupt stop")):
+    for k, label in (("int3_block", "int3 stop"), ("int3_same", "int3 stop, one CPU"),
+                     ("int3_cross", "int3 stop, two CPUs"), ("intr_block", "interrupt stop")):
         b = med(k)
-        print("  perfkitd %-4s vs bare %-14s alloc stop x%.2f   probed call x%.2f" % (n, label, a / b, f / b))
+        print("  perfkitd %-4s vs bare %-20s alloc stop x%.2f   probed call x%.2f" % (n, label, a / b, f / b))
 EOF
 exit 0

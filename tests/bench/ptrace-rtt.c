@@ -20,12 +20,21 @@
  * (PTRACE_CONT), blocking in waitpid or polling with WNOHANG; the round
  * trip is the time from one stop seen to the next.  RATE_HZ does not
  * apply (the child traps as fast as it can, as a probed function called
- * in a loop does).  Extra lines:
+ * in a loop does).  Where tracer and child run is the scheduler's choice
+ * there, and on a VM it decides the cost (a wake-up on the other CPU
+ * costs more than the rest of the round trip), so the int3 round trip is
+ * also measured with both pinned to one CPU (blocking wait) and pinned to
+ * two (spinning wait: the tracer never sleeps, the child's CPU does):
+ * the two cases between which perfkitd's probe stops fall.  Extra lines
+ * (the pinned ones only where two CPUs are allowed):
  *
  *   int3-blocking median_us X p99_us Y
  *   int3-spinning median_us X p99_us Y
+ *   int3-samecpu-blocking median_us X p99_us Y
+ *   int3-crosscpu-spinning median_us X p99_us Y
  */
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -109,24 +118,45 @@ static int measure(pid_t pid, int spin, double rate, int count, const char *labe
 	return 0;
 }
 
-/* The int3 round trip on a child of ours that traps back to back. */
-static int measure_int3(int spin, int count, const char *label)
+/* Pin the caller to one CPU (cpu >= 0) or give it back set (cpu < 0). */
+static int pin(int cpu, const cpu_set_t *set)
 {
+	cpu_set_t one;
+
+	if (cpu < 0)
+		return sched_setaffinity(0, sizeof(*set), set);
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	return sched_setaffinity(0, sizeof(one), &one);
+}
+
+/* The int3 round trip on a child of ours that traps back to back; with
+ * cpus (two CPU numbers, or NULL) the tracer runs on cpus[0] and the child
+ * on cpus[1]. */
+static int measure_int3(int spin, const int *cpus, int count, const char *label)
+{
+	cpu_set_t all;
 	uint64_t *rtt = calloc((size_t)count, sizeof *rtt);
 	uint64_t last = 0;
 	struct user_regs_struct regs;
 	int status, n = 0, rc = 0;
 	pid_t child;
 
-	if (!rtt)
+	if (!rtt || sched_getaffinity(0, sizeof(all), &all) != 0) {
+		free(rtt);
 		return -1;
+	}
+	if (cpus && pin(cpus[0], &all) != 0) {
+		free(rtt);
+		return 1;
+	}
 	child = fork();
 	if (child < 0) {
 		free(rtt);
 		return -1;
 	}
 	if (child == 0) {
-		if (ptrace(PTRACE_TRACEME, 0, 0, 0) != 0)
+		if ((cpus && pin(cpus[1], &all) != 0) || ptrace(PTRACE_TRACEME, 0, 0, 0) != 0)
 			_exit(1);
 		raise(SIGSTOP);
 		for (int i = 0; i <= count; i++)
@@ -151,6 +181,8 @@ static int measure_int3(int spin, int count, const char *label)
 	}
 	kill(child, SIGKILL);
 	waitpid(child, NULL, __WALL);
+	if (cpus)
+		pin(-1, &all);
 	if (rc == 0) {
 		qsort(rtt, (size_t)n, sizeof *rtt, compare_u64);
 		printf("%s median_us %.1f p99_us %.1f\n", label, rtt[n / 2] / 1e3,
@@ -193,9 +225,23 @@ int main(int argc, char **argv)
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, __WALL);
 	if (rc == 0 && argc > 3 && strcmp(argv[3], "int3") == 0) {
-		rc = measure_int3(0, count, "int3-blocking");
+		cpu_set_t all;
+		int cpus[2], n = 0;
+
+		rc = measure_int3(0, NULL, count, "int3-blocking");
 		if (rc == 0)
-			rc = measure_int3(1, count, "int3-spinning");
+			rc = measure_int3(1, NULL, count, "int3-spinning");
+		if (sched_getaffinity(0, sizeof(all), &all) == 0)
+			for (int c = 0; c < CPU_SETSIZE && n < 2; c++)
+				if (CPU_ISSET(c, &all))
+					cpus[n++] = c;
+		if (rc == 0 && n == 2) {
+			int same[2] = { cpus[0], cpus[0] };
+
+			rc = measure_int3(0, same, count, "int3-samecpu-blocking");
+			if (rc == 0)
+				rc = measure_int3(1, cpus, count, "int3-crosscpu-spinning");
+		}
 	}
 	return rc == 0 ? 0 : 1;
 }
