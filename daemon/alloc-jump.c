@@ -89,7 +89,6 @@ struct slice_memo {
 };
 
 struct alloc_jump {
-	int required;                /* --probe-backend jump (else auto) */
 	struct pk_jprobes *j;        /* NULL: not started, or unusable */
 	int unusable;                /* this image: int3 for everything */
 	struct jfn *fns;             /* by jprobe id */
@@ -201,10 +200,8 @@ static void note_refusals(struct alloc_inst *ai, struct alloc_jump *aj)
 static void give_all_to_int3(struct alloc_inst *ai, struct alloc_jump *aj, const pid_t *tids,
 			     size_t n, int err)
 {
-	if (aj->required || err != -EAGAIN)
-		pk_info("alloc: the jump backend cannot be used in PID %d (%s): int3 probes for every "
-			"allocator",
-			(int)ai->pid, err == -EAGAIN ? "no thread pointer yet: a static program" : strerror(-err));
+	pk_info("alloc: the jump backend cannot be used in PID %d (%s): int3 probes for every allocator",
+		(int)ai->pid, err == -EAGAIN ? "no thread pointer yet: a static program" : strerror(-err));
 	if (n)
 		pk_jprobes_detach(aj->j, tids, n, 0); /* restores whatever was patched */
 	for (int id = 0; id < pk_jprobe_count(aj->j); id++)
@@ -654,8 +651,16 @@ static const struct pk_ai_backend jump_backend = {
 	.free = jump_free,
 };
 
-/* What auto means for --alloc: the jump backend (1) or int3 (0). */
-#define AUTO_IS_JUMP 1
+/*
+ * What auto means for --alloc: int3 (0) for now.  The jump backend passes
+ * the allocation suite, but a full ring drops events: a burst faster than
+ * perfkitd's drain (about a million events a second on a loaded 2-vCPU
+ * VM; 100,000 malloc(16) in a tight loop, tests/integration/
+ * analyze-alloc-trace.sh, kept 65,536) makes the counts short, where int3
+ * is exact at any rate, only slower.  Make auto jump (1) once the drain
+ * keeps up with such bursts.
+ */
+#define AUTO_IS_JUMP 0
 
 int pk_alloc_jump_wanted(const struct pk_options *opt)
 {
@@ -673,7 +678,6 @@ int pk_alloc_jump_create(const struct pk_options *opt, struct pk_instrument *out
 		return -1;
 	ai = out->self;
 	aj = pk_xcalloc(1, sizeof(*aj));
-	aj->required = opt->probe_backend && !strcmp(opt->probe_backend, "jump");
 	pk_u64map_init(&aj->gone);
 	ai->backend = &jump_backend;
 	ai->backend_self = aj;

@@ -32,7 +32,7 @@ CLEANFILES += tests/bench/jprobe-bench$(EXEEXT) tests/bench/jprobe-work$(EXEEXT)
 
 # perfkitd --alloc on the jump backend (daemon/alloc-jump.c): the fail-safe
 # and attach/detach cycle tests, and the allocation suite once more on the
-# int3 backend (the suite itself runs the default, jump).
+# jump backend (the suite itself runs the default, int3).
 check_PROGRAMS += tests/targets/alloc-paced
 tests_targets_alloc_paced_SOURCES = tests/targets/alloc-paced.c
 tests_targets_alloc_paced_CFLAGS = $(PK_TARGET_CFLAGS) -pthread
@@ -40,6 +40,6 @@ tests_targets_alloc_paced_LDFLAGS = -pthread
 PK_ALLOC_JUMP_TESTS = \
 	tests/integration/alloc-jump-kill.sh \
 	tests/integration/alloc-jump-cycles.sh \
-	tests/integration/alloc-int3.sh
+	tests/integration/alloc-jump-suite.sh
 TESTS += $(PK_ALLOC_JUMP_TESTS)
 EXTRA_DIST += $(PK_ALLOC_JUMP_TESTS) tests/bench/alloc-jump.sh

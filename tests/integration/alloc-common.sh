@@ -26,6 +26,12 @@ alloc_json() {
 		pk_show "$out" "$out.err"
 		pk_fail "perfkit allocs $session failed"
 	fi
+	# with the jump backend asked for, the allocators were patched (a
+	# static program at its entry point is int3 throughout, and says so)
+	if [ "${PK_ALLOC_BACKEND:-}" = jump ] && [ "$session" != static ]; then
+		[ "$(alloc_stat "$session" alloc_jump_probes)" -ge 1 ] 2>/dev/null ||
+			pk_fail "session $session: no allocator was patched by the jump backend"
+	fi
 }
 
 # alloc_expect LABEL JSON EXPR EXPECTED: a python expression over d (the
@@ -114,7 +120,8 @@ alloc_loop_n() {
 }
 
 # PK_ALLOC_BACKEND=int3|jump|auto: every perfkitd of the test runs with
-# --probe-backend that (tests/integration/alloc-int3.sh runs the suite so).
+# --probe-backend that (tests/integration/alloc-jump-suite.sh runs the
+# suite so with jump).
 if [ -n "${PK_ALLOC_BACKEND:-}" ]; then
 	printf '#!/bin/sh\ncmd=$1\nshift\nexec "%s" "$cmd" --probe-backend %s "$@"\n' \
 		"$PERFKITD" "$PK_ALLOC_BACKEND" >"$PK_TMP/perfkitd-backend" || pk_fail "cannot write a wrapper"
