@@ -348,6 +348,21 @@ static void show_alloc_stats(struct stat_view *sv)
 	}
 	if (stat_take(sv, "alloc_armed_fraction", &v))
 		show_line("allocations traced", "%.1f%% of the time (--alloc-sample windows)", 100.0 * v);
+	/* the jump backend (daemon/alloc-jump.c) */
+	if (stat_take(sv, "alloc_jump_probes", &v)) {
+		if (stat_take(sv, "alloc_jump_fallbacks", &w))
+			show_line("allocator jumps", "%.0f patched, %.0f left to int3 probes", v, w);
+		else
+			show_line("allocator jumps", "%.0f patched", v);
+	}
+	if (stat_take(sv, "alloc_jump_events", &v))
+		show_line("ring events", "%.0f", v);
+	if (stat_take(sv, "alloc_ring_drops", &v))
+		show_line("ring drops", "%.0f%s", v, v > 0 ? " (the ring was full: counts short by as many)" : "");
+	if (stat_take(sv, "alloc_jump_foreign_events", &v) && v > 0)
+		show_line("ring events of others", "%.0f (a fork child before its cleaning; not counted)", v);
+	if (stat_take(sv, "alloc_ring_left_in_target", &v) && v > 0)
+		show_line("ring left in target", "yes (a signal handler over a record at detach)");
 }
 
 /* The --probe statistics (daemon/fprobe.c), labelled. */
