@@ -354,6 +354,17 @@ static void alloc_on_exec(void *self, pid_t pid)
 		pk_warn("allocations after the exec of PID %d are not recorded", (int)pid);
 }
 
+/* Events recorded without a stop (the jump backend) are taken while the
+ * process can still be read: unwinding and symbols need its files. */
+static void alloc_on_thread_exiting(void *self, pid_t tid)
+{
+	struct alloc_inst *ai = self;
+
+	(void)tid;
+	if (ai->backend)
+		ai->backend->drain(ai);
+}
+
 static void alloc_on_thread_exit(void *self, pid_t tid)
 {
 	struct alloc_inst *ai = self;
@@ -531,6 +542,7 @@ static const struct pk_instrument_ops alloc_ops = {
 	.on_trap = alloc_on_trap,
 	.on_fork = alloc_on_fork,
 	.on_exec = alloc_on_exec,
+	.on_thread_exiting = alloc_on_thread_exiting,
 	.on_thread_exit = alloc_on_thread_exit,
 	.tick = alloc_tick,
 	.detach = alloc_detach,

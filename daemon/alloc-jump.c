@@ -54,6 +54,7 @@
 #define JUMP_RING_SLOTS 65536u
 #define STOP_TIMEOUT_NS 3000000000ull
 #define DRAIN_BUDGET_NS 50000000ull  /* at most per tick, then the loop goes on */
+#define DRAIN_CHUNK 16384
 
 struct jfn {
 	int fn;                      /* enum pk_alloc_fn, -1 unused */
@@ -63,9 +64,16 @@ struct jfn {
 /* A drained record waiting in a batch (its stack slice in the arena). */
 struct held {
 	struct pk_jprobe_event ev;
-	uint64_t key;                /* when the block changed hands */
+	uint64_t key;                /* when the block changed hands (tsc) */
+	uint64_t order;              /* ring order, for equal keys */
 	size_t stack_off;
 };
+
+/* Records this close to the newest one drained wait for the next drain
+ * of a tick: a free's record can come after the record of the malloc
+ * that reused its block (the freeing thread was preempted before writing
+ * it), and the two must be fed in the order of their keys. */
+#define HOLD_NS 10000000ull
 
 /* An executable mapping of the target (for canonical stack slices). */
 struct code_range {
@@ -101,11 +109,22 @@ struct alloc_jump {
 	size_t nbatch, capbatch;
 	uint8_t *arena;
 	size_t narena, caparena;
+	struct held *merged;         /* merge_held's room */
+	size_t capmerged;
+	uint8_t *arena2;             /* the held records' slices move here */
+	size_t caparena2;
+	uint64_t order;
+	uint64_t hold_ticks;         /* HOLD_NS in time stamp counter ticks */
+	uint64_t first_tsc, first_ns;   /* a record to measure them with */
 	struct code_range *code;     /* sorted, from the session's maps */
 	size_t ncode;
 	const struct pk_mapping *code_of;  /* maps array they came from */
 	size_t code_of_n;
 	struct slice_memo memo[SLICE_MEMO];
+	/* the image's memory map, for the records still in the ring when the
+	 * process execs (the session's maps are the new image's by then) */
+	struct pk_maps image_maps;
+	unsigned image_gen;          /* of the session's maps it follows */
 
 	/* over every image */
 	uint64_t events, foreign, drops, patched, fallbacks;
@@ -215,6 +234,16 @@ static void give_all_to_int3(struct alloc_inst *ai, struct alloc_jump *aj, const
 	aj->unusable = 1;
 }
 
+/* Keep image_maps the process's map of now (when the session's changed). */
+static void follow_image_maps(struct alloc_inst *ai, struct alloc_jump *aj)
+{
+	if (aj->image_maps.v && aj->image_gen == ai->ctx->maps->generation)
+		return;
+	if (pk_maps_load(&aj->image_maps, ai->pid) == 0)
+		aj->image_gen = ai->ctx->maps->generation;
+}
+
+
 static int jump_find(struct alloc_inst *ai, pid_t tid)
 {
 	struct alloc_jump *aj = aj_of(ai);
@@ -244,6 +273,7 @@ static int jump_find(struct alloc_inst *ai, pid_t tid)
 	} else {
 		aj->armed = 1;
 		note_refusals(ai, aj);
+		follow_image_maps(ai, aj);
 	}
 	free(tids);
 	return n;
@@ -299,8 +329,19 @@ static void hold(void *ctx, const struct pk_jprobe_event *ev)
 	memcpy(aj->arena + aj->narena, ev->stack, ev->stack_len);
 	aj->narena += ev->stack_len;
 	/* a free (entry time) and an allocation (return time) in the order
-	 * in which the block changed hands */
-	h->key = ev->time_ns;
+	 * in which the block changed hands; by the counter itself, which
+	 * does not move with the calibration of time_ns */
+	h->key = ev->tsc;
+	h->order = aj->order++;
+	if (!aj->hold_ticks && ev->time_ns && ev->tsc > aj->first_tsc && aj->first_tsc &&
+	    ev->time_ns > aj->first_ns + 1000000)
+		/* ticks per HOLD_NS, from two records 1 ms or more apart */
+		aj->hold_ticks = (uint64_t)((double)(ev->tsc - aj->first_tsc) /
+					    (double)(ev->time_ns - aj->first_ns) * (double)HOLD_NS);
+	if (!aj->first_tsc) {
+		aj->first_tsc = ev->tsc;
+		aj->first_ns = ev->time_ns;
+	}
 }
 
 static int cmp_held(const void *a, const void *b)
@@ -309,7 +350,7 @@ static int cmp_held(const void *a, const void *b)
 
 	if (x->key != y->key)
 		return x->key < y->key ? -1 : 1;
-	return x < y ? -1 : x > y;
+	return (x->order > y->order) - (x->order < y->order);
 }
 
 static int own_thread(struct alloc_inst *ai, struct alloc_jump *aj, pid_t tid)
@@ -482,8 +523,60 @@ static void feed(struct alloc_inst *ai, struct alloc_jump *aj, const struct held
 	pk_alloc_feed_call(ai->alloc, f->fn, f->mod_start, f->mod_end, &pe, ev->out0);
 }
 
-/* Drain the ring into the tracker; stop after budget_ns (0 = all). */
-static void drain(struct alloc_inst *ai, struct alloc_jump *aj, uint64_t budget_ns)
+/* batch[0..held) and batch[held..) are each in order: merge them. */
+static void merge_held(struct alloc_jump *aj, size_t held)
+{
+	size_t i = 0, j = held, k = 0;
+
+	if (!held || held == aj->nbatch || cmp_held(&aj->batch[held - 1], &aj->batch[held]) <= 0)
+		return;
+	pk_xgrow((void **)&aj->merged, &aj->capmerged, aj->nbatch, sizeof(*aj->merged));
+	while (i < held && j < aj->nbatch)
+		aj->merged[k++] = cmp_held(&aj->batch[i], &aj->batch[j]) <= 0 ? aj->batch[i++] : aj->batch[j++];
+	while (i < held)
+		aj->merged[k++] = aj->batch[i++];
+	while (j < aj->nbatch)
+		aj->merged[k++] = aj->batch[j++];
+	memcpy(aj->batch, aj->merged, k * sizeof(*aj->batch));
+}
+
+/* Keep batch[from..] (and their slices) as the start of the next batch. */
+static void keep_held(struct alloc_jump *aj, size_t from)
+{
+	size_t n = 0, len = 0;
+
+	for (size_t i = from; i < aj->nbatch; i++)
+		len += aj->batch[i].ev.stack_len;
+	pk_xgrow((void **)&aj->arena2, &aj->caparena2, len + 1, 1);
+	len = 0;
+	for (size_t i = from; i < aj->nbatch; i++) {
+		struct held h = aj->batch[i];
+
+		memcpy(aj->arena2 + len, aj->arena + h.stack_off, h.ev.stack_len);
+		h.stack_off = len;
+		len += h.ev.stack_len;
+		aj->batch[n++] = h;
+	}
+	aj->nbatch = n;
+	{
+		uint8_t *t = aj->arena;
+		size_t c = aj->caparena;
+
+		aj->arena = aj->arena2;
+		aj->caparena = aj->caparena2;
+		aj->arena2 = t;
+		aj->caparena2 = c;
+	}
+	aj->narena = len;
+}
+
+/*
+ * Drain the ring into the tracker in the order of the records' keys;
+ * stop after budget_ns (0 = all).  hold_back: the records of the last
+ * HOLD_NS wait for the next drain (a tick's); else everything drained is
+ * fed (before an int3 event, at exec, detach and the end).
+ */
+static void drain(struct alloc_inst *ai, struct alloc_jump *aj, uint64_t budget_ns, int hold_back)
 {
 	uint64_t t0 = pk_monotonic_ns();
 
@@ -491,25 +584,63 @@ static void drain(struct alloc_inst *ai, struct alloc_jump *aj, uint64_t budget_
 		return;
 	load_code_ranges(ai, aj);
 	for (;;) {
-		long got;
+		size_t held = aj->nbatch; /* kept from before, in order */
+		long got = pk_jprobes_drain(aj->j, hold, aj, DRAIN_CHUNK);
+		size_t cut;
 
-		aj->nbatch = aj->narena = 0;
-		got = pk_jprobes_drain(aj->j, hold, aj, 4096);
-		if (got <= 0)
+		if (got <= 0 && (hold_back || !aj->nbatch))
 			break;
-		qsort(aj->batch, aj->nbatch, sizeof(*aj->batch), cmp_held);
-		for (size_t i = 0; i < aj->nbatch; i++)
+		qsort(aj->batch + held, aj->nbatch - held, sizeof(*aj->batch), cmp_held);
+		merge_held(aj, held);
+		cut = aj->nbatch;
+		if (hold_back) {
+			uint64_t newest = aj->batch[aj->nbatch - 1].key;
+			uint64_t hold_ticks = aj->hold_ticks ? aj->hold_ticks : 1;
+
+			while (cut > 0 && aj->batch[cut - 1].key + hold_ticks > newest)
+				cut--;
+		}
+		for (size_t i = 0; i < cut; i++)
 			feed(ai, aj, &aj->batch[i]);
-		if (budget_ns && pk_monotonic_ns() - t0 > budget_ns)
+		keep_held(aj, cut);
+		if (got <= 0 || (budget_ns && pk_monotonic_ns() - t0 > budget_ns))
 			break;
 	}
+}
+
+/*
+ * The process exec'd: the records of the old image still in the ring are
+ * unwound and symbolized against the old image's map (its files are
+ * still on disk), lent to the session's maps for as long as it takes;
+ * the unwinder and the recorder forget what they cached either way.
+ */
+static void drain_old_image(struct alloc_inst *ai, struct alloc_jump *aj)
+{
+	struct pk_maps *m = ai->ctx->maps, now = *m;
+
+	if (!aj->image_maps.v) {
+		drain(ai, aj, 0, 0);
+		return;
+	}
+	*m = aj->image_maps;
+	m->generation = now.generation + 1;
+	pk_unwinder_flush(ai->ctx->unwinder);
+	pk_recorder_flush_caches(ai->ctx->recorder);
+	drain(ai, aj, 0, 0);
+	aj->image_maps = *m; /* the unwinder may have reloaded it */
+	*m = now;
+	m->generation = now.generation + 2;
+	pk_unwinder_flush(ai->ctx->unwinder);
+	pk_recorder_flush_caches(ai->ctx->recorder);
+	pk_maps_release(&aj->image_maps);
+	memset(&aj->image_maps, 0, sizeof(aj->image_maps));
 }
 
 /* ---- the backend hooks ------------------------------------------------- */
 
 static void jump_drain(struct alloc_inst *ai)
 {
-	drain(ai, aj_of(ai), 0);
+	drain(ai, aj_of(ai), 0, 0);
 }
 
 static void jump_fork_child(struct alloc_inst *ai, pid_t child)
@@ -540,7 +671,7 @@ static void jump_exec(struct alloc_inst *ai)
 	struct alloc_jump *aj = aj_of(ai);
 
 	/* the image and its ring are gone; what was recorded before is not */
-	drain(ai, aj, 0);
+	drain_old_image(ai, aj);
 	keep_stats(aj);
 	pk_jprobes_free(aj->j);
 	aj->j = NULL;
@@ -561,7 +692,9 @@ static int jump_tick(struct alloc_inst *ai, uint64_t now)
 	struct alloc_jump *aj = aj_of(ai);
 
 	(void)now;
-	drain(ai, aj, DRAIN_BUDGET_NS);
+	if (aj->j && !ai->ctx->tracer->exited)
+		follow_image_maps(ai, aj);
+	drain(ai, aj, DRAIN_BUDGET_NS, 1);
 	if (aj->j && aj->armed && aj->retry && !ai->ctx->tracer->exited)
 		return rearm(ai, aj, 1);
 	return 0;
@@ -592,7 +725,7 @@ static void jump_detach(struct alloc_inst *ai, const pid_t *tids, size_t n, int 
 	pk_jprobes_stats(aj->j, &s);
 	aj->ring_left = s.ring_in_target;
 	aj->armed = 0;
-	drain(ai, aj, 0); /* the calls that returned before the detach */
+	drain(ai, aj, 0, 0); /* the calls that returned before the detach */
 }
 
 static void jump_finish(struct alloc_inst *ai)
@@ -601,7 +734,7 @@ static void jump_finish(struct alloc_inst *ai)
 	struct pk_store *st = ai->ctx->st;
 	int64_t sid = ai->ctx->sid;
 
-	drain(ai, aj, 0);
+	drain(ai, aj, 0, 0);
 	keep_stats(aj);
 	ai->probes_placed += (unsigned)aj->patched; /* "allocator probes N armed": both kinds */
 	if (aj->j) {
@@ -631,8 +764,11 @@ static void jump_free(struct alloc_inst *ai)
 	free(aj->fns);
 	free(aj->batch);
 	free(aj->arena);
+	free(aj->arena2);
+	free(aj->merged);
 	free(aj->code);
 	forget_slices(aj);
+	pk_maps_release(&aj->image_maps);
 	pk_u64map_release(&aj->gone);
 	free(aj);
 	ai->backend_self = NULL;

@@ -16,6 +16,9 @@
  *              tracer detaches it.  (Needs follow_forks.)
  *   on_exec    the process exec'd; the new program is stopped at exec.
  *   on_thread_new   a thread appeared (seized; may still be running).
+ *   on_thread_exiting  a thread is stopped at its exit: the process's
+ *              memory and files are still there (the last chance to read
+ *              them when it is the last thread).
  *   on_thread_exit  a thread is gone.
  *   tick       every loop iteration (about every tick of the sampling
  *              timer, at least 4 times a second), for windows and flushes.
@@ -61,6 +64,7 @@ struct pk_instrument_ops {
 	void (*on_fork)(void *self, pid_t child, pid_t parent_tid);
 	void (*on_exec)(void *self, pid_t pid);
 	void (*on_thread_new)(void *self, pid_t tid);
+	void (*on_thread_exiting)(void *self, pid_t tid);
 	void (*on_thread_exit)(void *self, pid_t tid);
 	int (*tick)(void *self, uint64_t now_ns);
 	void (*detach)(void *self, const pid_t *tids, size_t n);

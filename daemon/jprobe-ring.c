@@ -218,6 +218,7 @@ long pk_jprobes_drain(struct pk_jprobes *j, pk_jprobe_callback cb, void *ctx, si
 		ev.tid = (pid_t)r->tid;
 		ev.tcb = r->tcb;
 		ev.time_ns = tsc_to_ns(j, rate, r->t0);
+		ev.tsc = r->t0;
 		ev.duration_ns = r->t1 >= r->t0 ? tsc_to_ns(j, rate, r->t1) - ev.time_ns : 0;
 		memcpy(ev.args, r->args, sizeof(ev.args));
 		ev.retval = r->ret;

@@ -176,6 +176,10 @@ struct pk_jprobe_event {
 				      PK_JPROBE_DURATION, else at return */
 	uint64_t duration_ns;      /* entry to return (PK_JPROBE_DURATION),
 				      else 0 */
+	uint64_t tsc;              /* the time stamp counter behind time_ns:
+				      orders records drained at different
+				      times (the conversion to ns is
+				      calibrated again as perfkitd runs) */
 	uint64_t args[3];          /* rdi rsi rdx at entry */
 	uint64_t retval;           /* rax at return */
 	uint64_t out0;             /* PK_JPROBE_OUT_ARG0: *arg0 after return */

@@ -198,6 +198,15 @@ static void on_thread(void *ctx, pid_t tid)
 			in->ops->on_thread_new(in->self, tid);
 }
 
+static void on_thread_exiting(void *ctx, pid_t tid)
+{
+	struct recording *r = ctx;
+
+	FOR_EACH_INSTRUMENT(r, in)
+		if (in->ops->on_thread_exiting)
+			in->ops->on_thread_exiting(in->self, tid);
+}
+
 static void on_thread_gone(void *ctx, pid_t tid)
 {
 	struct recording *r = ctx;
@@ -268,6 +277,7 @@ static void set_hooks(struct recording *r, struct pk_tracer_hooks *hooks)
 	hooks->on_fork = on_fork;
 	hooks->on_thread = on_thread;
 	hooks->on_thread_gone = on_thread_gone;
+	hooks->on_thread_exiting = on_thread_exiting;
 	hooks->before_detach = before_detach;
 }
 

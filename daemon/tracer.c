@@ -376,6 +376,8 @@ enum pk_stop_kind pk_tracer_handle(struct pk_tracer *t, pid_t tid, int status)
 		return PK_STOP_NONE;
 	case PTRACE_EVENT_EXIT:
 		th->exiting = 1;
+		if (t->hooks.on_thread_exiting)
+			t->hooks.on_thread_exiting(t->hooks.ctx, tid);
 		resume_unless_stopping(t, tid);
 		return PK_STOP_NONE;
 	case PTRACE_EVENT_STOP:

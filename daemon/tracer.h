@@ -73,6 +73,9 @@ struct pk_tracer_hooks {
 	void (*on_fork)(void *ctx, pid_t child, pid_t parent_tid);
 	/* A thread of the process is gone. */
 	void (*on_thread_gone)(void *ctx, pid_t tid);
+	/* tid is stopped at its exit (PTRACE_EVENT_EXIT): its memory, and
+	 * for the last thread the process's, is still there. */
+	void (*on_thread_exiting)(void *ctx, pid_t tid);
 	/* Every thread is stopped and about to be detached. */
 	void (*before_detach)(void *ctx, const pid_t *tids, size_t n);
 };
