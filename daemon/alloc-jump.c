@@ -33,8 +33,17 @@
  *             read from the live stack, as for int3 beyond its copy).
  *   drops     a full ring drops events in the target (counted there, never
  *             blocking); shown as "alloc_ring_drops" and on stderr.
+ *   draining  a thread of perfkitd empties the ring into memory while the
+ *             target runs (up to STAGE_LIMIT bytes of stack slices); the
+ *             main loop's tick, an int3 event, a thread's exit, exec,
+ *             detach and the end feed what it took to the tracker, in
+ *             order.  Feeding (unwinding, accounting, storing) runs at
+ *             about a million events a second here: a program allocating
+ *             faster than that for long fills the ring and drops.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,8 +62,9 @@
 #define JUMP_STACK_BYTES 512u    /* stack slice per record: the engine's default */
 #define JUMP_RING_SLOTS 65536u
 #define STOP_TIMEOUT_NS 3000000000ull
-#define DRAIN_BUDGET_NS 50000000ull  /* at most per tick, then the loop goes on */
-#define DRAIN_CHUNK 16384
+#define DRAIN_CHUNK 4096
+#define STAGE_LIMIT (256u << 20)  /* bytes of slices staged at most */
+#define DRAIN_PAUSE_NS 200000     /* the drain thread's nap when the ring is empty */
 
 struct jfn {
 	int fn;                      /* enum pk_alloc_fn, -1 unused */
@@ -96,6 +106,14 @@ struct slice_memo {
 	uint8_t *canon;
 };
 
+/* Records taken out of the ring by the drain thread, not yet fed. */
+struct stage {
+	struct held *v;
+	size_t n, cap;
+	uint8_t *arena;
+	size_t narena, caparena;
+};
+
 struct alloc_jump {
 	struct pk_jprobes *j;        /* NULL: not started, or unusable */
 	int unusable;                /* this image: int3 for everything */
@@ -114,6 +132,14 @@ struct alloc_jump {
 	uint8_t *arena2;             /* the held records' slices move here */
 	size_t caparena2;
 	uint64_t order;
+	/* the drain thread: it empties the ring into `in` while the target
+	 * runs (the main loop's tick may come only every 250 ms); mu guards
+	 * the ring's consumer side, `in`, and order/hold_ticks/first_* */
+	pthread_t thread;
+	int thread_on;
+	int stop;
+	pthread_mutex_t mu;
+	struct stage in, spare;
 	uint64_t hold_ticks;         /* HOLD_NS in time stamp counter ticks */
 	uint64_t first_tsc, first_ns;   /* a record to measure them with */
 	struct code_range *code;     /* sorted, from the session's maps */
@@ -137,6 +163,8 @@ static struct alloc_jump *aj_of(struct alloc_inst *ai)
 }
 
 /* ---- placing ----------------------------------------------------------- */
+
+static void start_drain_thread(struct alloc_jump *aj);
 
 static int place(void *ctx, const char *name, int fn, uint64_t addr, uint64_t size,
 		 uint64_t mod_start, uint64_t mod_end)
@@ -274,6 +302,7 @@ static int jump_find(struct alloc_inst *ai, pid_t tid)
 		aj->armed = 1;
 		note_refusals(ai, aj);
 		follow_image_maps(ai, aj);
+		start_drain_thread(aj);
 	}
 	free(tids);
 	return n;
@@ -315,19 +344,21 @@ static int rearm(struct alloc_inst *ai, struct alloc_jump *aj, int arm)
 
 /* ---- events ------------------------------------------------------------ */
 
-static void hold(void *ctx, const struct pk_jprobe_event *ev)
+/* The drain callback (mu held): one record into aj->in. */
+static void stage_put(void *ctx, const struct pk_jprobe_event *ev)
 {
 	struct alloc_jump *aj = ctx;
+	struct stage *st = &aj->in;
 	struct held *h;
 
-	pk_xgrow((void **)&aj->batch, &aj->capbatch, aj->nbatch + 1, sizeof(*aj->batch));
-	pk_xgrow((void **)&aj->arena, &aj->caparena, aj->narena + ev->stack_len + 1, 1);
-	h = &aj->batch[aj->nbatch++];
+	pk_xgrow((void **)&st->v, &st->cap, st->n + 1, sizeof(*st->v));
+	pk_xgrow((void **)&st->arena, &st->caparena, st->narena + ev->stack_len + 1, 1);
+	h = &st->v[st->n++];
 	h->ev = *ev;
 	h->ev.stack = NULL;
-	h->stack_off = aj->narena;
-	memcpy(aj->arena + aj->narena, ev->stack, ev->stack_len);
-	aj->narena += ev->stack_len;
+	h->stack_off = st->narena;
+	memcpy(st->arena + st->narena, ev->stack, ev->stack_len);
+	st->narena += ev->stack_len;
 	/* a free (entry time) and an allocation (return time) in the order
 	 * in which the block changed hands; by the counter itself, which
 	 * does not move with the calibration of time_ns */
@@ -342,6 +373,80 @@ static void hold(void *ctx, const struct pk_jprobe_event *ev)
 		aj->first_tsc = ev->tsc;
 		aj->first_ns = ev->time_ns;
 	}
+}
+
+static void *drain_thread(void *arg)
+{
+	struct alloc_jump *aj = arg;
+	sigset_t all;
+
+	/* signals are the main loop's (signalfd) */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+
+	while (!__atomic_load_n(&aj->stop, __ATOMIC_ACQUIRE)) {
+		struct timespec nap = { 0, DRAIN_PAUSE_NS };
+		long got = 0;
+
+		pthread_mutex_lock(&aj->mu);
+		if (aj->in.narena < STAGE_LIMIT) /* else the ring fills, then drops */
+			got = pk_jprobes_drain(aj->j, stage_put, aj, DRAIN_CHUNK);
+		pthread_mutex_unlock(&aj->mu);
+		if (got <= 0)
+			nanosleep(&nap, NULL);
+	}
+	return NULL;
+}
+
+static void start_drain_thread(struct alloc_jump *aj)
+{
+	if (aj->thread_on || !aj->j)
+		return;
+	aj->stop = 0;
+	if (pthread_create(&aj->thread, NULL, drain_thread, aj) == 0)
+		aj->thread_on = 1; /* else the ticks drain alone */
+}
+
+/* Before the engine goes: the thread must not touch its ring any more. */
+static void stop_drain_thread(struct alloc_jump *aj)
+{
+	if (!aj->thread_on)
+		return;
+	__atomic_store_n(&aj->stop, 1, __ATOMIC_RELEASE);
+	pthread_join(aj->thread, NULL);
+	aj->thread_on = 0;
+}
+
+/*
+ * Take what the drain thread staged and what is in the ring now, after
+ * the held records in aj->batch.  Returns the number of records added.
+ */
+static size_t take_staged(struct alloc_jump *aj)
+{
+	struct stage t;
+	size_t n0 = aj->nbatch;
+
+	pthread_mutex_lock(&aj->mu);
+	/* at most one ring's worth: producers as fast as this would keep an
+	 * unbounded drain going for ever (every record written before now,
+	 * e.g. before an int3 stop, is among them) */
+	pk_jprobes_drain(aj->j, stage_put, aj, JUMP_RING_SLOTS);
+	t = aj->in;
+	aj->in = aj->spare;
+	pthread_mutex_unlock(&aj->mu);
+	pk_xgrow((void **)&aj->batch, &aj->capbatch, aj->nbatch + t.n + 1, sizeof(*aj->batch));
+	pk_xgrow((void **)&aj->arena, &aj->caparena, aj->narena + t.narena + 1, 1);
+	memcpy(aj->arena + aj->narena, t.arena, t.narena);
+	for (size_t i = 0; i < t.n; i++) {
+		struct held *h = &aj->batch[aj->nbatch++];
+
+		*h = t.v[i];
+		h->stack_off += aj->narena;
+	}
+	aj->narena += t.narena;
+	t.n = t.narena = 0;
+	aj->spare = t; /* its memory, for the next swap */
+	return aj->nbatch - n0;
 }
 
 static int cmp_held(const void *a, const void *b)
@@ -576,36 +681,28 @@ static void keep_held(struct alloc_jump *aj, size_t from)
  * HOLD_NS wait for the next drain (a tick's); else everything drained is
  * fed (before an int3 event, at exec, detach and the end).
  */
-static void drain(struct alloc_inst *ai, struct alloc_jump *aj, uint64_t budget_ns, int hold_back)
+static void drain(struct alloc_inst *ai, struct alloc_jump *aj, int hold_back)
 {
-	uint64_t t0 = pk_monotonic_ns();
+	size_t held = aj->nbatch, cut; /* held: kept from before, in order */
 
 	if (!aj->j || !ai->alloc)
 		return;
 	load_code_ranges(ai, aj);
-	for (;;) {
-		size_t held = aj->nbatch; /* kept from before, in order */
-		long got = pk_jprobes_drain(aj->j, hold, aj, DRAIN_CHUNK);
-		size_t cut;
+	if (!take_staged(aj) && (hold_back || !aj->nbatch))
+		return;
+	qsort(aj->batch + held, aj->nbatch - held, sizeof(*aj->batch), cmp_held);
+	merge_held(aj, held);
+	cut = aj->nbatch;
+	if (hold_back) {
+		uint64_t newest = aj->batch[aj->nbatch - 1].key;
+		uint64_t hold_ticks = aj->hold_ticks ? aj->hold_ticks : 1;
 
-		if (got <= 0 && (hold_back || !aj->nbatch))
-			break;
-		qsort(aj->batch + held, aj->nbatch - held, sizeof(*aj->batch), cmp_held);
-		merge_held(aj, held);
-		cut = aj->nbatch;
-		if (hold_back) {
-			uint64_t newest = aj->batch[aj->nbatch - 1].key;
-			uint64_t hold_ticks = aj->hold_ticks ? aj->hold_ticks : 1;
-
-			while (cut > 0 && aj->batch[cut - 1].key + hold_ticks > newest)
-				cut--;
-		}
-		for (size_t i = 0; i < cut; i++)
-			feed(ai, aj, &aj->batch[i]);
-		keep_held(aj, cut);
-		if (got <= 0 || (budget_ns && pk_monotonic_ns() - t0 > budget_ns))
-			break;
+		while (cut > 0 && aj->batch[cut - 1].key + hold_ticks > newest)
+			cut--;
 	}
+	for (size_t i = 0; i < cut; i++)
+		feed(ai, aj, &aj->batch[i]);
+	keep_held(aj, cut);
 }
 
 /*
@@ -619,14 +716,14 @@ static void drain_old_image(struct alloc_inst *ai, struct alloc_jump *aj)
 	struct pk_maps *m = ai->ctx->maps, now = *m;
 
 	if (!aj->image_maps.v) {
-		drain(ai, aj, 0, 0);
+		drain(ai, aj, 0);
 		return;
 	}
 	*m = aj->image_maps;
 	m->generation = now.generation + 1;
 	pk_unwinder_flush(ai->ctx->unwinder);
 	pk_recorder_flush_caches(ai->ctx->recorder);
-	drain(ai, aj, 0, 0);
+	drain(ai, aj, 0);
 	aj->image_maps = *m; /* the unwinder may have reloaded it */
 	*m = now;
 	m->generation = now.generation + 2;
@@ -640,7 +737,7 @@ static void drain_old_image(struct alloc_inst *ai, struct alloc_jump *aj)
 
 static void jump_drain(struct alloc_inst *ai)
 {
-	drain(ai, aj_of(ai), 0, 0);
+	drain(ai, aj_of(ai), 0);
 }
 
 static void jump_fork_child(struct alloc_inst *ai, pid_t child)
@@ -671,6 +768,7 @@ static void jump_exec(struct alloc_inst *ai)
 	struct alloc_jump *aj = aj_of(ai);
 
 	/* the image and its ring are gone; what was recorded before is not */
+	stop_drain_thread(aj);
 	drain_old_image(ai, aj);
 	keep_stats(aj);
 	pk_jprobes_free(aj->j);
@@ -694,7 +792,7 @@ static int jump_tick(struct alloc_inst *ai, uint64_t now)
 	(void)now;
 	if (aj->j && !ai->ctx->tracer->exited)
 		follow_image_maps(ai, aj);
-	drain(ai, aj, DRAIN_BUDGET_NS, 1);
+	drain(ai, aj, 1);
 	if (aj->j && aj->armed && aj->retry && !ai->ctx->tracer->exited)
 		return rearm(ai, aj, 1);
 	return 0;
@@ -725,7 +823,7 @@ static void jump_detach(struct alloc_inst *ai, const pid_t *tids, size_t n, int 
 	pk_jprobes_stats(aj->j, &s);
 	aj->ring_left = s.ring_in_target;
 	aj->armed = 0;
-	drain(ai, aj, 0, 0); /* the calls that returned before the detach */
+	drain(ai, aj, 0); /* the calls that returned before the detach */
 }
 
 static void jump_finish(struct alloc_inst *ai)
@@ -734,7 +832,8 @@ static void jump_finish(struct alloc_inst *ai)
 	struct pk_store *st = ai->ctx->st;
 	int64_t sid = ai->ctx->sid;
 
-	drain(ai, aj, 0, 0);
+	stop_drain_thread(aj);
+	drain(ai, aj, 0);
 	keep_stats(aj);
 	ai->probes_placed += (unsigned)aj->patched; /* "allocator probes N armed": both kinds */
 	if (aj->j) {
@@ -760,7 +859,13 @@ static void jump_free(struct alloc_inst *ai)
 
 	if (!aj)
 		return;
+	stop_drain_thread(aj);
 	pk_jprobes_free(aj->j);
+	pthread_mutex_destroy(&aj->mu);
+	free(aj->in.v);
+	free(aj->in.arena);
+	free(aj->spare.v);
+	free(aj->spare.arena);
 	free(aj->fns);
 	free(aj->batch);
 	free(aj->arena);
@@ -815,6 +920,7 @@ int pk_alloc_jump_create(const struct pk_options *opt, struct pk_instrument *out
 	ai = out->self;
 	aj = pk_xcalloc(1, sizeof(*aj));
 	pk_u64map_init(&aj->gone);
+	pthread_mutex_init(&aj->mu, NULL);
 	ai->backend = &jump_backend;
 	ai->backend_self = aj;
 	return 0;
