@@ -63,7 +63,8 @@
 #define JUMP_RING_SLOTS 65536u
 #define STOP_TIMEOUT_NS 3000000000ull
 #define DRAIN_CHUNK 4096
-#define STAGE_LIMIT (256u << 20)  /* bytes of slices staged at most */
+#define STAGE_LIMIT (64u << 20)   /* bytes of slices staged at most: memory, and
+				     the time one feed holds the main loop */
 #define DRAIN_PAUSE_NS 200000     /* the drain thread's nap when the ring is empty */
 
 struct jfn {
