@@ -63,9 +63,10 @@
 #define JUMP_RING_SLOTS 65536u
 #define STOP_TIMEOUT_NS 3000000000ull
 #define DRAIN_CHUNK 4096
-#define STAGE_LIMIT (64u << 20)   /* bytes of slices staged at most: memory, and
+#define STAGE_LIMIT (16u << 20)   /* bytes of slices staged at most: memory, and
 				     the time one feed holds the main loop */
 #define DRAIN_PAUSE_NS 200000     /* the drain thread's nap when the ring is empty */
+#define FEED_BUDGET_NS 20000000ull /* feeding per tick, then the main loop goes on */
 
 struct jfn {
 	int fn;                      /* enum pk_alloc_fn, -1 unused */
@@ -141,6 +142,7 @@ struct alloc_jump {
 	int stop;
 	pthread_mutex_t mu;
 	struct stage in, spare;
+	size_t backlog;              /* bytes of slices taken, not yet fed */
 	uint64_t hold_ticks;         /* HOLD_NS in time stamp counter ticks */
 	uint64_t first_tsc, first_ns;   /* a record to measure them with */
 	struct code_range *code;     /* sorted, from the session's maps */
@@ -390,7 +392,8 @@ static void *drain_thread(void *arg)
 		long got = 0;
 
 		pthread_mutex_lock(&aj->mu);
-		if (aj->in.narena < STAGE_LIMIT) /* else the ring fills, then drops */
+		if (aj->in.narena + __atomic_load_n(&aj->backlog, __ATOMIC_RELAXED) < STAGE_LIMIT)
+			/* else the ring fills, then drops */
 			got = pk_jprobes_drain(aj->j, stage_put, aj, DRAIN_CHUNK);
 		pthread_mutex_unlock(&aj->mu);
 		if (got <= 0)
@@ -677,14 +680,16 @@ static void keep_held(struct alloc_jump *aj, size_t from)
 }
 
 /*
- * Drain the ring into the tracker in the order of the records' keys;
- * stop after budget_ns (0 = all).  hold_back: the records of the last
- * HOLD_NS wait for the next drain (a tick's); else everything drained is
- * fed (before an int3 event, at exec, detach and the end).
+ * Feed the records taken from the ring to the tracker in the order of
+ * their keys.  hold_back (a tick's drain): the records of the last HOLD_NS
+ * wait for the next drain, and feeding stops after FEED_BUDGET_NS (the
+ * rest waits too); else everything taken is fed (before an int3 event, at
+ * a thread's exit, exec, detach and the end).
  */
 static void drain(struct alloc_inst *ai, struct alloc_jump *aj, int hold_back)
 {
 	size_t held = aj->nbatch, cut; /* held: kept from before, in order */
+	uint64_t t0 = pk_monotonic_ns();
 
 	if (!aj->j || !ai->alloc)
 		return;
@@ -701,9 +706,15 @@ static void drain(struct alloc_inst *ai, struct alloc_jump *aj, int hold_back)
 		while (cut > 0 && aj->batch[cut - 1].key + hold_ticks > newest)
 			cut--;
 	}
-	for (size_t i = 0; i < cut; i++)
+	for (size_t i = 0; i < cut; i++) {
 		feed(ai, aj, &aj->batch[i]);
+		if (hold_back && (i & 1023) == 1023 && pk_monotonic_ns() - t0 > FEED_BUDGET_NS) {
+			cut = i + 1; /* the rest at the next tick: windows, signals */
+			break;
+		}
+	}
 	keep_held(aj, cut);
+	__atomic_store_n(&aj->backlog, aj->narena, __ATOMIC_RELAXED);
 }
 
 /*
