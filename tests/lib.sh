@@ -339,6 +339,20 @@ pk_check_stacks() {
 	pk_check_ge "complete stacks of $1 ($cs of $n samples)" "$(python3 -c "print($cs / $n)")" 0.99
 }
 
+# pk_check_sampler SESSION SAMPLER: the session was sampled the way
+# --sampler SAMPLER asks (ptrace: never the perf event), and says which.
+pk_check_sampler() {
+	local used
+	used=$(pk_session_field "$1" sampler_perf)
+	case $2:$used in
+	ptrace:0) ;;
+	ptrace:*) pk_fail "--sampler ptrace: session $1 says sampler_perf=$used" ;;
+	auto:0 | auto:1 | perf:1) ;;
+	*) pk_fail "--sampler $2: session $1 says sampler_perf=$used" ;;
+	esac
+	pk_log "ok: --sampler $2 (perf event: $used)"
+}
+
 # pk_session_field SESSION KEY: a session field or statistic.
 pk_session_field() {
 	local out=$PK_TMP/show-$1-$2.json
