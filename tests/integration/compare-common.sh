@@ -87,6 +87,33 @@ sys.exit(0 if ok else 1)
 PY
 }
 
+# cmp_cost_ratio BEFORE AFTER: CPU seconds per loop iteration in run
+# AFTER over run BEFORE, from the runs' own truth files (both functions run
+# the same loop).  1 when the machine ran both at one speed; on a shared
+# machine (a busy SMT sibling, say) it drifts, and fixed_work's time, the
+# same iterations in both runs, really changes by that much.
+cmp_cost_ratio() {
+	python3 -c 'import sys
+c1, s1, f1, c2, s2, f2 = map(float, sys.argv[1:])
+print((c2 / (s2 + f2)) / (c1 / (s1 + f1)))' \
+		"$(cmp_truth "$1" cpu_s)" "$(cmp_truth "$1" slow_path_iterations)" "$(cmp_truth "$1" fixed_work_iterations)" \
+		"$(cmp_truth "$2" cpu_s)" "$(cmp_truth "$2" slow_path_iterations)" "$(cmp_truth "$2" fixed_work_iterations)"
+}
+
+# cmp_check_unchanged JSON BEFORE AFTER: fixed_work's time changed as the
+# runs' own clocks say the same work's cost changed (cmp_cost_ratio,
+# within 4 sigma + 5%), and nothing is a significant regression - except
+# fixed_work when that cost grew by more than 3%: then it truly took
+# longer, and compare is right to say so.
+cmp_check_unchanged() {
+	local r n
+	r=$(cmp_cost_ratio "$2" "$3")
+	cmp_check_ratio "fixed_work" "$1" fixed_work self_time "$r" 0.05
+	n=$(pk_json "$1" "sum(1 for e in d['regressions'] if e['significant'] and not (e['function'] == 'fixed_work' and $r > 1.03))")
+	[ "$n" = 0 ] || { pk_show "$1"; pk_fail "$n significant regressions reported, expected none (cost per iteration after/before $r)"; }
+	pk_log "ok: no unexplained regression (cost per iteration after/before $r)"
+}
+
 # cmp_check_close LABEL VALUE TRUTH REL: |VALUE - TRUTH| <= REL * TRUTH.
 cmp_check_close() {
 	python3 - "$@" <<'PY' >&2 || exit 1

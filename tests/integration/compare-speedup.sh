@@ -8,14 +8,19 @@
 # 1.4 s and 0.8 s of CPU here).  Checks, on the JSON of `compare slow fast`:
 #  * slow_path's self time is a significant improvement with a negative
 #    change, and its time ratio after/before equals the true one (the
-#    iteration ratio, 1/3, since both builds run the same loop) within 4
-#    sigma of the sampling noise + 5% (sigma from the sample counts, see
+#    iteration ratio, 1/3, since both builds run the same loop, times
+#    the change in the loop's cost per iteration that the runs' own
+#    clocks show, 1 on a steady machine: cmp_cost_ratio) within 4 sigma
+#    of the sampling noise + 5% (sigma from the sample counts, see
 #    cmp_check_ratio; the 5% covers the sampler's varying rate and the
 #    rounds' edges);
-#  * fixed_work's time is unchanged (ratio 1, same allowance) and not
-#    called a regression although its share of the samples grows from
-#    40% to 67%: the test that perfkit compares time, not share;
-#  * no significant regression at all;
+#  * fixed_work's time is unchanged (ratio 1 times that cost change, same
+#    allowance) and, on a steady machine, not called a regression
+#    although its share of the samples grows from 40% to 67%: the test
+#    that perfkit compares time, not share;
+#  * no significant regression, except fixed_work when the same work
+#    really cost over 3% more CPU in the second run (a busy neighbour:
+#    seen at +14% with a CPU hog beside the test; compare is right then);
 #  * the CPU speedup equals the true one, the ratio of the two runs' own
 #    CLOCK_PROCESS_CPUTIME_ID at the end of main, within 2%: perfkit's CPU
 #    time is the target's rusage, which adds only the process's life
@@ -51,16 +56,16 @@ pk_json "$J" "any(e['function'] == 'slow_path' and e['metric'] == 'self_time' fo
 pct=$(cmp_entry "$J" slow_path self_time percent_change)
 python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) < 0 else 1)" "$pct" ||
 	pk_fail "slow_path's percent change is $pct, expected negative"
-true_ratio=$(python3 -c "import sys; print(float(sys.argv[2]) / float(sys.argv[1]))" \
-	"$(cmp_truth slow slow_path_iterations)" "$(cmp_truth fast slow_path_iterations)")
+true_ratio=$(python3 -c "import sys; print(float(sys.argv[2]) / float(sys.argv[1]) * float(sys.argv[3]))" \
+	"$(cmp_truth slow slow_path_iterations)" "$(cmp_truth fast slow_path_iterations)" "$(cmp_cost_ratio slow fast)")
 cmp_check_ratio "slow_path" "$J" slow_path self_time "$true_ratio" 0.05
 
 # Nothing else changed.
-cmp_check_ratio "fixed_work" "$J" fixed_work self_time 1 0.05
-[ "$(cmp_entry "$J" fixed_work self_time significant)" = false ] ||
-	{ pk_show "$J"; pk_fail "fixed_work (unchanged time, larger share) was called significant"; }
-n=$(cmp_significant "$J" regressions)
-[ "$n" = 0 ] || { pk_show "$J"; pk_fail "$n significant regressions reported, expected none"; }
+cmp_check_unchanged "$J" slow fast
+if python3 -c "import sys; sys.exit(0 if abs(float(sys.argv[1]) - 1) <= 0.03 else 1)" "$(cmp_cost_ratio slow fast)"; then
+	[ "$(cmp_entry "$J" fixed_work self_time significant)" = false ] ||
+		{ pk_show "$J"; pk_fail "fixed_work (unchanged time, larger share) was called significant"; }
+fi
 
 # The speedup against the runs' own clocks.
 true_speedup=$(python3 -c "import sys; print(float(sys.argv[1]) / float(sys.argv[2]))" \
