@@ -307,6 +307,16 @@ static void show_line(const char *label, const char *fmt, ...)
 	putchar('\n');
 }
 
+/* A count statistic KEY, if the session has it: LABEL, the count, and
+ * what follows it (a unit, an explanation). */
+static void show_count(struct stat_view *sv, const char *key, const char *label, const char *after)
+{
+	double v;
+
+	if (stat_take(sv, key, &v))
+		show_line(label, "%.0f%s", v, after);
+}
+
 /* The --alloc statistics (daemon/alloc-record.c), labelled. */
 static void show_alloc_stats(struct stat_view *sv)
 {
@@ -318,16 +328,11 @@ static void show_alloc_stats(struct stat_view *sv)
 		else
 			show_line("allocations", "%.0f", v);
 	}
-	if (stat_take(sv, "alloc_free_calls", &v))
-		show_line("frees", "%.0f", v);
-	if (stat_take(sv, "alloc_peak_bytes", &v))
-		show_line("heap peak", "%.0f bytes", v);
-	if (stat_take(sv, "alloc_live_bytes", &v))
-		show_line("heap live at the end", "%.0f bytes (allocated while traced, not freed)", v);
-	if (stat_take(sv, "alloc_unknown_frees", &v))
-		show_line("unknown frees", "%.0f (blocks allocated before tracing or between windows)", v);
-	if (stat_take(sv, "alloc_lost_returns", &v))
-		show_line("lost allocator returns", "%.0f (longjmp, exception, exit or detach)", v);
+	show_count(sv, "alloc_free_calls", "frees", "");
+	show_count(sv, "alloc_peak_bytes", "heap peak", " bytes");
+	show_count(sv, "alloc_live_bytes", "heap live at the end", " bytes (allocated while traced, not freed)");
+	show_count(sv, "alloc_unknown_frees", "unknown frees", " (blocks allocated before tracing or between windows)");
+	show_count(sv, "alloc_lost_returns", "lost allocator returns", " (longjmp, exception, exit or detach)");
 	if (stat_take(sv, "alloc_probe_stops", &v)) {
 		if (stat_take(sv, "alloc_probe_handle_us", &w))
 			show_line("alloc probe stops", "%.0f (%.1f µs of perfkitd work in each)", v, w);
@@ -355,8 +360,7 @@ static void show_alloc_stats(struct stat_view *sv)
 		else
 			show_line("allocator jumps", "%.0f patched", v);
 	}
-	if (stat_take(sv, "alloc_jump_events", &v))
-		show_line("ring events", "%.0f", v);
+	show_count(sv, "alloc_jump_events", "ring events", "");
 	if (stat_take(sv, "alloc_ring_drops", &v))
 		show_line("ring drops", "%.0f%s", v, v > 0 ? " (the ring was full: counts short by as many)" : "");
 	if (stat_take(sv, "alloc_jump_foreign_events", &v) && v > 0)
@@ -370,10 +374,8 @@ static void show_probe_stats(struct stat_view *sv)
 {
 	double v, w;
 
-	if (stat_take(sv, "probe_functions", &v))
-		show_line("probed functions", "%.0f", v);
-	if (stat_take(sv, "probe_refused", &v))
-		show_line("probes refused", "%.0f (first instruction cannot run out of line)", v);
+	show_count(sv, "probe_functions", "probed functions", "");
+	show_count(sv, "probe_refused", "probes refused", " (first instruction cannot run out of line)");
 	if (stat_take(sv, "probe_stops", &v)) {
 		if (stat_take(sv, "probe_stop_median_us", &w))
 			show_line("probe stops", "%.0f (%.1f µs median each)", v, w);
@@ -429,12 +431,9 @@ static void show_table(struct pk_cli *cli, const struct pk_session *s, struct st
 	if (stat_take(sv, "sampler_perf", &v))
 		show_line("sampler", "%s", v > 0 ? "perf (cpu-clock event: the kernel samples running threads, "
 			  "which never stop)" : "ptrace (each thread interrupted and resumed)");
-	if (stat_take(sv, "lost_samples", &v))
-		show_line("lost samples", "%.0f", v);
-	if (stat_take(sv, "threads_unsampled", &v))
-		show_line("threads not sampled", "%.0f (their perf event did not open)", v);
-	if (stat_take(sv, "threads", &v))
-		show_line("threads", "%.0f", v);
+	show_count(sv, "lost_samples", "lost samples", "");
+	show_count(sv, "threads_unsampled", "threads not sampled", " (their perf event did not open)");
+	show_count(sv, "threads", "threads", "");
 	if (stat_take(sv, "user_cpu_s", &v))
 		show_line("target user CPU", "%.3f s", v);
 	if (stat_take(sv, "sys_cpu_s", &v))
@@ -462,8 +461,7 @@ static void show_table(struct pk_cli *cli, const struct pk_session *s, struct st
 	if (stat_take(sv, "off_cpu_stops", &v))
 		show_line("stops not kept", "%.0f (the thread was waiting for a CPU when asked; "
 			  "sampled again later, running)", v);
-	if (stat_take(sv, "unwind_remote_reads", &v))
-		show_line("unwinder memory reads", "%.0f (system calls outside the stack copy)", v);
+	show_count(sv, "unwind_remote_reads", "unwinder memory reads", " (system calls outside the stack copy)");
 	if (stat_take(sv, "recorder_cpu_per_sample_us", &v))
 		show_line("recorder CPU per sample", "%.1f µs", v);
 	if (stat_take(sv, "recorder_cpu_s", &v))
