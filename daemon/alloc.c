@@ -189,6 +189,8 @@ static int on_entry(struct pk_alloc *a, struct pk_probe_event *ev, const struct 
 		drop_marker(a, m); /* that new has returned or thrown */
 		m = NULL;
 	}
+	if (m && ev->ret_unread)
+		pk_probe_event_ret(a->probes, ev); /* on failure 0: not nested */
 	if (m && ev->ret_addr >= m->mod_start && ev->ret_addr < m->mod_end) {
 		/* called by operator new (or by a nothrow new via the plain one) */
 		a->stats.nested_calls++;

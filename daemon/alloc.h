@@ -66,7 +66,10 @@ struct pk_alloc_event {
 	pid_t tid;
 	uint64_t time_ns;       /* CLOCK_MONOTONIC */
 	uint64_t stack_id;      /* from the stack hook at the outermost entry */
-	uint64_t caller;        /* return address of the outermost call */
+	uint64_t caller;        /* return address of the outermost call (0 for
+				   a free through a probe marked no-stack
+				   whose thread had no pending return: not
+				   read, see pk_probe_set_no_stack) */
 };
 
 struct pk_alloc_hooks {

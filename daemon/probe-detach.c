@@ -57,6 +57,20 @@ void pk_probes_thread_exit(struct pk_probes *p, pid_t tid)
 		pk_probe_thread_drop(p, t, 1);
 }
 
+/* Write back the return address of the newest pending return of thread
+ * tid, whose slot is `slot`. */
+static int unhijack(struct pk_probes *p, pid_t tid, uint64_t slot)
+{
+	struct pk_probe_thread *t = pk_probe_thread_get(p, tid, 0);
+
+	for (size_t i = t ? t->n : 0; i-- > 0;)
+		if (t->v[i].slot == slot)
+			return pk_probes_write(p, slot, &t->v[i].orig_ret, 8);
+	pk_warn("thread %d stopped in a probe's hijack code with no pending return at %#llx",
+		(int)tid, (unsigned long long)slot);
+	return -ENOENT;
+}
+
 /* Move a stopped thread's rip out of our code; returns 0 or -errno. */
 static int fix_thread_rip(struct pk_probes *p, pid_t tid)
 {
@@ -81,7 +95,16 @@ static int fix_thread_rip(struct pk_probes *p, pid_t tid)
 			pr = &p->probes[p->by_addr[i]];
 			if (!pr->slot)
 				continue;
-			if (rip == pr->slot) {
+			if (rip >= pr->hijack && rip < pr->slot) {
+				/* in the hijack prefix: the return address may be
+				 * half written; put it back, run the original */
+				int err = unhijack(p, tid, regs.rsp);
+
+				if (err < 0)
+					return err;
+				regs.rip = pr->addr;
+				found = 1;
+			} else if (rip == pr->slot) {
 				regs.rip = pr->addr;
 				found = 1;
 			} else if (rip == pr->slot + pr->insn.len) {

@@ -9,7 +9,10 @@
 #include "daemon/probe.h"
 #include "daemon/probe-insn.h"
 
-#define PK_PROBE_SLOT_SIZE 32u    /* one out-of-line slot */
+#define PK_PROBE_SLOT_SIZE 64u    /* one out-of-line slot: hijack prefix,
+				     instruction, jump back */
+#define PK_PROBE_HIJACK_LEN 15u   /* the prefix: two movl $imm32 to the
+				     return address slot at (%rsp) */
 #define PK_PROBE_PAGE_SIZE 4096u
 #define PK_PROBE_TRAMP_SIZE 32u   /* slot 0 of the first page: int3 + pad */
 
@@ -20,6 +23,9 @@ struct pk_probe {
 	uint8_t code[16];          /* original bytes at addr */
 	struct pk_insn insn;
 	uint64_t slot;             /* out-of-line copy, 0 when emulated */
+	uint64_t hijack;           /* slot - PK_PROBE_HIJACK_LEN: the copy
+				      preceded by the code that writes the
+				      trampoline over the return address */
 	int placed;                /* decoded and copied out of line: stays
 				      through disarm, until detach/forget */
 	int armed;                 /* the int3 is in place */

@@ -94,13 +94,22 @@ static int handle_entry(struct pk_probes *p, pid_t tid, struct pk_probe *pr,
 	int err, want;
 
 	regs->rip = pr->addr;
-	/* one read gives the return address and the caller's stack copy;
-	 * it stops short at the end of the stack mapping */
-	got = copy_stack(p, tid, regs->rsp, pr->no_stack ? 8 : p->stack_copy);
-	if (got < 8)
-		return got < 0 ? (int)got : -EIO;
-	memcpy(&ret, p->stack_buf, 8);
 	memset(&ev, 0, sizeof(ev));
+	if (pr->no_stack && t->n == 0) {
+		/* no pending return, so no tail call from a hijacked function:
+		 * nothing here needs the return address */
+		ev.ret_unread = 1;
+		got = 0;
+	} else {
+		/* one read gives the return address and the caller's stack
+		 * copy; it stops short at the end of the stack mapping */
+		got = copy_stack(p, tid, regs->rsp, pr->no_stack ? 8 : p->stack_copy);
+		if (got < 8)
+			return got < 0 ? (int)got : -EIO;
+		memcpy(&ret, p->stack_buf, 8);
+		if (pr->no_stack)
+			got = 0;
+	}
 	ev.kind = PK_PROBE_ENTRY;
 	ev.probe = (int)(pr - p->probes);
 	ev.tid = tid;
@@ -129,21 +138,44 @@ static int handle_entry(struct pk_probes *p, pid_t tid, struct pk_probe *pr,
 	ev.outer_probe = t->n ? t->v[t->n - 1].probe : -1;
 	p->stats.entries++;
 	want = p->cb ? p->cb(p->ctx, &ev) : 0;
-	if (want == 1 && p->tramp) {
-		struct pk_pending pend = { .slot = regs->rsp, .orig_ret = ret,
-					   .cookie = ev.cookie, .probe = ev.probe };
+	err = leave_entry(p, pr, regs);
+	if (err < 0 || want != 1 || !p->tramp)
+		return err;
+	if (ev.ret_unread && (err = pk_probe_event_ret(p, &ev)) < 0)
+		return err;
+	ret = ev.ret_addr;
+	struct pk_pending pend = { .slot = ev.entry_sp, .orig_ret = ret,
+				   .cookie = ev.cookie, .probe = ev.probe };
 
-		memcpy(pend.args, ev.args, sizeof(pend.args));
-		if (ret != p->tramp) {
-			err = pk_probes_write(p, regs->rsp, &p->tramp, 8);
-			if (err < 0)
-				return err;
-		}
-		/* a tail-called probe's entry is stacked over its caller's with
-		 * orig_ret = trampoline: both are reported by one return */
-		pk_probe_return_push(p, t, &pend);
+	memcpy(pend.args, ev.args, sizeof(pend.args));
+	if (ret != p->tramp) {
+		/* the thread writes the trampoline itself on its way to the
+		 * copy (the slot's prefix); an emulated first instruction has
+		 * no copy, so then it is written from here */
+		if (regs->rip == pr->slot && pr->hijack)
+			regs->rip = pr->hijack;
+		else if ((err = pk_probes_write(p, ev.entry_sp, &p->tramp, 8)) < 0)
+			return err;
 	}
-	return leave_entry(p, pr, regs);
+	/* a tail-called probe's entry is stacked over its caller's with
+	 * orig_ret = trampoline: both are reported by one return */
+	pk_probe_return_push(p, t, &pend);
+	return 0;
+}
+
+int pk_probe_event_ret(struct pk_probes *p, struct pk_probe_event *ev)
+{
+	uint64_t ret;
+	int err;
+
+	if (!ev->ret_unread)
+		return 0;
+	err = pk_probes_read(p, ev->entry_sp, &ret, 8);
+	if (err < 0)
+		return err;
+	ev->ret_addr = ret;
+	ev->ret_unread = 0;
+	return 0;
 }
 
 int pk_probe_handle_return(struct pk_probes *p, pid_t tid, struct user_regs_struct *regs)

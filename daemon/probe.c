@@ -298,32 +298,45 @@ static int get_slot(struct pk_probes *p, pid_t tid, const struct pk_probe *pr, u
 	return get_slot(p, tid, pr, slot);
 }
 
-/* Write the out-of-line copy: the instruction (RIP fixed), then
- * jmp *0(%rip) with the absolute address of the next original instruction. */
-static int write_slot(struct pk_probes *p, const struct pk_probe *pr, uint64_t slot)
+/*
+ * Write the out-of-line copy at base: the hijack prefix (the trampoline's
+ * address written over the return address at (%rsp), as two 32-bit
+ * immediates: no register or flag is touched), the instruction (RIP
+ * fixed), then jmp *0(%rip) with the absolute address of the next original
+ * instruction.  An entry trap that wants the return resumes the thread at
+ * the prefix, one that does not at the instruction: the hijack costs no
+ * write of its own while the thread is stopped.
+ */
+static int write_slot(struct pk_probes *p, const struct pk_probe *pr, uint64_t base)
 {
 	uint8_t buf[PK_PROBE_SLOT_SIZE];
+	uint8_t *insn = buf + PK_PROBE_HIJACK_LEN;
 	unsigned len = pr->insn.len;
-	uint64_t back = pr->addr + len;
+	uint64_t back = pr->addr + len, slot = base + PK_PROBE_HIJACK_LEN;
+	uint32_t lo = (uint32_t)p->tramp, hi = (uint32_t)(p->tramp >> 32);
 
 	memset(buf, INT3, sizeof(buf));
-	memcpy(buf, pr->code, len);
+	memcpy(buf, "\xc7\x04\x24", 3);         /* movl $lo, (%rsp) */
+	memcpy(buf + 3, &lo, 4);
+	memcpy(buf + 7, "\xc7\x44\x24\x04", 4);    /* movl $hi, 4(%rsp) */
+	memcpy(buf + 11, &hi, 4);
+	memcpy(insn, pr->code, len);
 	if (pr->insn.rip_relative) {
 		int32_t disp;
 		int64_t nd;
 
-		memcpy(&disp, buf + pr->insn.disp_offset, 4);
+		memcpy(&disp, insn + pr->insn.disp_offset, 4);
 		nd = (int64_t)disp + (int64_t)(pr->addr - slot);
 		if (nd < INT32_MIN || nd > INT32_MAX)
 			return -ERANGE;
 		disp = (int32_t)nd;
-		memcpy(buf + pr->insn.disp_offset, &disp, 4);
+		memcpy(insn + pr->insn.disp_offset, &disp, 4);
 	}
-	buf[len] = 0xff;
-	buf[len + 1] = 0x25;
-	memset(buf + len + 2, 0, 4);
-	memcpy(buf + len + 6, &back, 8);
-	return pk_probes_write(p, slot, buf, len + 14);
+	insn[len] = 0xff;
+	insn[len + 1] = 0x25;
+	memset(insn + len + 2, 0, 4);
+	memcpy(insn + len + 6, &back, 8);
+	return pk_probes_write(p, base, buf, PK_PROBE_HIJACK_LEN + len + 14);
 }
 
 static int arm_one(struct pk_probes *p, pid_t tid, struct pk_probe *pr)
@@ -347,13 +360,17 @@ static int arm_one(struct pk_probes *p, pid_t tid, struct pk_probe *pr)
 			pr->name, (unsigned long long)pr->addr);
 		return -ENOTSUP;
 	}
-	pr->slot = 0;
+	pr->slot = pr->hijack = 0;
 	if (pr->insn.cls == PK_INSN_PLAIN) {
-		err = get_slot(p, tid, pr, &pr->slot);
+		uint64_t base;
+
+		err = get_slot(p, tid, pr, &base);
 		if (err == 0)
-			err = write_slot(p, pr, pr->slot);
+			err = write_slot(p, pr, base);
 		if (err < 0)
 			return err;
+		pr->hijack = base;
+		pr->slot = base + PK_PROBE_HIJACK_LEN;
 	}
 	pr->orig = pr->code[0];
 	pr->placed = 1;

@@ -77,7 +77,11 @@ struct pk_probe_event {
 	uint64_t args[3];          /* rdi, rsi, rdx at entry (also on return) */
 	uint64_t ret_addr;         /* the caller's return address (the real one,
 				      also when the call came through a tail
-				      jump from a hijacked function) */
+				      jump from a hijacked function); see
+				      ret_unread */
+	int ret_unread;            /* ENTRY of a no-stack probe on a thread with
+				      no pending return: ret_addr (0) was not
+				      read; pk_probe_event_ret reads it */
 	uint64_t entry_sp;         /* rsp at entry (the return-address slot) */
 	uint64_t retval;           /* rax, PK_PROBE_RETURN only */
 	uint64_t cookie;           /* ENTRY: set by the callback, handed back
@@ -138,10 +142,18 @@ int pk_probes_auxv_entry(pid_t pid, uint64_t *entry);
  * unwinding).  0 or -ENOMEM. */
 int pk_probes_set_stack_copy(struct pk_probes *p, size_t bytes);
 
-/* ENTRY events of probe id carry only the return address (stack_len 8),
- * not the stack_copy bytes: for a probe whose callback never unwinds
- * (free), which saves reading kilobytes per stop.  0 or -EINVAL. */
+/* ENTRY events of probe id carry no stack copy (stack_len 0): for a probe
+ * whose callback never unwinds (free).  Its return address is read only
+ * where the engine needs it (the thread has pending returns, or the
+ * callback wants the return caught); otherwise the event says ret_unread
+ * and the callback calls pk_probe_event_ret if it needs it: a stop then
+ * costs the bare round trip plus moving rip.  0 or -EINVAL. */
 int pk_probe_set_no_stack(struct pk_probes *p, int id);
+
+/* In a callback, for an ENTRY event with ret_unread: read the return
+ * address into ev->ret_addr (the one call back into the engine allowed).
+ * 0 or -errno. */
+int pk_probe_event_ret(struct pk_probes *p, struct pk_probe_event *ev);
 
 /* Name and address of probe id, NULL / 0 when out of range. */
 const char *pk_probe_name(const struct pk_probes *p, int id);
