@@ -22,7 +22,11 @@
 #     --probe fib -F 1: a call is two stops (entry, return); cost per call
 #     = (probed - alone) / calls.
 # -F 1 keeps the sampler out of the way (nearly all the cost is the
-# probes').  With PERFKITD_BASE=/path/to/an/older/perfkitd the same runs
+# probes').  The traced runs are made three ways: where the scheduler
+# puts them ("free"), everything pinned to one CPU ("one": compare with
+# the bare int3 stop on one CPU) and perfkitd on one CPU with its target
+# on another ("two": compare with the bare int3 stop across two CPUs), so
+# that each ratio compares stops that paid the same wake-ups.  With PERFKITD_BASE=/path/to/an/older/perfkitd the same runs
 # are made with that binary too, interleaved, for a before/after table.
 # Medians over the repetitions, with the lowest and highest value as the
 # spread (the reference machine is a 2-vCPU VM shared with other work).
@@ -53,10 +57,36 @@ BINS="new=$NEW"
 echo "probe-cost: $(uname -r), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg), $REPS reps," \
 	"alloc-suite bench $ALLOC_N, fib($FIB_N)"
 calls=$("$FC" fib "$FIB_N" 2>/dev/null | sed -n 's/.*calls=//p')
+# two CPUs this process may use, for the pinned placements
+read -r CPU0 CPU1 < <(python3 -c 'import os; c = sorted(os.sched_getaffinity(0)); print(c[0], c[1] if len(c) > 1 else "")')
+PLACES="free one"
+[ -n "$CPU1" ] && command -v taskset >/dev/null && PLACES="free one two"
+command -v taskset >/dev/null || PLACES=free
 out=$W/values    # lines: KEY VALUE
 : >"$out"
 put() { printf '%s %s\n' "$1" "$2" >>"$out"; }
 pair_ns() { awk '/^bench/ { print $2 }'; }
+# traced PLACE PERFKITD ARGS...: perfkitd run ARGS, placed, with "g" on
+# stdin after 0.3 s (the targets' measured loops start after that: the go
+# byte of alloc-suite, fib's pause).  "two": perfkitd starts on CPU1 (its
+# target inherits that CPU at fork), and 0.15 s later, the target forked
+# but not yet measuring, perfkitd's threads move to CPU0.
+traced() {
+	local pl=$1 bin=$2 pid rc
+	shift 2
+	case $pl in
+	free) (sleep 0.3; echo g) | "$bin" run "$@" ;;
+	one) (sleep 0.3; echo g) | taskset -c "$CPU0" "$bin" run "$@" ;;
+	two)
+		(sleep 0.3; echo g) | taskset -c "$CPU1" "$bin" run "$@" &
+		pid=$!
+		sleep 0.15
+		taskset -a -p -c "$CPU0" "$pid" >/dev/null
+		wait "$pid"
+		rc=$?
+		return $rc ;;
+	esac
+}
 fib_ns() { sed -n 's/^elapsed_ns=//p'; }
 for ((r = 1; r <= REPS; r++)); do
 	"$RTT" 100000 1000 int3 >"$W/rtt" 2>/dev/null
@@ -66,14 +96,23 @@ for ((r = 1; r <= REPS; r++)); do
 	put int3_spin "$(awk '$1 == "int3-spinning" { print $3 }' "$W/rtt")"
 	put int3_same "$(awk '$1 == "int3-samecpu-blocking" { print $3 }' "$W/rtt")"
 	put int3_cross "$(awk '$1 == "int3-crosscpu-spinning" { print $3 }' "$W/rtt")"
-	a0=$(echo g | "$AS" bench "$ALLOC_N" | pair_ns)
-	f0=$("$FC" fib "$FIB_N" 2>&1 >/dev/null | fib_ns)
-	for nb in $BINS; do
-		n=${nb%%=*} bin=${nb#*=}
-		a=$(echo g | "$bin" run -q -F 1 --alloc --probe-backend int3 -n "a$r$n" -- "$AS" bench "$ALLOC_N" 2>/dev/null | pair_ns)
-		f=$("$bin" run -q -F 1 --probe fib -n "f$r$n" -- "$FC" fib "$FIB_N" 2>&1 >/dev/null | fib_ns)
-		put "alloc_stop_$n" "$(python3 -c "print(($a - $a0) / 3 / 1e3)" 2>/dev/null || echo nan)"
-		put "fib_call_$n" "$(python3 -c "print(($f - $f0) / $calls / 1e3)" 2>/dev/null || echo nan)"
+	for pl in $PLACES; do
+		case $pl in
+		free) tg=() ;;
+		one) tg=(taskset -c "$CPU0") ;;
+		two) tg=(taskset -c "$CPU1") ;;
+		esac
+		a0=$(echo g | "${tg[@]}" "$AS" bench "$ALLOC_N" | pair_ns)
+		f0=$("${tg[@]}" "$FC" fib "$FIB_N" 2>&1 >/dev/null | fib_ns)
+		for nb in $BINS; do
+			n=${nb%%=*} bin=${nb#*=}
+			a=$(traced "$pl" "$bin" -q -F 1 --alloc --probe-backend int3 -n "a$r$n$pl" -- \
+				"$AS" bench "$ALLOC_N" 2>/dev/null | pair_ns)
+			f=$(traced "$pl" "$bin" -q -F 1 --probe fib -n "f$r$n$pl" -- \
+				"$FC" fib "$FIB_N" 300 2>&1 >/dev/null | fib_ns)
+			put "alloc_stop_${n}_$pl" "$(python3 -c "print(($a - $a0) / 3 / 1e3)" 2>/dev/null || echo nan)"
+			put "fib_call_${n}_$pl" "$(python3 -c "print(($f - $f0) / $calls / 1e3)" 2>/dev/null || echo nan)"
+		done
 	done
 	echo "rep $r: $(awk -v ORS=' ' 'NR > c { printf "%s %.1f  ", $1, $2 }' c="${lines:-0}" "$out")" >&2
 	lines=$(wc -l <"$out")
@@ -106,16 +145,22 @@ for k, label in (("intr_block", "bare interrupt stop, blocking wait"),
                  ("int3_same", "bare int3 stop, one CPU, blocking wait"),
                  ("int3_cross", "bare int3 stop, two CPUs, spinning wait")):
     print("%-46s %9.1f  %s" % (label, med(k), spread(k)))
+places = [p for p in ("free", "one", "two") if any(k.endswith("_" + p) for k in vals)]
 for n in names:
-    print("%-46s %9.1f  %s" % ("perfkitd %s: per traced alloc stop" % n, med("alloc_stop_" + n), spread("alloc_stop_" + n)))
-    print("%-46s %9.1f  %s" % ("perfkitd %s: per probed call (2 stops)" % n, med("fib_call_" + n), spread("fib_call_" + n)))
+    for p in places:
+        k = "%s_%s" % (n, p)
+        print("%-46s %9.1f  %s" % ("perfkitd %s, %s: per traced alloc stop" % (n, p), med("alloc_stop_" + k), spread("alloc_stop_" + k)))
+        print("%-46s %9.1f  %s" % ("perfkitd %s, %s: per probed call (2 stops)" % (n, p), med("fib_call_" + k), spread("fib_call_" + k)))
 print()
-print("ratios (medians; target: alloc stop <= 1.2 bare stops, probed call <= 2.4)")
+print("ratios (medians; target: alloc stop <= 1.2 bare stops, probed call <= 2.4);")
+print("each placement against the bare stop that pays the same wake-ups")
 for n in names:
-    a, f = med("alloc_stop_" + n), med("fib_call_" + n)
-    for k, label in (("int3_block", "int3 stop"), ("int3_same", "int3 stop, one CPU"),
-                     ("int3_cross", "int3 stop, two CPUs"), ("intr_block", "interrupt stop")):
-        b = med(k)
-        print("  perfkitd %-4s vs bare %-20s alloc stop x%.2f   probed call x%.2f" % (n, label, a / b, f / b))
+    for p, k, label in (("free", "int3_spin", "int3 stop, spinning wait"),
+                        ("one", "int3_same", "int3 stop, one CPU"),
+                        ("two", "int3_cross", "int3 stop, two CPUs")):
+        if p not in places:
+            continue
+        a, f, b = med("alloc_stop_%s_%s" % (n, p)), med("fib_call_%s_%s" % (n, p)), med(k)
+        print("  perfkitd %-4s %-4s vs bare %-25s alloc stop x%.2f   probed call x%.2f" % (n, p, label, a / b, f / b))
 EOF
 exit 0

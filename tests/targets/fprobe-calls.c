@@ -5,8 +5,9 @@
  *   counts      f() 12,345 times (a little arithmetic), g() 1,000 times
  *               (each spins 1 ms of wall time); prints the mean time of
  *               a g() call as its caller saw it
- *   fib N       fib(N) recursively; fib(20) makes 21,891 calls (the time
- *               it took goes to stderr, for tests/bench/fprobe.sh)
+ *   fib N [MS]  fib(N) recursively; fib(20) makes 21,891 calls (the time
+ *               it took goes to stderr, for tests/bench/fprobe.sh); MS:
+ *               milliseconds to sleep before it
  *   mutual      is_even/is_odd mutual recursion for n = 0..99
  *   longjmp     jumper() 500 times, each left by longjmp from deeper()
  *   threads     4 threads call work() 2,500 times each
@@ -126,8 +127,13 @@ int main(int argc, char **argv)
 		/* as the caller saw it, probe stops and all */
 		printf("f=12345 g=1000\ng_caller_mean_ns=%lu\n", (now_ns() - t0) / 1000);
 	} else if (!strcmp(mode, "fib")) {
-		unsigned long t0 = now_ns();
-		long n = argc > 2 ? atol(argv[2]) : 20, r = fib(n);
+		unsigned long t0;
+		long n = argc > 2 ? atol(argv[2]) : 20, r;
+
+		if (argc > 3) /* a pause first, for tests/bench/probe-cost.sh */
+			usleep((useconds_t)atol(argv[3]) * 1000);
+		t0 = now_ns();
+		r = fib(n);
 
 		printf("fib(%ld)=%ld calls=%ld\n", n, r, fib_calls);
 		fprintf(stderr, "elapsed_ns=%lu\n", now_ns() - t0);
