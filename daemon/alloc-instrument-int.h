@@ -56,6 +56,11 @@ struct pk_ai_backend {
 	int (*find)(struct alloc_inst *ai, pid_t tid);
 	/* Hand out every event recorded so far (before an int3 event). */
 	void (*drain)(struct alloc_inst *ai);
+	/* Thread tid stopped with SIGTRAP: the backend's own trap?  1 when
+	 * handled (resume with signal 0), else 0.  NULL: none. */
+	int (*trap)(struct alloc_inst *ai, pid_t tid);
+	/* Did tid execute the backend's int3 with its SIGTRAP still pending? */
+	int (*trap_pending)(struct alloc_inst *ai, pid_t tid);
 	void (*fork_child)(struct alloc_inst *ai, pid_t child);
 	void (*exec)(struct alloc_inst *ai);           /* the image is gone */
 	void (*thread_exit)(struct alloc_inst *ai, pid_t tid);

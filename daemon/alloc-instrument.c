@@ -290,6 +290,8 @@ static int alloc_on_trap(void *self, pid_t tid)
 
 	if (!ai->alloc)
 		return 0;
+	if (ai->backend && ai->backend->trap && (r = ai->backend->trap(ai, tid)) != 0)
+		return r;
 	if (ai->backend)
 		ai->backend->drain(ai); /* events before this one first */
 	if (ai->entry && ptrace(PTRACE_GETREGS, tid, NULL, &regs) == 0)
@@ -442,6 +444,12 @@ static int catches_signals(pid_t pid)
 	return mask != 0;
 }
 
+static int trap_pending(struct alloc_inst *ai, struct pk_probes *p, pid_t tid)
+{
+	return pk_probe_trap_pending(p, tid) ||
+	       (ai->backend && ai->backend->trap_pending && ai->backend->trap_pending(ai, tid));
+}
+
 static void alloc_detach(void *self, const pid_t *tids, size_t n)
 {
 	struct alloc_inst *ai = self;
@@ -460,14 +468,15 @@ static void alloc_detach(void *self, const pid_t *tids, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		int status;
 
-		for (int tries = 0; tries < 4 && pk_probe_trap_pending(p, tids[i]); tries++) {
+		for (int tries = 0; tries < 4 && trap_pending(ai, p, tids[i]); tries++) {
 			if (ptrace(PTRACE_CONT, tids[i], NULL, NULL) < 0 || wait_stop(tids[i], &status) < 0)
 				break;
 			if (!WIFSTOPPED(status)) {
 				pk_tracer_handle(t, tids[i], status);
 				break;
 			}
-			if ((status >> 16) == 0 && WSTOPSIG(status) == SIGTRAP)
+			if ((status >> 16) == 0 && WSTOPSIG(status) == SIGTRAP &&
+			    !(ai->backend && ai->backend->trap && ai->backend->trap(ai, tids[i])))
 				pk_probe_handle_trap(p, tids[i]);
 			else if ((status >> 16) == 0) {
 				struct pk_thread *th = pk_tracer_find(t, tids[i]);

@@ -155,6 +155,13 @@ struct alloc_jump {
 	struct pk_maps image_maps;
 	unsigned image_gen;          /* of the session's maps it follows */
 
+	/* trap mode (--probe-backend trap, auto): the detours stop the
+	 * thread once per call instead of writing the ring */
+	int trap;
+	uint8_t *trap_stack;         /* the stopped thread's stack copy */
+	size_t trap_stack_len;
+	uint64_t trap_stops, trap_ns;
+
 	/* over every image */
 	uint64_t events, foreign, drops, patched, fallbacks;
 	int ring_left;               /* the ring is still mapped in the target */
@@ -180,7 +187,10 @@ static int place(void *ctx, const char *name, int fn, uint64_t addr, uint64_t si
 		flags |= PK_JPROBE_MAY_THROW;
 	if (fn == PK_ALLOC_POSIX_MEMALIGN)
 		flags |= PK_JPROBE_OUT_ARG0;
-	if (fn == PK_ALLOC_FREE || fn == PK_ALLOC_DELETE)
+	if (aj->trap) /* a free stops before its block can be reused */
+		flags |= fn == PK_ALLOC_FREE || fn == PK_ALLOC_DELETE ? PK_JPROBE_TRAP_ENTRY
+								       : PK_JPROBE_TRAP_RETURN;
+	else if (fn == PK_ALLOC_FREE || fn == PK_ALLOC_DELETE)
 		flags |= PK_JPROBE_DURATION; /* the entry time orders it */
 	id = pk_jprobe_add(aj->j, addr, size, name, flags);
 	if (id < 0)
@@ -305,7 +315,8 @@ static int jump_find(struct alloc_inst *ai, pid_t tid)
 		aj->armed = 1;
 		note_refusals(ai, aj);
 		follow_image_maps(ai, aj);
-		start_drain_thread(aj);
+		if (!aj->trap)
+			start_drain_thread(aj);
 	}
 	free(tids);
 	return n;
@@ -583,13 +594,15 @@ static const uint8_t *canonical_stack(struct alloc_jump *aj, uint64_t sp, uint8_
 }
 
 
-static void feed(struct alloc_inst *ai, struct alloc_jump *aj, const struct held *h)
+/* One call to the tracker; stack: ev->stack_len bytes from ev->sp (made
+ * canonical in place for an allocation). */
+static void feed_event(struct alloc_inst *ai, struct alloc_jump *aj, const struct pk_jprobe_event *ev,
+		       uint8_t *stack)
 {
-	const struct pk_jprobe_event *ev = &h->ev;
 	const struct jfn *f;
 	struct user_regs_struct regs;
 	struct pk_probe_event pe;
-	const uint8_t *stack;
+	const uint8_t *canon = stack;
 
 	if (ev->probe < 0 || (size_t)ev->probe >= aj->nfns || aj->fns[ev->probe].fn < 0)
 		return;
@@ -612,9 +625,8 @@ static void feed(struct alloc_inst *ai, struct alloc_jump *aj, const struct held
 	regs.rdi = ev->args[0];
 	regs.rsi = ev->args[1];
 	regs.rdx = ev->args[2];
-	stack = aj->arena + h->stack_off;
 	if (f->fn != PK_ALLOC_FREE && f->fn != PK_ALLOC_DELETE) /* a free's stack is not unwound */
-		stack = canonical_stack(aj, ev->sp, aj->arena + h->stack_off, ev->stack_len, &regs);
+		canon = canonical_stack(aj, ev->sp, stack, ev->stack_len, &regs);
 	memset(&pe, 0, sizeof(pe));
 	pe.probe = -1;
 	pe.tid = ev->tid ? ev->tid : ai->pid;
@@ -626,10 +638,62 @@ static void feed(struct alloc_inst *ai, struct alloc_jump *aj, const struct held
 	pe.outer_probe = -1;
 	pe.tail_call = ev->nested;
 	pe.regs = &regs;
-	pe.stack = stack;
+	pe.stack = canon;
 	pe.stack_len = ev->stack_len;
 	aj->events++;
 	pk_alloc_feed_call(ai->alloc, f->fn, f->mod_start, f->mod_end, &pe, ev->out0);
+}
+
+static void feed(struct alloc_inst *ai, struct alloc_jump *aj, const struct held *h)
+{
+	feed_event(ai, aj, &h->ev, aj->arena + h->stack_off);
+}
+
+/* ---- trap mode ------------------------------------------------------- */
+
+/* Thread tid stopped with SIGTRAP: a detour's trap?  Then the call goes
+ * to the tracker (the thread stays stopped while its stack is read and,
+ * if need be, unwound) and 1 is returned: resume it with signal 0. */
+static int jump_trap(struct alloc_inst *ai, pid_t tid)
+{
+	struct alloc_jump *aj = aj_of(ai);
+	struct user_regs_struct regs;
+	struct pk_jprobe_event ev;
+	uint64_t t0 = pk_monotonic_ns();
+	const struct jfn *f;
+	ssize_t got = 0;
+
+	if (!aj->j || !aj->trap || ptrace(PTRACE_GETREGS, tid, NULL, &regs) < 0)
+		return 0;
+	if (pk_jprobes_trap_event(aj->j, tid, &regs, &ev) < 0)
+		return 0;
+	ev.time_ns = t0;
+	f = (size_t)ev.probe < aj->nfns ? &aj->fns[ev.probe] : NULL;
+	if (f && f->fn >= 0 && f->fn != PK_ALLOC_FREE && f->fn != PK_ALLOC_DELETE && !ev.nested) {
+		got = pk_probes_copy_stack(pk_alloc_probes(ai->alloc), tid, ev.sp, aj->trap_stack,
+					   aj->trap_stack_len);
+		if (got < 0)
+			got = 0; /* the unwinder reads the live stack */
+	}
+	ev.stack_len = (size_t)got;
+	ev.stack = aj->trap_stack;
+	feed_event(ai, aj, &ev, aj->trap_stack);
+	aj->trap_stops++;
+	aj->trap_ns += pk_monotonic_ns() - t0;
+	return 1;
+}
+
+/* A thread that executed a detour's int3 but reported another stop first
+ * (its SIGTRAP still pending)? */
+static int jump_trap_pending(struct alloc_inst *ai, pid_t tid)
+{
+	struct alloc_jump *aj = aj_of(ai);
+	struct user_regs_struct regs;
+	struct pk_jprobe_event ev;
+
+	if (!aj->j || !aj->trap || ptrace(PTRACE_GETREGS, tid, NULL, &regs) < 0)
+		return 0;
+	return pk_jprobes_trap_event(aj->j, tid, &regs, &ev) >= 0 && pk_sigtrap_pending(ai->pid, tid);
 }
 
 /* batch[0..held) and batch[held..) are each in order: merge them. */
@@ -760,6 +824,8 @@ static void jump_fork_child(struct alloc_inst *ai, pid_t child)
 	if (!aj->j || !aj->armed)
 		return;
 	rc = pk_jprobes_clean_child(aj->j, child);
+	if (rc == 0 && aj->trap)
+		rc = pk_jprobes_disable_traps(aj->j, child);
 	if (rc < 0)
 		pk_warn("cannot remove the allocation jumps from fork child %d: %s", (int)child,
 			strerror(-rc));
@@ -829,6 +895,13 @@ static void jump_detach(struct alloc_inst *ai, const pid_t *tids, size_t n, int 
 	if (!aj->j)
 		return;
 	rc = pk_jprobes_detach(aj->j, tids, n, unmap ? PK_JPROBE_DETACH_UNMAP : 0);
+	if (aj->trap) {
+		/* calls in flight return through their detours untouched */
+		int err = pk_jprobes_disable_traps(aj->j, 0);
+
+		if (err < 0 && rc == 0)
+			rc = err;
+	}
 	if (rc < 0)
 		pk_warn("restoring the allocator entries of PID %d reported an error: %s", (int)ai->pid,
 			strerror(-rc));
@@ -858,6 +931,11 @@ static void jump_finish(struct alloc_inst *ai)
 	pk_store_set_stat(st, sid, "alloc_jump_fallbacks", (double)aj->fallbacks);
 	pk_store_set_stat(st, sid, "alloc_jump_foreign_events", (double)aj->foreign);
 	pk_store_set_stat(st, sid, "alloc_ring_drops", (double)aj->drops);
+	if (aj->trap) {
+		pk_store_set_stat(st, sid, "alloc_jump_trap_stops", (double)aj->trap_stops);
+		pk_store_set_stat(st, sid, "alloc_jump_trap_handle_us",
+				  aj->trap_stops ? (double)aj->trap_ns / 1e3 / (double)aj->trap_stops : 0);
+	}
 	pk_store_set_stat(st, sid, "alloc_ring_left_in_target", (double)aj->ring_left);
 	if (aj->drops)
 		pk_warn("allocations: the target dropped %llu events (the ring was full); the counts are "
@@ -884,6 +962,7 @@ static void jump_free(struct alloc_inst *ai)
 	free(aj->arena2);
 	free(aj->merged);
 	free(aj->code);
+	free(aj->trap_stack);
 	forget_slices(aj);
 	pk_maps_release(&aj->image_maps);
 	pk_u64map_release(&aj->gone);
@@ -894,6 +973,8 @@ static void jump_free(struct alloc_inst *ai)
 static const struct pk_ai_backend jump_backend = {
 	.find = jump_find,
 	.drain = jump_drain,
+	.trap = jump_trap,
+	.trap_pending = jump_trap_pending,
 	.fork_child = jump_fork_child,
 	.exec = jump_exec,
 	.thread_exit = jump_thread_exit,
@@ -905,21 +986,18 @@ static const struct pk_ai_backend jump_backend = {
 };
 
 /*
- * What auto means for --alloc: int3 (0) for now.  The jump backend passes
- * the allocation suite, but a full ring drops events: a burst faster than
- * perfkitd's drain (about a million events a second on a loaded 2-vCPU
- * VM; 100,000 malloc(16) in a tight loop, tests/integration/
- * analyze-alloc-trace.sh, kept 65,536) makes the counts short, where int3
- * is exact at any rate, only slower.  Make auto jump (1) once the drain
- * keeps up with such bursts.
+ * Which backend --alloc uses.  auto is trap: the detours stop the thread
+ * once per call, so every event is recorded (nothing to drop, unlike the
+ * ring of jump, which a burst faster than perfkitd's drain fills: 100,000
+ * malloc(16) in a tight loop, tests/integration/analyze-alloc-trace.sh,
+ * kept 65,536), at the price of one bare ptrace stop per call, against
+ * two (malloc) for int3.
  */
-#define AUTO_IS_JUMP 0
-
 int pk_alloc_jump_wanted(const struct pk_options *opt)
 {
 	const char *b = opt->probe_backend ? opt->probe_backend : "auto";
 
-	return !strcmp(b, "jump") || (AUTO_IS_JUMP && !strcmp(b, "auto"));
+	return !strcmp(b, "jump") || !strcmp(b, "trap") || !strcmp(b, "auto");
 }
 
 int pk_alloc_jump_create(const struct pk_options *opt, struct pk_instrument *out)
@@ -931,6 +1009,9 @@ int pk_alloc_jump_create(const struct pk_options *opt, struct pk_instrument *out
 		return -1;
 	ai = out->self;
 	aj = pk_xcalloc(1, sizeof(*aj));
+	aj->trap = !opt->probe_backend || strcmp(opt->probe_backend, "jump") != 0;
+	aj->trap_stack_len = opt->stack_bytes ? opt->stack_bytes : 16384;
+	aj->trap_stack = pk_xmalloc(aj->trap_stack_len);
 	pk_u64map_init(&aj->gone);
 	pthread_mutex_init(&aj->mu, NULL);
 	ai->backend = &jump_backend;

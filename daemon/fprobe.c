@@ -693,8 +693,8 @@ int pk_fprobe_create(const struct pk_options *opt, struct pk_instrument *out)
 	}
 	if (opt->probe_backend && strcmp(opt->probe_backend, "auto") != 0 &&
 	    strcmp(opt->probe_backend, "int3") != 0) {
-		pk_error("--probe-backend '%s' is not available in this build of perfkitd (int3 is)",
-			 opt->probe_backend);
+		pk_error("--probe-backend '%s' applies to --alloc only; --probe places int3 probes "
+			 "(leave --probe-backend out, or give int3)", opt->probe_backend);
 		return -1;
 	}
 	f = pk_xcalloc(1, sizeof(*f));

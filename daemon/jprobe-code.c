@@ -10,10 +10,17 @@
  *   entry (rsp = E, 8 mod 16; [E] = the caller's return address):
  *     frame of 88 bytes: rdi rsi rdx rcx r8 r9 rax, entry tsc, result
  *     rax and rdx;
+ *     PK_JPROBE_TRAP_ENTRY: r11 = the return address (free at a
+ *     function's entry: no argument, scratch in the ABI), int3: perfkitd
+ *     reads the call from the stopped thread (rsp + 88 = E) and resumes
+ *     it after the int3;
  *     rdtsc only for PK_JPROBE_DURATION probes (about 10 ns each here),
  *     then reload rdx and rax; call the copy (rsp 16-aligned there);
  *   after the return (caller-saved registers are ours again, except rax
  *   and rdx, the return registers, saved):
+ *     trap mode records nothing in the ring; PK_JPROBE_TRAP_RETURN:
+ *     rdi rsi rdx = the arguments, r11 = the return address, int3 (rax =
+ *     the result, rsp + 88 = E); then return as below;
  *     no ring (its pointer zeroed by a final detach): skip recording;
  *     reserve a ring slot: slot = pos & mask; free when its seq == pos;
  *     seq < pos means full -> lock inc drops, skip the record; else claim
@@ -52,7 +59,12 @@ __asm__(
 	"mov %r9, 40(%rsp)\n"
 	"mov %rax, 48(%rsp)\n"
 	"movq $0, 56(%rsp)\n"
-	"testb $4, pk_jd_flags(%rip)\n" /* PK_JPROBE_DURATION */
+	"testb $16, pk_jd_flags(%rip)\n" /* PK_JPROBE_TRAP_ENTRY */
+	"jz 16f\n"
+	"mov 88(%rsp), %r11\n"
+	"pk_jd_trap_entry:\n"
+	"int3\n"
+	"16: testb $4, pk_jd_flags(%rip)\n" /* PK_JPROBE_DURATION */
 	"jz 20f\n"
 	"rdtsc\n"
 	"shl $32, %rdx\n"
@@ -63,10 +75,24 @@ __asm__(
 	"20: call *pk_jd_copy(%rip)\n"
 	"mov %rax, 64(%rsp)\n"
 	"mov %rdx, 72(%rsp)\n"
+	"testb $24, pk_jd_flags(%rip)\n" /* trap mode: no ring record */
+	"jz 17f\n"
+	"testb $8, pk_jd_flags(%rip)\n" /* PK_JPROBE_TRAP_RETURN */
+	"jz 9f\n"
+	"mov 0(%rsp), %rdi\n"
+	"mov 8(%rsp), %rsi\n"
+	"mov 16(%rsp), %rdx\n"
+	"mov 88(%rsp), %r11\n"
+	"pk_jd_trap_return:\n"
+	"int3\n"
+	"jmp 9f\n"
+	/* the recording part starts at the ring pointer's load: a thread
+	 * that loaded it still writes, even if it is zeroed meanwhile */
+	"17:\n"
+	"pk_jd_loaded:\n"
 	"mov pk_jd_ring(%rip), %r11\n"
 	"test %r11, %r11\n"
 	"jz 9f\n"
-	"pk_jd_loaded:\n"
 	"mov 0(%r11), %rax\n"
 	"1: mov %rax, %rdi\n"
 	"and 128(%r11), %rdi\n"
@@ -176,6 +202,12 @@ extern const uint8_t pk_jdetour_begin[], pk_jdetour_end[];
 extern const uint8_t pk_jd_copy[], pk_jd_ring[], pk_jd_id[], pk_jd_flags[];
 extern const uint8_t pk_jd_loaded[], pk_jd_done[];
 extern const uint8_t pk_jd_framed[], pk_jd_unframe[], pk_jd_ret[];
+extern const uint8_t pk_jd_trap_entry[], pk_jd_trap_return[];
+
+size_t pk_jdetour_trap_offset(int at_return)
+{
+	return (size_t)((at_return ? pk_jd_trap_return : pk_jd_trap_entry) - pk_jdetour_begin);
+}
 
 size_t pk_jdetour_size(void)
 {

@@ -72,6 +72,10 @@ struct pk_jprobes {
 	struct pk_jprobe_stats stats;
 };
 
+/* jprobe-ring.c: does ret (a call's return address) lie in a probed
+ * function or a detour (the call is nested in another probed call)? */
+int pk_jprobes_nested_ret(const struct pk_jprobes *j, uint64_t ret);
+
 /* jprobe-code.c */
 /* Bytes of the detour template; a detour is the template followed by the
  * relocated copy. */
@@ -84,6 +88,8 @@ int pk_jdetour_build(struct pk_jprobe *pr, int id, uint64_t at, uint64_t ring,
 		     uint8_t *buf, const char **why);
 /* Offset of the ring pointer in a detour (0 there: record nothing). */
 size_t pk_jdetour_ring_slot(void);
+/* Offset in a detour of its entry (0) or return (1) trap's int3. */
+size_t pk_jdetour_trap_offset(int at_return);
 /* Is rip, in the detour at `detour`, between loading the ring pointer and
  * publishing the record (a thread there still writes to the ring)? */
 int pk_jdetour_recording(uint64_t detour, uint64_t rip);

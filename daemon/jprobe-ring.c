@@ -186,7 +186,7 @@ static uint64_t tsc_to_ns(const struct pk_jprobes *j, double rate, uint64_t tsc)
 	return j->ns0 + (uint64_t)(int64_t)((double)(int64_t)(tsc - j->tsc0) * rate);
 }
 
-static int is_nested(const struct pk_jprobes *j, uint64_t ret)
+int pk_jprobes_nested_ret(const struct pk_jprobes *j, uint64_t ret)
 {
 	if (pk_jprobes_in_detour(j, ret))
 		return 1;
@@ -231,7 +231,7 @@ long pk_jprobes_drain(struct pk_jprobes *j, pk_jprobe_callback cb, void *ctx, si
 		ev.r13 = r->r13;
 		ev.r14 = r->r14;
 		ev.r15 = r->r15;
-		ev.nested = is_nested(j, r->ret_addr);
+		ev.nested = pk_jprobes_nested_ret(j, r->ret_addr);
 		/* the target wrote this: never trust a length */
 		ev.stack_len = r->stack_len <= j->stack_bytes ? r->stack_len : j->stack_bytes;
 		ev.stack = (const uint8_t *)r + PK_JREC_STACK;

@@ -89,6 +89,16 @@ struct pk_jprobes;
 #define PK_JPROBE_DURATION 4u   /* also read the time stamp counter at
 				   entry (duration_ns); else one reading,
 				   at the return, about 10 ns less */
+/* Trap mode: instead of writing a ring record, the detour executes an
+ * int3 after the call returns (TRAP_RETURN: rdi rsi rdx = the arguments,
+ * rax = the result) or before it calls (TRAP_ENTRY: the arguments are
+ * still in rdi rsi rdx); r11 = the caller's return address and rsp + 88 =
+ * the stack pointer at entry either way.  The tracer builds the event
+ * from the stopped thread (pk_jprobes_trap_event) and resumes it with
+ * signal 0, rip unchanged: one ptrace stop per call, exact (nothing to
+ * drop), no rip or memory written while it is stopped. */
+#define PK_JPROBE_TRAP_RETURN 8u
+#define PK_JPROBE_TRAP_ENTRY 16u
 
 struct pk_jprobe_config {
 	unsigned ring_slots;       /* power of two (default 16384) */
@@ -166,6 +176,26 @@ int pk_jprobes_detach(struct pk_jprobes *j, const pid_t *tids, size_t n, int fla
  * unused).  Returns 0 or the first error (restoration goes on past it).
  */
 int pk_jprobes_clean_child(const struct pk_jprobes *j, pid_t child);
+
+/*
+ * Trap mode (PK_JPROBE_TRAP_*): is rip (a stopped thread's, after an int3)
+ * just past a detour's trap?  Then fill *ev from regs (the thread's
+ * registers; ev->stack is left NULL, the caller copies the stack from
+ * ev->sp itself) and return the probe id; else -1.  ev->time_ns is 0
+ * (the caller's clock); ev->out0 is read (PK_JPROBE_OUT_ARG0, result 0).
+ */
+struct pk_jprobe_event;
+struct user_regs_struct;
+int pk_jprobes_trap_event(struct pk_jprobes *j, pid_t tid, const struct user_regs_struct *regs,
+			  struct pk_jprobe_event *ev);
+
+/*
+ * Turn every detour trap into a no-op (a nop over each int3, one byte
+ * each): the final detach, in the target (pid 0) or in a fork child
+ * (pid > 0), so that a call still in flight returns through its detour
+ * untouched.  0 or the first error.
+ */
+int pk_jprobes_disable_traps(const struct pk_jprobes *j, pid_t pid);
 
 /* One recorded call, as the drain hands it out. */
 struct pk_jprobe_event {

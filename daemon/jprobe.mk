@@ -2,7 +2,8 @@
 # unit test with its own ptrace driver, and its benchmark tool.
 PK_JPROBE_SOURCES = \
 	daemon/jprobe.c daemon/jprobe.h daemon/jprobe-int.h \
-	daemon/jprobe-code.c daemon/jprobe-ring.c daemon/jprobe-detach.c
+	daemon/jprobe-code.c daemon/jprobe-ring.c daemon/jprobe-detach.c \
+	daemon/jprobe-trap.c
 
 daemon_libpkdaemon_a_SOURCES += $(PK_JPROBE_SOURCES)
 
@@ -32,7 +33,7 @@ CLEANFILES += tests/bench/jprobe-bench$(EXEEXT) tests/bench/jprobe-work$(EXEEXT)
 
 # perfkitd --alloc on the jump backend (daemon/alloc-jump.c): the fail-safe
 # and attach/detach cycle tests, and the allocation suite once more on the
-# jump backend (the suite itself runs the default, int3).
+# jump (ring) backend and on int3 (the suite itself runs the default, trap).
 check_PROGRAMS += tests/targets/alloc-paced
 tests_targets_alloc_paced_SOURCES = tests/targets/alloc-paced.c
 tests_targets_alloc_paced_CFLAGS = $(PK_TARGET_CFLAGS) -pthread
@@ -40,6 +41,8 @@ tests_targets_alloc_paced_LDFLAGS = -pthread
 PK_ALLOC_JUMP_TESTS = \
 	tests/integration/alloc-jump-kill.sh \
 	tests/integration/alloc-jump-cycles.sh \
-	tests/integration/alloc-jump-suite.sh
+	tests/integration/alloc-jump-suite.sh \
+	tests/integration/alloc-int3-suite.sh
 TESTS += $(PK_ALLOC_JUMP_TESTS)
-EXTRA_DIST += $(PK_ALLOC_JUMP_TESTS) tests/bench/alloc-jump.sh
+EXTRA_DIST += $(PK_ALLOC_JUMP_TESTS) tests/bench/alloc-jump.sh \
+	tests/integration/alloc-suite-backend.sh

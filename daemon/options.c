@@ -48,11 +48,14 @@ static const char usage_text[] =
 	"                         matching PATTERN ([MODULE:]GLOB; repeatable)\n"
 	"      --probe-limit N    refuse patterns matching more than N functions\n"
 	"                         (default 100)\n"
-	"      --probe-backend auto|jump|int3\n"
-	"                         how probes are placed: int3 breakpoints, or jump\n"
-	"                         (patched jumps to detours writing to a shared\n"
-	"                         ring: no stop per call; --alloc only, int3 for\n"
-	"                         what it cannot patch); auto (default): int3\n"
+	"      --probe-backend auto|trap|jump|int3\n"
+	"                         how --alloc probes are placed: int3 breakpoints\n"
+	"                         (two stops per malloc, one per free); trap (jumps\n"
+	"                         to detours that stop the thread once per call);\n"
+	"                         jump (detours write each call into a shared\n"
+	"                         ring: no stop, drops when the ring is full);\n"
+	"                         auto (default): trap.  trap and jump use int3\n"
+	"                         for what they cannot patch; --probe uses int3\n"
 	"      --counters         hardware and software counters (perf_event_open);\n"
 	"                         events that cannot be opened are stored as such\n"
 	"      --sample-on EVENT[:PERIOD]\n"
@@ -201,8 +204,8 @@ static int apply_option(int c, const char *arg, char **argv, struct pk_options *
 		opt->probe_limit = lv;
 		return 0;
 	case OPT_PROBE_BACKEND:
-		if (strcmp(arg, "auto") && strcmp(arg, "int3") && strcmp(arg, "jump"))
-			return usage_error("invalid --probe-backend '%s': use auto, jump or int3", arg);
+		if (strcmp(arg, "auto") && strcmp(arg, "int3") && strcmp(arg, "jump") && strcmp(arg, "trap"))
+			return usage_error("invalid --probe-backend '%s': use auto, trap, jump or int3", arg);
 		opt->probe_backend = arg;
 		return 0;
 	case OPT_COUNTERS:

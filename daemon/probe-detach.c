@@ -15,8 +15,7 @@
 
 #include "error.h"
 
-/* Is SIGTRAP in the thread's pending set? */
-static int sigtrap_pending(pid_t pid, pid_t tid)
+int pk_sigtrap_pending(pid_t pid, pid_t tid)
 {
 	char path[80], line[256];
 	int found = 0;
@@ -46,7 +45,7 @@ int pk_probe_trap_pending(struct pk_probes *p, pid_t tid)
 		return 0;
 	if (!(p->tramp && regs.rip - 1 == p->tramp) && !pk_probe_find_placed(p, regs.rip - 1))
 		return 0;
-	return sigtrap_pending(p->pid, tid);
+	return pk_sigtrap_pending(p->pid, tid);
 }
 
 void pk_probes_thread_exit(struct pk_probes *p, pid_t tid)

@@ -43,8 +43,8 @@ static int leave_entry(struct pk_probes *p, const struct pk_probe *pr,
 #define MAX_PIECES 64u
 
 /*
- * Copy len bytes of the stack at sp (thread tid, stopped) into
- * p->stack_buf; returns the bytes copied (short at the end of the stack
+ * Copy len bytes of the stack at sp (thread tid, stopped) into buf
+ * (pk_probes_copy_stack) or p->stack_buf (copy_stack); returns the bytes copied (short at the end of the stack
  * mapping) or -errno.  A copy of some kilobytes goes through
  * process_vm_readv split at page boundaries (it transfers whole remote
  * pieces, so the copy stops at the first unmapped page): 2.4 us for 16 KiB
@@ -52,9 +52,9 @@ static int leave_entry(struct pk_probes *p, const struct pk_probe *pr,
  * or more pages than MAX_PIECES, go through /proc/PID/mem (the cheaper
  * for 8 bytes: 1.2 us against 1.5 us).
  */
-static ssize_t copy_stack(struct pk_probes *p, pid_t tid, uint64_t sp, size_t len)
+ssize_t pk_probes_copy_stack(struct pk_probes *p, pid_t tid, uint64_t sp, void *buf, size_t len)
 {
-	struct iovec local = { p->stack_buf, len };
+	struct iovec local = { buf, len };
 	struct iovec remote[MAX_PIECES];
 	size_t n = 0, done = 0;
 	ssize_t got;
@@ -80,8 +80,13 @@ static ssize_t copy_stack(struct pk_probes *p, pid_t tid, uint64_t sp, size_t le
 	err = pk_probes_mem_open(p);
 	if (err < 0)
 		return err;
-	got = pread(p->memfd, p->stack_buf, len, (off_t)sp);
+	got = pread(p->memfd, buf, len, (off_t)sp);
 	return got < 0 ? -errno : got;
+}
+
+static ssize_t copy_stack(struct pk_probes *p, pid_t tid, uint64_t sp, size_t len)
+{
+	return pk_probes_copy_stack(p, tid, sp, p->stack_buf, len);
 }
 
 static int handle_entry(struct pk_probes *p, pid_t tid, struct pk_probe *pr,

@@ -191,6 +191,14 @@ int pk_probe_handle_trap(struct pk_probes *p, pid_t tid);
  */
 int pk_probe_trap_pending(struct pk_probes *p, pid_t tid);
 
+/* Is SIGTRAP pending for thread tid of process pid (its status file)? */
+int pk_sigtrap_pending(pid_t pid, pid_t tid);
+
+/* Copy len bytes of stopped thread tid's stack from sp into buf
+ * (process_vm_readv page by page, /proc/PID/mem for a few words); stops
+ * short at the end of the mapping.  Returns the bytes copied or -errno. */
+ssize_t pk_probes_copy_stack(struct pk_probes *p, pid_t tid, uint64_t sp, void *buf, size_t len);
+
 /* Thread tid exited (PTRACE_EVENT_EXIT or its exit status): its pending
  * returns are reported LOST and dropped. */
 void pk_probes_thread_exit(struct pk_probes *p, pid_t tid);

@@ -26,11 +26,19 @@ alloc_json() {
 		pk_show "$out" "$out.err"
 		pk_fail "perfkit allocs $session failed"
 	fi
-	# with the jump backend asked for, the allocators were patched (a
-	# static program at its entry point is int3 throughout, and says so)
-	if [ "${PK_ALLOC_BACKEND:-}" = jump ] && [ "$session" != static ]; then
+	# with a jump backend (jump, trap, or auto: trap), the allocators were
+	# patched (a static program at its entry point is int3 throughout, and
+	# says so)
+	if [ "${PK_ALLOC_BACKEND:-auto}" != int3 ] && [ "$session" != static ]; then
 		[ "$(alloc_stat "$session" alloc_jump_probes)" -ge 1 ] 2>/dev/null ||
 			pk_fail "session $session: no allocator was patched by the jump backend"
+		# trap (the default) stops at its detours; jump never does
+		case ${PK_ALLOC_BACKEND:-auto} in
+		jump) [ "$(alloc_stat "$session" alloc_jump_trap_stops)" = -1 ] ||
+			pk_fail "session $session: the jump backend stopped at detours" ;;
+		*) [ "$(alloc_stat "$session" alloc_jump_trap_stops)" -ge 1 ] 2>/dev/null ||
+			pk_fail "session $session: no call stopped at a detour (trap backend)" ;;
+		esac
 	fi
 }
 
@@ -119,9 +127,9 @@ alloc_loop_n() {
 	echo g | pk_run_limited 120 "$TARGETS/alloc-suite" loop "$ALLOC_N" >"$1" || pk_fail "the bare run failed"
 }
 
-# PK_ALLOC_BACKEND=int3|jump|auto: every perfkitd of the test runs with
-# --probe-backend that (tests/integration/alloc-jump-suite.sh runs the
-# suite so with jump).
+# PK_ALLOC_BACKEND=int3|jump|trap|auto: every perfkitd of the test runs
+# with --probe-backend that (tests/integration/alloc-jump-suite.sh and
+# alloc-int3-suite.sh run the suite so).
 if [ -n "${PK_ALLOC_BACKEND:-}" ]; then
 	printf '#!/bin/sh\ncmd=$1\nshift\nexec "%s" "$cmd" --probe-backend %s "$@"\n' \
 		"$PERFKITD" "$PK_ALLOC_BACKEND" >"$PK_TMP/perfkitd-backend" || pk_fail "cannot write a wrapper"

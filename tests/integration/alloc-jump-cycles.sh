@@ -10,6 +10,7 @@
 # status 0.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lib.sh"
 pk_init
+PK_ALLOC_BACKEND=jump # the ring backend, whatever the default
 . "$top_srcdir/tests/integration/alloc-common.sh"
 pk_need_targets alloc-paced
 

@@ -1,0 +1,74 @@
+/*
+ * jprobe-trap.c - trap mode of the jump backend (PK_JPROBE_TRAP_ENTRY,
+ * PK_JPROBE_TRAP_RETURN; see jprobe.h): the event of a thread stopped at a
+ * detour's int3, read from its registers, and the traps turned into
+ * no-ops when the tracer leaves.
+ */
+#include "daemon/jprobe-int.h"
+
+#include <string.h>
+#include <sys/user.h>
+
+#include "daemon/probe-int.h"
+
+int pk_jprobes_trap_event(struct pk_jprobes *j, pid_t tid, const struct user_regs_struct *regs,
+			  struct pk_jprobe_event *ev)
+{
+	uint64_t at = regs->rip - 1;
+
+	for (size_t i = 0; i < j->n; i++) {
+		const struct pk_jprobe *pr = &j->v[i];
+		int at_return;
+
+		if (!pr->detour || at < pr->detour)
+			continue;
+		if (at == pr->detour + pk_jdetour_trap_offset(1))
+			at_return = 1;
+		else if (at == pr->detour + pk_jdetour_trap_offset(0))
+			at_return = 0;
+		else
+			continue;
+		memset(ev, 0, sizeof(*ev));
+		ev->probe = (int)i;
+		ev->tid = tid;
+		ev->args[0] = regs->rdi;
+		ev->args[1] = regs->rsi;
+		ev->args[2] = regs->rdx;
+		ev->retval = at_return ? regs->rax : 0;
+		ev->ret_addr = regs->r11;
+		ev->sp = regs->rsp + 88;
+		ev->rbx = regs->rbx;
+		ev->rbp = regs->rbp;
+		ev->r12 = regs->r12;
+		ev->r13 = regs->r13;
+		ev->r14 = regs->r14;
+		ev->r15 = regs->r15;
+		ev->nested = pk_jprobes_nested_ret(j, ev->ret_addr);
+		if (at_return && (pr->flags & PK_JPROBE_OUT_ARG0) && regs->rax == 0 &&
+		    pk_probes_read(j->inj, ev->args[0], &ev->out0, 8) < 0)
+			ev->out0 = 0;
+		j->stats.events++;
+		return (int)i;
+	}
+	return -1;
+}
+
+int pk_jprobes_disable_traps(const struct pk_jprobes *j, pid_t pid)
+{
+	static const uint8_t nop = 0x90;
+	int first = 0;
+
+	for (size_t i = 0; i < j->n; i++) {
+		if (!j->v[i].detour || !(j->v[i].flags & (PK_JPROBE_TRAP_ENTRY | PK_JPROBE_TRAP_RETURN)))
+			continue;
+		for (int r = 0; r < 2; r++) {
+			uint64_t at = j->v[i].detour + pk_jdetour_trap_offset(r);
+			int err = pid > 0 ? pk_mem_write_pid(pid, at, &nop, 1)
+					  : pk_probes_write(j->inj, at, &nop, 1);
+
+			if (err < 0 && !first)
+				first = err;
+		}
+	}
+	return first;
+}
