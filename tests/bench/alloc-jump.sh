@@ -12,6 +12,8 @@
 # Runs, interleaved, R of each, medians:
 #   plain      the workload alone
 #   jump       perfkitd run --alloc --probe-backend jump
+#   trap       perfkitd run --alloc --probe-backend trap (the default: one
+#              ptrace stop per event at the detours; N/INT3_DIV steps)
 #   int3       perfkitd run --alloc --probe-backend int3 (N/INT3_DIV steps:
 #              about 25 us per event; the per-step time is what compares)
 #   heaptrack  heaptrack's LD_PRELOAD recorder, if installed
@@ -38,7 +40,7 @@ run_id=0
 # to $TMP/RUN.calls (- where the tool does not say)
 one() {
 	local how=$1 w=$2 n=$N out=$TMP/out err=$TMP/err ns calls=- drops=-
-	[ "$how" = int3 ] && n=$((N / INT3_DIV))
+	[ "$how" = int3 ] || [ "$how" = trap ] && n=$((N / INT3_DIV))
 	case $w in
 	micro) set -- "$B/tests/targets/alloc-suite" bench "$n" ;;
 	work) set -- "$B/tests/bench/jprobe-work" "$n" ;;
@@ -47,7 +49,7 @@ one() {
 	run_id=$((run_id + 1))
 	case $how in
 	plain) echo g | "$@" >"$out" 2>"$err" ;;
-	jump | int3)
+	jump | trap | int3)
 		echo g | "$B/daemon/perfkitd" run -q --alloc --probe-backend "$how" -n "r$run_id" -- "$@" >"$out" 2>"$err"
 		read -r calls drops < <("$B/src/perfkit" sessions show "r$run_id" --format json |
 			python3 -c "import json, sys; s = json.load(sys.stdin)['stats']; print(int(s.get('alloc_calls', 0)), int(s.get('alloc_ring_drops', 0)))") ;;
@@ -65,7 +67,7 @@ one() {
 median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs; N=$N steps (int3: N/$INT3_DIV), median of $R"
-hows="plain jump int3"
+hows="plain jump trap int3"
 [ -n "$HT" ] && hows="$hows heaptrack"
 for w in micro work work4; do
 	for h in $hows; do : >"$TMP/$h.ns"; : >"$TMP/$h.calls"; done
