@@ -625,7 +625,10 @@ static void feed_event(struct alloc_inst *ai, struct alloc_jump *aj, const struc
 	regs.rdi = ev->args[0];
 	regs.rsi = ev->args[1];
 	regs.rdx = ev->args[2];
-	if (f->fn != PK_ALLOC_FREE && f->fn != PK_ALLOC_DELETE) /* a free's stack is not unwound */
+	/* a free's stack is not unwound; a trap's is the live stack's copy,
+	 * taken as it is (the int3 engine's memo), since words that point into
+	 * code mapped after the session last read the maps would be lost */
+	if (f->fn != PK_ALLOC_FREE && f->fn != PK_ALLOC_DELETE && !aj->trap)
 		canon = canonical_stack(aj, ev->sp, stack, ev->stack_len, &regs);
 	memset(&pe, 0, sizeof(pe));
 	pe.probe = -1;
