@@ -450,21 +450,14 @@ static int trap_pending(struct alloc_inst *ai, struct pk_probes *p, pid_t tid)
 	       (ai->backend && ai->backend->trap_pending && ai->backend->trap_pending(ai, tid));
 }
 
-static void alloc_detach(void *self, const pid_t *tids, size_t n)
+/*
+ * A thread that executed one of our int3 (a probe's, a detour's) but
+ * reported another stop first would get the SIGTRAP after detach: let it
+ * take the trap now and handle it.  Every thread is stopped.
+ */
+static void collect_traps(struct alloc_inst *ai, struct pk_probes *p, struct pk_tracer *t,
+			  const pid_t *tids, size_t n)
 {
-	struct alloc_inst *ai = self;
-	struct pk_probes *p;
-	struct pk_tracer *t = ai->ctx ? ai->ctx->tracer : NULL;
-	struct pk_thread *inject;
-	pid_t *order;
-	int rc, flags = 0, fit = 0;
-
-	if (!ai->alloc || !t)
-		return;
-	p = pk_alloc_probes(ai->alloc);
-	disarmed_now(ai, pk_monotonic_ns());
-	/* A thread that executed our int3 but reported another stop first
-	 * would get the SIGTRAP after detach: collect it now. */
 	for (size_t i = 0; i < n; i++) {
 		int status;
 
@@ -486,6 +479,22 @@ static void alloc_detach(void *self, const pid_t *tids, size_t n)
 			}
 		}
 	}
+}
+
+static void alloc_detach(void *self, const pid_t *tids, size_t n)
+{
+	struct alloc_inst *ai = self;
+	struct pk_probes *p;
+	struct pk_tracer *t = ai->ctx ? ai->ctx->tracer : NULL;
+	struct pk_thread *inject;
+	pid_t *order;
+	int rc, flags = 0, fit = 0;
+
+	if (!ai->alloc || !t)
+		return;
+	p = pk_alloc_probes(ai->alloc);
+	disarmed_now(ai, pk_monotonic_ns());
+	collect_traps(ai, p, t, tids, n);
 	order = pk_xcalloc(n ? n : 1, sizeof(*order));
 	memcpy(order, tids, n * sizeof(*order));
 	inject = injectable_thread(t);
@@ -507,6 +516,10 @@ static void alloc_detach(void *self, const pid_t *tids, size_t n)
 	free(order);
 	if (rc < 0)
 		pk_warn("restoring the code of PID %d reported an error: %s", (int)ai->pid, strerror(-rc));
+	/* once more: an injected system call above may have met such a trap
+	 * and queued its SIGTRAP again (the detours' traps are no-ops now,
+	 * but one taken before is still pending) */
+	collect_traps(ai, p, t, tids, n);
 }
 
 static int alloc_finish(void *self)

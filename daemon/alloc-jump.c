@@ -285,6 +285,25 @@ static void follow_image_maps(struct alloc_inst *ai, struct alloc_jump *aj)
 }
 
 
+/* pk_unwind_resolver for the session's unwinder: a pc in a detour. */
+static int resolve_detour(void *ctx, uint64_t pc, uint64_t sp, uint64_t *ret_slot, uint64_t *leaf_fn)
+{
+	const struct alloc_jump *aj = ctx;
+	uint64_t best = 0;
+	int id = -1;
+
+	if (!aj->j || !pk_jprobes_in_detour(aj->j, pc) || !pk_jprobes_detour_frame(aj->j, pc, sp, ret_slot))
+		return 0;
+	for (int i = 0; i < pk_jprobe_count(aj->j); i++) {
+		uint64_t d = pk_jprobe_detour(aj->j, i);
+
+		if (d && d <= pc && d >= best)
+			best = d, id = i;
+	}
+	*leaf_fn = id >= 0 ? pk_jprobe_address(aj->j, id) : pc;
+	return 1;
+}
+
 static int jump_find(struct alloc_inst *ai, pid_t tid)
 {
 	struct alloc_jump *aj = aj_of(ai);
@@ -299,6 +318,8 @@ static int jump_find(struct alloc_inst *ai, pid_t tid)
 		aj->j = pk_jprobes_new(ai->pid, &cfg);
 		if (!aj->j)
 			aj->unusable = 1;
+		else /* samples taken in a detour unwind through it */
+			pk_unwinder_set_resolver(ai->ctx->unwinder, resolve_detour, aj);
 	}
 	if (!aj->j)
 		return pk_alloc_add_process(ai->alloc, ai->pid);
@@ -594,10 +615,29 @@ static const uint8_t *canonical_stack(struct alloc_jump *aj, uint64_t sp, uint8_
 }
 
 
+/* The registers an unwind of ev starts from (rip = the function). */
+static void event_regs(const struct alloc_jump *aj, const struct pk_jprobe_event *ev,
+		       struct user_regs_struct *regs)
+{
+	memset(regs, 0, sizeof(*regs));
+	regs->rip = pk_jprobe_address(aj->j, ev->probe);
+	regs->rsp = ev->sp;
+	regs->rbx = ev->rbx;
+	regs->rbp = ev->rbp;
+	regs->r12 = ev->r12;
+	regs->r13 = ev->r13;
+	regs->r14 = ev->r14;
+	regs->r15 = ev->r15;
+	regs->rdi = ev->args[0];
+	regs->rsi = ev->args[1];
+	regs->rdx = ev->args[2];
+}
+
 /* One call to the tracker; stack: ev->stack_len bytes from ev->sp (made
- * canonical in place for an allocation). */
+ * canonical in place for an allocation).  stack_id >= 0: the stack's id,
+ * found already (trap mode, while the thread was stopped). */
 static void feed_event(struct alloc_inst *ai, struct alloc_jump *aj, const struct pk_jprobe_event *ev,
-		       uint8_t *stack)
+		       uint8_t *stack, int64_t stack_id)
 {
 	const struct jfn *f;
 	struct user_regs_struct regs;
@@ -613,18 +653,7 @@ static void feed_event(struct alloc_inst *ai, struct alloc_jump *aj, const struc
 	}
 	if (f->fn == PK_ALLOC_FREE || f->fn == PK_ALLOC_DELETE)
 		note_free_addr(ai, pk_jprobe_address(aj->j, ev->probe)); /* no stack unwound */
-	memset(&regs, 0, sizeof(regs));
-	regs.rip = pk_jprobe_address(aj->j, ev->probe);
-	regs.rsp = ev->sp;
-	regs.rbx = ev->rbx;
-	regs.rbp = ev->rbp;
-	regs.r12 = ev->r12;
-	regs.r13 = ev->r13;
-	regs.r14 = ev->r14;
-	regs.r15 = ev->r15;
-	regs.rdi = ev->args[0];
-	regs.rsi = ev->args[1];
-	regs.rdx = ev->args[2];
+	event_regs(aj, ev, &regs);
 	/* a free's stack is not unwound; a trap's is the live stack's copy,
 	 * taken as it is (the int3 engine's memo), since words that point into
 	 * code mapped after the session last read the maps would be lost */
@@ -643,13 +672,17 @@ static void feed_event(struct alloc_inst *ai, struct alloc_jump *aj, const struc
 	pe.regs = &regs;
 	pe.stack = canon;
 	pe.stack_len = ev->stack_len;
+	if (stack_id >= 0) {
+		pe.stack_known = 1;
+		pe.cookie = (uint64_t)stack_id;
+	}
 	aj->events++;
 	pk_alloc_feed_call(ai->alloc, f->fn, f->mod_start, f->mod_end, &pe, ev->out0);
 }
 
 static void feed(struct alloc_inst *ai, struct alloc_jump *aj, const struct held *h)
 {
-	feed_event(ai, aj, &h->ev, aj->arena + h->stack_off);
+	feed_event(ai, aj, &h->ev, aj->arena + h->stack_off, -1);
 }
 
 /* ---- trap mode ------------------------------------------------------- */
@@ -664,6 +697,7 @@ static int jump_trap(struct alloc_inst *ai, pid_t tid)
 	struct pk_jprobe_event ev;
 	uint64_t t0 = pk_monotonic_ns();
 	const struct jfn *f;
+	int64_t stack_id = -1;
 	ssize_t got = 0;
 
 	if (!aj->j || !aj->trap || ptrace(PTRACE_GETREGS, tid, NULL, &regs) < 0)
@@ -680,9 +714,20 @@ static int jump_trap(struct alloc_inst *ai, pid_t tid)
 	}
 	ev.stack_len = (size_t)got;
 	ev.stack = aj->trap_stack;
-	feed_event(ai, aj, &ev, aj->trap_stack);
-	aj->trap_stops++;
+	if (got > 0) {
+		/* the stack's id while its frames are still there (the memo, or
+		 * an unwind that may read beyond the copy) */
+		struct user_regs_struct r;
+
+		event_regs(aj, &ev, &r);
+		stack_id = (int64_t)pk_ai_on_stack(ai, tid, &r, aj->trap_stack, (size_t)got);
+	}
+	/* everything the call needs from the thread is read: let it go, then
+	 * account (events stay in order: the next stop is taken after this) */
+	pk_tracer_resume_trapped(ai->ctx->tracer, tid);
 	aj->trap_ns += pk_monotonic_ns() - t0;
+	feed_event(ai, aj, &ev, aj->trap_stack, stack_id);
+	aj->trap_stops++;
 	return 1;
 }
 
@@ -816,7 +861,8 @@ static void drain_old_image(struct alloc_inst *ai, struct alloc_jump *aj)
 
 static void jump_drain(struct alloc_inst *ai)
 {
-	drain(ai, aj_of(ai), 0);
+	if (!aj_of(ai)->trap) /* trap mode: nothing in the ring */
+		drain(ai, aj_of(ai), 0);
 }
 
 static void jump_fork_child(struct alloc_inst *ai, pid_t child)
@@ -873,7 +919,8 @@ static int jump_tick(struct alloc_inst *ai, uint64_t now)
 	(void)now;
 	if (aj->j && !ai->ctx->tracer->exited)
 		follow_image_maps(ai, aj);
-	drain(ai, aj, 1);
+	if (!aj->trap) /* trap mode: nothing in the ring */
+		drain(ai, aj, 1);
 	if (aj->j && aj->armed && aj->retry && !ai->ctx->tracer->exited)
 		return rearm(ai, aj, 1);
 	return 0;
@@ -952,6 +999,8 @@ static void jump_free(struct alloc_inst *ai)
 
 	if (!aj)
 		return;
+	if (ai->ctx && ai->ctx->unwinder)
+		pk_unwinder_set_resolver(ai->ctx->unwinder, NULL, NULL);
 	stop_drain_thread(aj);
 	pk_jprobes_free(aj->j);
 	pthread_mutex_destroy(&aj->mu);

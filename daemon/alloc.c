@@ -212,8 +212,9 @@ static int on_entry(struct pk_alloc *a, struct pk_probe_event *ev, const struct 
 			return 0;
 		}
 	}
-	ev->cookie = a->hooks.stack ? a->hooks.stack(a->hooks.ctx, ev->tid, ev->regs, ev->stack,
-						     ev->stack_len) : 0;
+	if (!ev->stack_known)
+		ev->cookie = a->hooks.stack ? a->hooks.stack(a->hooks.ctx, ev->tid, ev->regs, ev->stack,
+							     ev->stack_len) : 0;
 	ev->cookie &= ~COOKIE_FOR_NEW;
 	if (fi->fn == PK_ALLOC_NEW) {
 		struct new_marker nm = { .tid = ev->tid, .sp = ev->entry_sp,

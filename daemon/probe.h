@@ -93,6 +93,9 @@ struct pk_probe_event {
 				      probed function whose return is hijacked
 				      (the return address slot holds the
 				      trampoline) */
+	int stack_known;           /* ENTRY, for callers feeding events
+				      themselves: cookie is already the
+				      stack's id (unwound earlier) */
 	/* ENTRY only: the thread's registers with rip = probe address, as at
 	 * the call; stack unwinding starts from here (the tracer copies the
 	 * stack from rsp).  NULL for other kinds. */

@@ -255,6 +255,15 @@ static int is_stop_signal(int sig)
 	return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
 }
 
+int pk_tracer_resume_trapped(struct pk_tracer *t, pid_t tid)
+{
+	struct pk_thread *th = pk_tracer_find(t, tid);
+
+	if (!th || !th->stopped || t->stopping)
+		return 0;
+	return pk_tracer_resume(t, th) == 0;
+}
+
 /* Keep stopped when stopping everything, else resume. */
 static void resume_unless_stopping(struct pk_tracer *t, pid_t tid)
 {
@@ -391,7 +400,8 @@ enum pk_stop_kind pk_tracer_handle(struct pk_tracer *t, pid_t tid, int status)
 
 	/* A signal-delivery-stop. */
 	if (sig == SIGTRAP && t->hooks.on_trap && t->hooks.on_trap(t->hooks.ctx, tid)) {
-		resume_unless_stopping(t, tid);
+		if (th->stopped) /* else the hook let it go (pk_tracer_resume_trapped) */
+			resume_unless_stopping(t, tid);
 		return PK_STOP_TRAP;
 	}
 	th = pk_tracer_find(t, tid);

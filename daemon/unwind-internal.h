@@ -77,6 +77,8 @@ struct pk_unwinder {
 	struct pk_unwind_range hit[2];
 	uint64_t last_reload_ns;
 	unsigned synth_count;             /* synthesized tables handed out */
+	pk_unwind_resolver resolver;      /* perfkit's own code in the target */
+	void *resolver_ctx;
 
 	/* The unwind in progress. */
 	unw_word_t regs[UNW_X86_64_RIP + 1];

@@ -123,6 +123,41 @@ static int fp_fallback(struct pk_unwinder *u, unw_cursor_t *c, uint64_t *ip)
 	return 0;
 }
 
+void pk_unwinder_set_resolver(struct pk_unwinder *u, pk_unwind_resolver fn, void *ctx)
+{
+	u->resolver = fn;
+	u->resolver_ctx = ctx;
+}
+
+/*
+ * The frame at (pc, sp) is perfkit's code (u->resolver): step over it to
+ * its caller, whose return address goes to *ip, with a fresh cursor there
+ * (callee-saved registers carried over, as in fp_fallback).  c may be NULL
+ * for the first frame (the registers are u->regs already).  Returns 0, or
+ * -1 when the return address is not in the copy.
+ */
+static int resolver_hop(struct pk_unwinder *u, unw_cursor_t *c, uint64_t ret_slot, uint64_t *ip)
+{
+	static const int saved[] = { UNW_X86_64_RBX, UNW_X86_64_RBP, UNW_X86_64_R12,
+				     UNW_X86_64_R13, UNW_X86_64_R14, UNW_X86_64_R15 };
+	uint64_t ret;
+	unw_word_t v;
+
+	if (ret_slot < u->stack_lo || ret_slot + 8 > u->stack_hi)
+		return -1;
+	memcpy(&ret, u->stack + (ret_slot - u->stack_lo), 8);
+	if (c)
+		for (size_t i = 0; i < sizeof(saved) / sizeof(saved[0]); i++)
+			if (unw_get_reg(c, saved[i], &v) == 0)
+				u->regs[saved[i]] = v;
+	u->regs[UNW_X86_64_RSP] = ret_slot + 8;
+	u->regs[UNW_X86_64_RIP] = ret - 1;
+	if (c && unw_init_remote(c, u->as, u) < 0)
+		return -1;
+	*ip = ret;
+	return 0;
+}
+
 enum walk_end { END_COMPLETE, END_TRUNCATED, END_FAILED };
 
 static enum walk_end walk(struct pk_unwinder *u, uint64_t *ips, int *n, int max)
@@ -166,6 +201,17 @@ static enum walk_end walk(struct pk_unwinder *u, uint64_t *ips, int *n, int max)
 		if ((sp == prev_sp && ip == prev_ip) ||
 		    (sp < prev_sp && sp >= u->stack_map_lo && sp < u->stack_map_hi))
 			return END_FAILED;
+		if (u->resolver) {
+			uint64_t slot, fn, rip;
+
+			/* a return into a detour: report its caller instead */
+			if (u->resolver(u->resolver_ctx, ip, sp, &slot, &fn)) {
+				if (resolver_hop(u, &c, slot, &rip) < 0)
+					return END_TRUNCATED;
+				ip = rip;
+				sp = slot + 8;
+			}
+		}
 		ips[(*n)++] = ip;
 		prev_ip = ip;
 		prev_sp = sp;
@@ -199,7 +245,23 @@ int pk_unwind(struct pk_unwinder *u, const struct pk_unwind_input *in, uint64_t 
 	}
 
 	ips[n++] = in->regs->rip;
+	end = END_FAILED;
+	if (u->resolver) {
+		uint64_t slot, fn, rip;
+
+		/* stopped in a detour: it stands for the probed function */
+		if (u->resolver(u->resolver_ctx, in->regs->rip, in->regs->rsp, &slot, &fn)) {
+			ips[0] = fn;
+			if (resolver_hop(u, NULL, slot, &rip) < 0) {
+				end = END_TRUNCATED;
+				goto done;
+			}
+			if (max > 1)
+				ips[n++] = rip;
+		}
+	}
 	end = walk(u, ips, &n, max);
+done:
 	switch (end) {
 	case END_COMPLETE:
 		*complete = 1;

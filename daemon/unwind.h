@@ -46,6 +46,20 @@ struct pk_unwind_stats {
 struct pk_unwinder *pk_unwinder_new(pid_t pid, struct pk_maps *maps);
 void pk_unwinder_free(struct pk_unwinder *u);
 
+/*
+ * Code perfkit puts into the target (the jump backend's detours) has no
+ * unwind tables.  A resolver says whether pc lies in such code, with sp
+ * the stack pointer of that frame: if so it returns 1 and sets *ret_slot
+ * to the stack address holding the return address into the caller (the
+ * caller's sp is ret_slot + 8; callee-saved registers are untouched
+ * there) and *leaf_fn to the function to report when pc is where the
+ * thread is (the probed function: its detour runs on its behalf).  The
+ * frame itself is not reported when it is a caller's.  NULL removes it.
+ */
+typedef int (*pk_unwind_resolver)(void *ctx, uint64_t pc, uint64_t sp, uint64_t *ret_slot,
+				  uint64_t *leaf_fn);
+void pk_unwinder_set_resolver(struct pk_unwinder *u, pk_unwind_resolver fn, void *ctx);
+
 /* Drop every cached module and unwind entry (after exec). */
 void pk_unwinder_flush(struct pk_unwinder *u);
 
