@@ -33,10 +33,18 @@ struct stack_agg {
  * with a byte-identical copy unwind to the same stack: a loop allocating
  * at one call site pays for one unwind.
  */
+/* One unwind, remembered with exactly what it read (pk_unwind_log): the
+ * registers it read (values in regs, by libunwind's numbering) and the
+ * stack-copy words (offset, value).  An entry with the same rip and rsp
+ * whose registers and words are all the same unwinds the same way. */
 struct unwind_memo {
-	uint64_t rip, rsp, rbp;
-	void *copy;
-	size_t len, cap;
+	uint64_t rip, rsp;
+	int valid;
+	uint32_t regs_mask;
+	uint64_t regs[17];
+	unsigned nw;
+	uint32_t off[PK_UNWIND_LOG_MAX];
+	uint64_t val[PK_UNWIND_LOG_MAX];
 	uint64_t stack_id;
 };
 

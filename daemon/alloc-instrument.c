@@ -468,10 +468,10 @@ static void collect_traps(struct alloc_inst *ai, struct pk_probes *p, struct pk_
 				pk_tracer_handle(t, tids[i], status);
 				break;
 			}
-			if ((status >> 16) == 0 && WSTOPSIG(status) == SIGTRAP &&
-			    !(ai->backend && ai->backend->trap && ai->backend->trap(ai, tids[i])))
-				pk_probe_handle_trap(p, tids[i]);
-			else if ((status >> 16) == 0) {
+			if ((status >> 16) == 0 && WSTOPSIG(status) == SIGTRAP) {
+				if (!(ai->backend && ai->backend->trap && ai->backend->trap(ai, tids[i])))
+					pk_probe_handle_trap(p, tids[i]);
+			} else if ((status >> 16) == 0) {
 				struct pk_thread *th = pk_tracer_find(t, tids[i]);
 
 				if (th)

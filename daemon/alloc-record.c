@@ -29,6 +29,62 @@ static int is_free_addr(const struct alloc_inst *ai, uint64_t addr)
 	return 0;
 }
 
+/* A register of regs by libunwind's x86-64 number (unwind.c's order). */
+static uint64_t reg_of(const struct user_regs_struct *r, unsigned i)
+{
+	const unsigned long long *v[17] = { &r->rax, &r->rdx, &r->rcx, &r->rbx, &r->rsi, &r->rdi,
+					    &r->rbp, &r->rsp, &r->r8, &r->r9, &r->r10, &r->r11,
+					    &r->r12, &r->r13, &r->r14, &r->r15, &r->rip };
+
+	return i < 17 ? *v[i] : 0;
+}
+
+static int memo_hit(const struct unwind_memo *m, const struct user_regs_struct *regs,
+		    const uint8_t *stack, size_t stack_len)
+{
+	if (!m->valid || m->rip != regs->rip || m->rsp != regs->rsp)
+		return 0;
+	for (unsigned i = 0; i < 17; i++)
+		if ((m->regs_mask & (1u << i)) && reg_of(regs, i) != m->regs[i])
+			return 0;
+	for (unsigned i = 0; i < m->nw; i++) {
+		uint64_t w;
+
+		if ((size_t)m->off[i] + 8 > stack_len)
+			return 0;
+		memcpy(&w, stack + m->off[i], 8);
+		if (w != m->val[i])
+			return 0;
+	}
+	return 1;
+}
+
+/* Remember an unwind by what it read; 0 when it cannot be (too many
+ * words, a word past the copy). */
+static int memo_store(struct unwind_memo *m, const struct pk_unwind_log *log,
+		      const struct user_regs_struct *regs, const uint8_t *stack, size_t stack_len,
+		      uint64_t stack_id)
+{
+	m->valid = 0;
+	if (log->overflow)
+		return 0;
+	for (unsigned i = 0; i < log->n; i++) {
+		if ((size_t)log->off[i] + 8 > stack_len)
+			return 0;
+		m->off[i] = log->off[i];
+		memcpy(&m->val[i], stack + log->off[i], 8);
+	}
+	m->nw = log->n;
+	m->regs_mask = log->regs_read;
+	for (unsigned i = 0; i < 17; i++)
+		m->regs[i] = reg_of(regs, i);
+	m->rip = regs->rip;
+	m->rsp = regs->rsp;
+	m->stack_id = stack_id;
+	m->valid = 1;
+	return 1;
+}
+
 uint64_t pk_ai_on_stack(void *ctx, pid_t tid, const struct user_regs_struct *regs,
 			 const void *stack, size_t stack_len)
 {
@@ -36,6 +92,7 @@ uint64_t pk_ai_on_stack(void *ctx, pid_t tid, const struct user_regs_struct *reg
 	struct pk_unwind_input in = { regs, regs->rsp, stack, stack_len };
 	uint64_t ips[MAX_FRAMES], remote;
 	struct unwind_memo *m;
+	struct pk_unwind_log log;
 	int n, complete = 0;
 	int64_t id;
 
@@ -43,39 +100,32 @@ uint64_t pk_ai_on_stack(void *ctx, pid_t tid, const struct user_regs_struct *reg
 	if (is_free_addr(ai, regs->rip))
 		return 0; /* a free's own stack is not recorded */
 	m = &ai->memo[((regs->rip * 31) ^ (regs->rsp >> 3)) & (UNWIND_CACHE - 1)];
-	if (m->copy && m->rip == regs->rip && m->rsp == regs->rsp && m->rbp == regs->rbp &&
-	    m->len == stack_len && memcmp(m->copy, stack, stack_len) == 0) {
+	if (memo_hit(m, regs, stack, stack_len)) {
 		ai->memo_hits++;
 		return m->stack_id;
 	}
 	remote = pk_unwinder_stats(ai->ctx->unwinder)->remote_reads;
+	pk_unwinder_log_reads(ai->ctx->unwinder, &log);
 	n = pk_unwind(ai->ctx->unwinder, &in, ips, MAX_FRAMES, &complete);
+	pk_unwinder_log_reads(ai->ctx->unwinder, NULL);
 	ai->unwinds++;
 	if (n <= 0)
 		return 0;
 	id = pk_recorder_stack(ai->ctx->recorder, ips, n);
 	if (id <= 0)
 		return 0;
-	if (pk_unwinder_stats(ai->ctx->unwinder)->remote_reads == remote) {
-		if (m->cap < stack_len) {
-			free(m->copy);
-			m->copy = pk_xmalloc(stack_len);
-			m->cap = stack_len;
-		}
-		memcpy(m->copy, stack, stack_len);
-		m->len = stack_len;
-		m->rip = regs->rip;
-		m->rsp = regs->rsp;
-		m->rbp = regs->rbp;
-		m->stack_id = (uint64_t)id;
-	}
+	/* an unwind that read the live stack depends on more than it logged */
+	if (pk_unwinder_stats(ai->ctx->unwinder)->remote_reads == remote)
+		memo_store(m, &log, regs, stack, stack_len, (uint64_t)id);
+	else
+		m->valid = 0;
 	return (uint64_t)id;
 }
 
 void pk_ai_forget_image(struct alloc_inst *ai)
 {
 	for (size_t i = 0; i < UNWIND_CACHE; i++)
-		ai->memo[i].rip = ai->memo[i].rsp = 0, ai->memo[i].len = 0;
+		ai->memo[i].valid = 0;
 	for (size_t i = 0; i < ai->n_aggs; i++)
 		ai->aggs[i].live_count = ai->aggs[i].live_bytes = 0;
 	pk_u64map_clear(&ai->ptr_stack);
@@ -345,8 +395,6 @@ int pk_ai_finish(struct alloc_inst *ai, uint64_t end)
 
 void pk_ai_release_records(struct alloc_inst *ai)
 {
-	for (size_t i = 0; i < UNWIND_CACHE; i++)
-		free(ai->memo[i].copy);
 	pk_u64map_release(&ai->ptr_stack);
 	pk_u64map_release(&ai->ptr_size);
 	pk_u64map_release(&ai->stack_index);

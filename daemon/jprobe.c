@@ -11,9 +11,13 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/ptrace.h>
+#include <sys/syscall.h>
 #include <sys/user.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "daemon/probe-int.h"
 
@@ -243,10 +247,45 @@ static int thread_inside(const struct user_regs_struct *regs, size_t n, uint64_t
 	return 0;
 }
 
+/*
+ * Stopped thread tid is inside the bytes of pr that the jump replaces
+ * (r its registers): single-step it out, to where the function goes on
+ * past them (a prologue: a few steps).  A signal that arrives meanwhile is
+ * queued again and ends the stepping.  1 when the thread is out (r
+ * updated), 0 when it could not be moved (the probe waits for the next
+ * arm), <0 on error.
+ */
+static int step_past_patch(struct pk_jprobes *j, pid_t tid, const struct pk_jprobe *pr,
+			   struct user_regs_struct *r)
+{
+	for (int step = 0; step < 16; step++) {
+		int st;
+
+		if (!(r->rip > pr->addr && r->rip < pr->addr + pr->patch_len))
+			/* out: only where the function itself goes on */
+			return r->rip >= pr->addr + pr->patch_len && r->rip < pr->addr + pr->size;
+		if (ptrace(PTRACE_SINGLESTEP, tid, 0, 0) < 0)
+			return -errno;
+		if (waitpid(tid, &st, __WALL) != tid)
+			return -errno;
+		if (!WIFSTOPPED(st))
+			return -ESRCH;
+		if ((st >> 16) == 0 && WSTOPSIG(st) != SIGTRAP) {
+			syscall(SYS_tgkill, (int)j->pid, (int)tid, WSTOPSIG(st));
+			return 0;
+		}
+		if (ptrace(PTRACE_GETREGS, tid, 0, r) < 0)
+			return -errno;
+		j->stats.stepped++;
+	}
+	return 0;
+}
+
 /* Patch one probe; 1 patched, 0 refused, <0 error. */
-static int arm_one(struct pk_jprobes *j, int id, pid_t tid, const struct user_regs_struct *regs,
+static int arm_one(struct pk_jprobes *j, int id, const pid_t *tids, struct user_regs_struct *regs,
 		   size_t n)
 {
+	pid_t tid = tids[0];
 	struct pk_jprobe *pr = &j->v[id];
 	uint8_t buf[1024], *code;
 	const char *why = NULL;
@@ -309,6 +348,10 @@ static int arm_one(struct pk_jprobes *j, int id, pid_t tid, const struct user_re
 	j->page_used[idx] += ((unsigned)len + 15u) & ~15u;
 	pr->detour = at;
 patch:
+	for (size_t i = 0; i < n; i++)
+		if (regs[i].rip > pr->addr && regs[i].rip < pr->addr + pr->patch_len &&
+		    (err = step_past_patch(j, tids[i], pr, &regs[i])) < 0)
+			return err;
 	if (thread_inside(regs, n, pr->addr, pr->patch_len)) {
 		/* for this arm only: the next one tries again */
 		pr->refusal = "a thread is stopped inside the bytes to patch";
@@ -358,7 +401,7 @@ int pk_jprobes_arm(struct pk_jprobes *j, const pid_t *tids, size_t n)
 		}
 		if (j->v[i].patched || j->v[i].refusal)
 			continue;
-		r = arm_one(j, (int)i, tids[0], regs, n);
+		r = arm_one(j, (int)i, tids, regs, n);
 		if (r < 0) {
 			err = r;
 			break;

@@ -129,9 +129,10 @@ int pk_jprobe_add(struct pk_jprobes *j, uint64_t addr, uint64_t size, const char
  * resuming with signal 0 is right (it runs the injected syscalls and is
  * left in the same state, as pk_probes_arm).  A probe that cannot be
  * patched safely is refused (pk_jprobe_refusal says why; give it to the
- * int3 backend), except when a thread is stopped inside its first bytes:
- * then it is only skipped (the reason says so) and the next arm tries
- * again.  After pk_jprobes_detach, arming again (a sampling window)
+ * int3 backend).  A thread stopped inside its first bytes is
+ * single-stepped past them (a prologue: a step or two); when it cannot
+ * be (a signal arrived, it left the function), the probe is only skipped
+ * (the reason says so) and the next arm tries again.  After pk_jprobes_detach, arming again (a sampling window)
  * rewrites only the jumps: the detours stay.  Returns the number of
  * probes patched; -EAGAIN when a thread has no thread pointer yet (fs
  * base 0: a static program at its entry point, before its TLS setup; the
@@ -248,8 +249,9 @@ struct pk_jprobe_stats {
 	unsigned pages;            /* detour pages mapped */
 	uint64_t ring_bytes;
 	int ring_in_target;        /* the ring is still mapped in the target */
-	unsigned stepped;          /* threads stepped out of a record at the
-				      final detach */
+	unsigned stepped;          /* single steps: threads moved out of a
+				      record at the final detach, or past
+				      the bytes to patch at an arm */
 	int tid_offset;            /* TCB offset of the tid, -1 unknown */
 };
 void pk_jprobes_stats(const struct pk_jprobes *j, struct pk_jprobe_stats *out);

@@ -51,6 +51,24 @@ static int remote_read(struct pk_unwinder *u, unw_word_t addr, unw_word_t *val)
 	return 0;
 }
 
+_Static_assert(PK_UNWIND_REG_RBP == UNW_X86_64_RBP && PK_UNWIND_REG_RSP == UNW_X86_64_RSP &&
+	       PK_UNWIND_REG_RIP == UNW_X86_64_RIP, "libunwind's register numbers");
+
+void pk_unwind_log_word(struct pk_unwinder *u, uint64_t off)
+{
+	struct pk_unwind_log *l = u->log;
+
+	if (!l || l->overflow)
+		return;
+	for (unsigned i = l->n; i-- > 0;)
+		if (l->off[i] == off)
+			return;
+	if (l->n == PK_UNWIND_LOG_MAX || off > UINT32_MAX)
+		l->overflow = 1;
+	else
+		l->off[l->n++] = (uint32_t)off;
+}
+
 static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *val, int write,
 		      void *arg)
 {
@@ -61,6 +79,7 @@ static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *val, int
 	if (write)
 		return -UNW_EREADONLYREG;
 	if (addr >= u->stack_lo && addr < u->stack_hi) {
+		pk_unwind_log_word(u, addr - u->stack_lo);
 		if (addr + sizeof(*val) <= u->stack_hi) {
 			memcpy(val, u->stack + (addr - u->stack_lo), sizeof(*val));
 			return 0;
@@ -90,10 +109,14 @@ static int access_reg(unw_addr_space_t as, unw_regnum_t reg, unw_word_t *val, in
 	(void)as;
 	if (reg < 0 || reg > UNW_X86_64_RIP)
 		return -UNW_EBADREG;
-	if (write)
+	if (write) {
 		u->regs[reg] = *val;
-	else
+		u->regs_written |= 1u << reg;
+	} else {
 		*val = u->regs[reg];
+		if (u->log && !(u->regs_written & (1u << reg)))
+			u->log->regs_read |= 1u << reg;
+	}
 	return 0;
 }
 

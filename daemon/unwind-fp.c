@@ -26,6 +26,8 @@ int pk_unwind_fp_step(const struct pk_unwinder *u, uint64_t sp, uint64_t bp,
 	    u->stack_hi - bp < sizeof(record))
 		return -1;
 	memcpy(record, u->stack + (bp - u->stack_lo), sizeof(record));
+	pk_unwind_log_word((struct pk_unwinder *)u, bp - u->stack_lo);
+	pk_unwind_log_word((struct pk_unwinder *)u, bp - u->stack_lo + 8);
 	map = pk_maps_find(u->maps, record[1]);
 	if (!map || !(map->prot & PROT_EXEC))
 		return -1;

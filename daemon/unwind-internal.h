@@ -87,7 +87,12 @@ struct pk_unwinder {
 	uint64_t stack_map_lo, stack_map_hi; /* the mapping it came from */
 	int beyond_copy;                  /* a read fell past the copy */
 	int reloaded;                     /* maps reloaded during this unwind */
+	struct pk_unwind_log *log;        /* reads logged here, or NULL */
+	uint32_t regs_written;            /* registers replaced in this unwind */
 };
+
+/* Note a read of the stack-copy word at byte offset off (with a log). */
+void pk_unwind_log_word(struct pk_unwinder *u, uint64_t off);
 
 /* unwind-access.c: the accessors handed to unw_create_addr_space. */
 extern unw_accessors_t pk_unwind_accessors;

@@ -65,6 +65,12 @@ void pk_unwinder_flush(struct pk_unwinder *u)
 	unw_flush_cache(u->as, 0, 0);
 }
 
+void pk_unwinder_log_reads(struct pk_unwinder *u, struct pk_unwind_log *log)
+{
+	if (u)
+		u->log = log;
+}
+
 const struct pk_unwind_stats *pk_unwinder_stats(const struct pk_unwinder *u)
 {
 	return &u->stats;
@@ -117,6 +123,7 @@ static int fp_fallback(struct pk_unwinder *u, unw_cursor_t *c, uint64_t *ip)
 	u->regs[UNW_X86_64_RSP] = nsp;
 	u->regs[UNW_X86_64_RBP] = nbp;
 	u->regs[UNW_X86_64_RIP] = nip - 1;
+	u->regs_written = ~0u; /* every register is the unwinder's now */
 	if (unw_init_remote(c, u->as, u) < 0)
 		return -1;
 	*ip = nip;
@@ -146,10 +153,18 @@ static int resolver_hop(struct pk_unwinder *u, unw_cursor_t *c, uint64_t ret_slo
 	if (ret_slot < u->stack_lo || ret_slot + 8 > u->stack_hi)
 		return -1;
 	memcpy(&ret, u->stack + (ret_slot - u->stack_lo), 8);
-	if (c)
+	pk_unwind_log_word(u, ret_slot - u->stack_lo);
+	if (c) {
 		for (size_t i = 0; i < sizeof(saved) / sizeof(saved[0]); i++)
 			if (unw_get_reg(c, saved[i], &v) == 0)
 				u->regs[saved[i]] = v;
+		u->regs_written = ~0u; /* every register is the unwinder's now */
+	} else if (u->log) {
+		/* the first frame: its rip and rsp decided this; the other
+		 * registers are still the input's */
+		u->log->regs_read |= (1u << UNW_X86_64_RIP) | (1u << UNW_X86_64_RSP);
+		u->regs_written |= (1u << UNW_X86_64_RIP) | (1u << UNW_X86_64_RSP);
+	}
 	u->regs[UNW_X86_64_RSP] = ret_slot + 8;
 	u->regs[UNW_X86_64_RIP] = ret - 1;
 	if (c && unw_init_remote(c, u->as, u) < 0)
@@ -235,6 +250,9 @@ int pk_unwind(struct pk_unwinder *u, const struct pk_unwind_input *in, uint64_t 
 	u->stack_hi = in->stack ? in->stack_addr + in->stack_len : in->stack_addr;
 	u->beyond_copy = 0;
 	u->reloaded = 0;
+	u->regs_written = 0;
+	if (u->log)
+		memset(u->log, 0, sizeof(*u->log));
 	stack_map = pk_maps_find_stack(u->maps, in->stack_addr);
 	if (stack_map) {
 		u->stack_map_lo = stack_map->start;

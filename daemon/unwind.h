@@ -78,4 +78,30 @@ int pk_unwind(struct pk_unwinder *u, const struct pk_unwind_input *in,
 
 const struct pk_unwind_stats *pk_unwinder_stats(const struct pk_unwinder *u);
 
+/*
+ * What one unwind read of its input, for memoizing it exactly: the byte
+ * offsets (from stack_addr) of the stack-copy words it read (a frame
+ * record read by the frame-pointer fallback counts as its two words), and
+ * the registers it read before any unwinding step had replaced them (bit
+ * UNW_X86_64_* of libunwind's numbering: 0 rax .. 16 rip).  An unwind
+ * given the same registers at those bits and the same words at those
+ * offsets (and the same maps, with no remote read: stats.remote_reads
+ * unchanged) returns the same frames.  overflow: more than PK_UNWIND_LOG_MAX
+ * words (then the log says nothing).
+ */
+#define PK_UNWIND_LOG_MAX 64
+#define PK_UNWIND_REG_RBP 6      /* = UNW_X86_64_RBP, ... */
+#define PK_UNWIND_REG_RSP 7
+#define PK_UNWIND_REG_RIP 16
+struct pk_unwind_log {
+	uint32_t off[PK_UNWIND_LOG_MAX];
+	unsigned n;
+	int overflow;
+	uint32_t regs_read;
+};
+
+/* Log the reads of the following unwinds into log (cleared at the start
+ * of each); NULL stops logging. */
+void pk_unwinder_log_reads(struct pk_unwinder *u, struct pk_unwind_log *log);
+
 #endif

@@ -16,11 +16,13 @@
 #include <string.h>
 #include <time.h>
 #include <sys/ptrace.h>
+#include <sys/uio.h>
 #include <sys/user.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "daemon/jprobe.h"
+#include "daemon/probe-insn.h"
 #include "tests/unit/jprobe-driver.h"
 
 #define MAX_EV 400000
@@ -637,6 +639,44 @@ static void test_refusals(void)
 	CU_ASSERT_EQUAL_FATAL(jd_func_range(&t, "shape_plain", &s, &e), 0);
 	plain = pk_jprobe_add(j, s, e - s, "shape_plain", PK_JPROBE_DURATION);
 	thrower = pk_jprobe_add(j, s + 1, e - s - 1, "shape_throw", PK_JPROBE_MAY_THROW);
+	/* the safe point: a thread stopped inside the bytes to patch (its rip
+	 * moved to shape_plain's second instruction, its stack pointer 4 KiB
+	 * lower) is single-stepped past them, then the jump is written (and
+	 * taken out again before the real arm below) */
+	{
+		struct pk_jprobes *j2 = pk_jprobes_new(t.pid, NULL);
+		struct user_regs_struct saved, fake, after;
+		struct pk_jprobe_stats st;
+		struct pk_insn first;
+		uint8_t code[16];
+		struct iovec lv = { code, sizeof(code) }, rv;
+		int id2;
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(j2);
+		CU_ASSERT_EQUAL_FATAL(jd_func_range(&t, "shape_plain", &s, &e), 0);
+		rv.iov_base = (void *)(uintptr_t)s;
+		rv.iov_len = sizeof(code);
+		CU_ASSERT_EQUAL_FATAL(process_vm_readv(t.pid, &lv, 1, &rv, 1, 0), (ssize_t)sizeof(code));
+		CU_ASSERT_EQUAL_FATAL(pk_insn_decode(code, sizeof(code), &first), 0);
+		id2 = pk_jprobe_add(j2, s, e - s, "shape_plain", 0);
+		CU_ASSERT_EQUAL_FATAL(ptrace(PTRACE_GETREGS, t.pid, 0, &saved), 0);
+		fake = saved;
+		fake.rip = s + first.len;
+		fake.rsp = (saved.rsp - 4096) & ~15ull; /* what it pushes lands below */
+		CU_ASSERT(first.len < 5); /* jprobe-shapes.c: a short first instruction */
+		if (first.len < 5) {
+			CU_ASSERT_EQUAL_FATAL(ptrace(PTRACE_SETREGS, t.pid, 0, &fake), 0);
+			CU_ASSERT_EQUAL(pk_jprobes_arm(j2, t.tids, t.ntids), 1);
+			CU_ASSERT_PTR_NULL(pk_jprobe_refusal(j2, id2));
+			pk_jprobes_stats(j2, &st);
+			CU_ASSERT(st.stepped >= 1);
+			CU_ASSERT_EQUAL(ptrace(PTRACE_GETREGS, t.pid, 0, &after), 0);
+			CU_ASSERT(after.rip >= s + 5 && after.rip < e);
+			CU_ASSERT_EQUAL(pk_jprobes_detach(j2, t.tids, t.ntids, 0), 0);
+		}
+		CU_ASSERT_EQUAL(ptrace(PTRACE_SETREGS, t.pid, 0, &saved), 0);
+		pk_jprobes_free(j2); /* its pages stay, unused */
+	}
 	CU_ASSERT_EQUAL(pk_jprobes_arm(j, t.tids, t.ntids), 1);
 	CU_ASSERT_PTR_NOT_NULL(pk_jprobe_refusal(j, tiny));
 	CU_ASSERT_PTR_NOT_NULL(strstr(pk_jprobe_refusal(j, tiny), "shorter than 5"));
@@ -644,27 +684,6 @@ static void test_refusals(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(pk_jprobe_refusal(j, loopy), "branch"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(pk_jprobe_refusal(j, thrower), "throw"));
 	CU_ASSERT_PTR_NULL(pk_jprobe_refusal(j, plain));
-	/* the safe point: a thread stopped inside the bytes to patch (its rip
-	 * moved there for the check, never run) only skips that arm */
-	{
-		struct pk_jprobes *j2 = pk_jprobes_new(t.pid, NULL);
-		struct user_regs_struct saved, fake;
-		int id2;
-
-		CU_ASSERT_PTR_NOT_NULL_FATAL(j2);
-		CU_ASSERT_EQUAL_FATAL(jd_func_range(&t, "shape_plain", &s, &e), 0);
-		id2 = pk_jprobe_add(j2, s, e - s, "shape_plain", 0);
-		CU_ASSERT_EQUAL_FATAL(ptrace(PTRACE_GETREGS, t.pid, 0, &saved), 0);
-		fake = saved;
-		fake.rip = s + 2; /* inside the first 5 bytes */
-		CU_ASSERT_EQUAL_FATAL(ptrace(PTRACE_SETREGS, t.pid, 0, &fake), 0);
-		CU_ASSERT_EQUAL(pk_jprobes_arm(j2, t.tids, t.ntids), 0);
-		CU_ASSERT_PTR_NOT_NULL(pk_jprobe_refusal(j2, id2));
-		if (pk_jprobe_refusal(j2, id2))
-			CU_ASSERT_PTR_NOT_NULL(strstr(pk_jprobe_refusal(j2, id2), "thread"));
-		CU_ASSERT_EQUAL(ptrace(PTRACE_SETREGS, t.pid, 0, &saved), 0);
-		pk_jprobes_free(j2); /* nothing patched: its pages stay, unused */
-	}
 	/* the fallback: shape_loop on int3 (shape_tiny's `ret` cannot be
 	 * run out of line by either backend) */
 	memset(&o, 0, sizeof(o));
