@@ -258,6 +258,10 @@ static int thread_inside(const struct user_regs_struct *regs, size_t n, uint64_t
 static int step_past_patch(struct pk_jprobes *j, pid_t tid, const struct pk_jprobe *pr,
 			   struct user_regs_struct *r)
 {
+	/* inside a system call (its syscall instruction among those bytes):
+	 * resuming it may restart the call, not step it; wait */
+	if ((long long)r->orig_rax >= 0)
+		return 0;
 	for (int step = 0; step < 16; step++) {
 		int st;
 

@@ -662,6 +662,7 @@ static void test_refusals(void)
 		CU_ASSERT_EQUAL_FATAL(ptrace(PTRACE_GETREGS, t.pid, 0, &saved), 0);
 		fake = saved;
 		fake.rip = s + first.len;
+		fake.orig_rax = (unsigned long long)-1; /* in user code, as a real thread there */
 		fake.rsp = (saved.rsp - 4096) & ~15ull; /* what it pushes lands below */
 		CU_ASSERT(first.len < 5); /* jprobe-shapes.c: a short first instruction */
 		if (first.len < 5) {
