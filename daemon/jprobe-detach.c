@@ -36,7 +36,7 @@ static int step_out_of_record(struct pk_jprobes *j, pid_t tid)
 {
 	for (int step = 0; step < 20000; step++) {
 		struct user_regs_struct r;
-		int st;
+		int err;
 
 		if (ptrace(PTRACE_GETREGS, tid, 0, &r) < 0)
 			return errno == ESRCH && step == 0 ? 0 : -errno; /* gone: writes nothing */
@@ -44,18 +44,28 @@ static int step_out_of_record(struct pk_jprobes *j, pid_t tid)
 			j->stats.stepped += step > 0;
 			return 0;
 		}
-		if (ptrace(PTRACE_SINGLESTEP, tid, 0, 0) < 0)
-			return -errno;
-		if (waitpid(tid, &st, __WALL) != tid)
-			return -errno;
-		if (!WIFSTOPPED(st))
-			return -ESRCH;
-		if ((st >> 16) == 0 && WSTOPSIG(st) != SIGTRAP) {
-			syscall(SYS_tgkill, (int)j->pid, (int)tid, WSTOPSIG(st));
-			return -EAGAIN;
-		}
+		err = pk_jstep(j, tid);
+		if (err < 0)
+			return err;
 	}
 	return -EAGAIN;
+}
+
+int pk_jstep(struct pk_jprobes *j, pid_t tid)
+{
+	int st;
+
+	if (ptrace(PTRACE_SINGLESTEP, tid, 0, 0) < 0)
+		return -errno;
+	if (waitpid(tid, &st, __WALL) != tid)
+		return -errno;
+	if (!WIFSTOPPED(st))
+		return -ESRCH;
+	if ((st >> 16) == 0 && WSTOPSIG(st) != SIGTRAP) {
+		syscall(SYS_tgkill, (int)j->pid, (int)tid, WSTOPSIG(st));
+		return -EAGAIN;
+	}
+	return 0;
 }
 
 #define SIGFRAME_SCAN 65536u

@@ -72,6 +72,11 @@ struct pk_jprobes {
 	struct pk_jprobe_stats stats;
 };
 
+/* jprobe-detach.c: single-step stopped thread tid once.  0 after the
+ * step, -EAGAIN when a signal came instead (queued again), else -errno
+ * (-ESRCH: gone). */
+int pk_jstep(struct pk_jprobes *j, pid_t tid);
+
 /* jprobe-ring.c: does ret (a call's return address) lie in a probed
  * function or a detour (the call is nested in another probed call)? */
 int pk_jprobes_nested_ret(const struct pk_jprobes *j, uint64_t ret);

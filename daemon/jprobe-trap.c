@@ -47,7 +47,6 @@ int pk_jprobes_trap_event(struct pk_jprobes *j, pid_t tid, const struct user_reg
 		if (at_return && (pr->flags & PK_JPROBE_OUT_ARG0) && regs->rax == 0 &&
 		    pk_probes_read(j->inj, ev->args[0], &ev->out0, 8) < 0)
 			ev->out0 = 0;
-		j->stats.events++;
 		return (int)i;
 	}
 	return -1;

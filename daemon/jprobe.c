@@ -11,13 +11,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <signal.h>
 #include <sys/ptrace.h>
-#include <sys/syscall.h>
 #include <sys/user.h>
-#include <sys/wait.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "daemon/probe-int.h"
 
@@ -263,21 +259,16 @@ static int step_past_patch(struct pk_jprobes *j, pid_t tid, const struct pk_jpro
 	if ((long long)r->orig_rax >= 0)
 		return 0;
 	for (int step = 0; step < 16; step++) {
-		int st;
+		int err;
 
 		if (!(r->rip > pr->addr && r->rip < pr->addr + pr->patch_len))
 			/* out: only where the function itself goes on */
 			return r->rip >= pr->addr + pr->patch_len && r->rip < pr->addr + pr->size;
-		if (ptrace(PTRACE_SINGLESTEP, tid, 0, 0) < 0)
-			return -errno;
-		if (waitpid(tid, &st, __WALL) != tid)
-			return -errno;
-		if (!WIFSTOPPED(st))
-			return -ESRCH;
-		if ((st >> 16) == 0 && WSTOPSIG(st) != SIGTRAP) {
-			syscall(SYS_tgkill, (int)j->pid, (int)tid, WSTOPSIG(st));
+		err = pk_jstep(j, tid);
+		if (err == -EAGAIN)
 			return 0;
-		}
+		if (err < 0)
+			return err;
 		if (ptrace(PTRACE_GETREGS, tid, 0, r) < 0)
 			return -errno;
 		j->stats.stepped++;
