@@ -292,8 +292,10 @@ static int resolve_detour(void *ctx, uint64_t pc, uint64_t sp, uint64_t *ret_slo
 	uint64_t best = 0;
 	int id = -1;
 
-	if (!aj->j || !pk_jprobes_in_detour(aj->j, pc) || !pk_jprobes_detour_frame(aj->j, pc, sp, ret_slot))
+	if (!aj->j || !pk_jprobes_in_detour(aj->j, pc))
 		return 0;
+	if (!pk_jprobes_detour_frame(aj->j, pc, sp, ret_slot))
+		*ret_slot = 0; /* in a relocated copy: whose frame is unknown */
 	for (int i = 0; i < pk_jprobe_count(aj->j); i++) {
 		uint64_t d = pk_jprobe_detour(aj->j, i);
 

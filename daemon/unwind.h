@@ -54,7 +54,9 @@ void pk_unwinder_free(struct pk_unwinder *u);
  * caller's sp is ret_slot + 8; callee-saved registers are untouched
  * there) and *leaf_fn to the function to report when pc is where the
  * thread is (the probed function: its detour runs on its behalf).  The
- * frame itself is not reported when it is a caller's.  NULL removes it.
+ * frame itself is not reported when it is a caller's.  *ret_slot = 0:
+ * the frame's layout is unknown (the walk ends there, truncated).  NULL
+ * removes the resolver.
  */
 typedef int (*pk_unwind_resolver)(void *ctx, uint64_t pc, uint64_t sp, uint64_t *ret_slot,
 				  uint64_t *leaf_fn);
