@@ -74,6 +74,9 @@ struct pk_ai_backend {
 	void (*thread_exit)(struct alloc_inst *ai, pid_t tid);
 	int (*tick)(struct alloc_inst *ai, uint64_t now);
 	int (*window)(struct alloc_inst *ai, int arm);  /* --alloc-sample */
+	/* The time (monotonic) up to which every event has been fed: now,
+	 * or earlier when records wait in a ring.  NULL: now. */
+	uint64_t (*synced)(struct alloc_inst *ai, uint64_t now);
 	/* every thread stopped (final detach); unmap: tids[0] is fit for an
 	 * injected syscall (whether the process catches signals or not) */
 	void (*detach)(struct alloc_inst *ai, const pid_t *tids, size_t n, int unmap);
@@ -114,12 +117,14 @@ struct alloc_inst {
 	size_t n_aggs, cap_aggs;
 	int64_t alloc_calls, free_calls, bytes_allocated, bytes_freed;
 	int64_t live_bytes, live_count, peak_bytes, peak_ns, unknown_frees;
+	int64_t peak_count, peak_allocs, peak_frees; /* live blocks and calls at the peak */
 	struct pk_alloc_stats earlier;  /* failed/nested/lost of earlier images */
 	struct pk_probe_stats probe_earlier;
 
 	struct pk_alloc_point *points;
 	size_t n_points, cap_points;
 	uint64_t last_point_ns;
+	uint64_t last_event_ns;         /* monotonic time of the newest event fed */
 };
 
 /* ns since the session start of a CLOCK_MONOTONIC time. */

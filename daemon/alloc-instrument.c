@@ -420,8 +420,14 @@ static int alloc_tick(void *self, uint64_t now)
 				ai->next_arm_ns = now + ai->period_ns;
 		}
 	}
-	if (ai->tracing && now - ai->last_point_ns >= POINT_INTERVAL_NS)
-		pk_ai_add_point(ai, now);
+	if (ai->tracing) {
+		/* a point tells the counts at its time: never past the events
+		 * still waiting to be fed */
+		uint64_t at = ai->backend && ai->backend->synced ? ai->backend->synced(ai, now) : now;
+
+		if (at > ai->last_point_ns && at - ai->last_point_ns >= POINT_INTERVAL_NS)
+			pk_ai_add_point(ai, at);
+	}
 	return 0;
 }
 

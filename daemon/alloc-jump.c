@@ -459,16 +459,19 @@ static void stop_drain_thread(struct alloc_jump *aj)
  * Take what the drain thread staged and what is in the ring now, after
  * the held records in aj->batch.  Returns the number of records added.
  */
-static size_t take_staged(struct alloc_jump *aj)
+static size_t take_staged(struct alloc_jump *aj, int hold_back)
 {
 	struct stage t;
 	size_t n0 = aj->nbatch;
 
 	pthread_mutex_lock(&aj->mu);
-	/* at most one ring's worth: producers as fast as this would keep an
-	 * unbounded drain going for ever (every record written before now,
-	 * e.g. before an int3 stop, is among them) */
-	pk_jprobes_drain(aj->j, stage_put, aj, JUMP_RING_SLOTS);
+	/* a tick leaves the ring to the drain thread (when there is one):
+	 * what it staged is bounded, the ring is not.  Else at most one
+	 * ring's worth: producers as fast as this would keep an unbounded
+	 * drain going for ever (every record written before now, e.g.
+	 * before an int3 stop, is among them) */
+	if (!hold_back || !aj->thread_on)
+		pk_jprobes_drain(aj->j, stage_put, aj, JUMP_RING_SLOTS);
 	t = aj->in;
 	aj->in = aj->spare;
 	pthread_mutex_unlock(&aj->mu);
@@ -808,7 +811,7 @@ static void drain(struct alloc_inst *ai, struct alloc_jump *aj, int hold_back)
 	if (!aj->j || !ai->alloc)
 		return;
 	load_code_ranges(ai, aj);
-	if (!take_staged(aj) && (hold_back || !aj->nbatch))
+	if (!take_staged(aj, hold_back) && (hold_back || !aj->nbatch))
 		return;
 	qsort(aj->batch + held, aj->nbatch - held, sizeof(*aj->batch), cmp_held);
 	merge_held(aj, held);
@@ -934,7 +937,21 @@ static int jump_window(struct alloc_inst *ai, int arm)
 
 	if (!aj->j)
 		return 0;
-	return rearm(ai, aj, arm) < 0 ? -1 : 0;
+	if (rearm(ai, aj, arm) < 0)
+		return -1;
+	if (!arm && !aj->trap)
+		drain(ai, aj, 0); /* the window's records, all: the timeline catches up */
+	return 0;
+}
+
+static uint64_t jump_synced(struct alloc_inst *ai, uint64_t now)
+{
+	struct alloc_jump *aj = aj_of(ai);
+
+	/* disarmed with nothing held: every record was fed (jump_window) */
+	if (!aj->j || aj->trap || (!aj->armed && !aj->nbatch))
+		return now;
+	return ai->last_event_ns;
 }
 
 static void jump_detach(struct alloc_inst *ai, const pid_t *tids, size_t n, int unmap)
@@ -1034,6 +1051,7 @@ static const struct pk_ai_backend jump_backend = {
 	.thread_exit = jump_thread_exit,
 	.tick = jump_tick,
 	.window = jump_window,
+	.synced = jump_synced,
 	.detach = jump_detach,
 	.finish = jump_finish,
 	.free = jump_free,

@@ -177,6 +177,8 @@ void pk_ai_on_event(void *ctx, const struct pk_alloc_event *ev)
 	int64_t stack_id = (int64_t)ev->stack_id;
 	struct stack_agg *g;
 
+	if (ev->time_ns > ai->last_event_ns)
+		ai->last_event_ns = ev->time_ns;
 	if (ev->is_free) {
 		ai->free_calls++;
 		if (ev->known && pk_u64map_get(&ai->ptr_stack, ev->ptr)) {
@@ -196,6 +198,9 @@ void pk_ai_on_event(void *ctx, const struct pk_alloc_event *ev)
 	if (ai->live_bytes > ai->peak_bytes) {
 		ai->peak_bytes = ai->live_bytes;
 		ai->peak_ns = t;
+		ai->peak_count = ai->live_count;
+		ai->peak_allocs = ai->alloc_calls;
+		ai->peak_frees = ai->free_calls;
 	}
 	g = agg_get(ai, stack_id);
 	g->allocs++;
@@ -349,6 +354,9 @@ int pk_ai_finish(struct alloc_inst *ai, uint64_t end)
 			ai->points[ai->n_points] = ai->points[ai->n_points - 1];
 			ai->points[ai->n_points].time_ns = ai->peak_ns;
 			ai->points[ai->n_points].live_bytes = ai->peak_bytes;
+			ai->points[ai->n_points].live_count = ai->peak_count;
+			ai->points[ai->n_points].alloc_calls = ai->peak_allocs;
+			ai->points[ai->n_points].free_calls = ai->peak_frees;
 			ai->points[ai->n_points].armed = 1;
 			ai->n_points++;
 			qsort(ai->points, ai->n_points, sizeof(*ai->points), cmp_point);

@@ -21,12 +21,19 @@ cmp -s "$PK_TMP/bare.out" "$PK_TMP/w.out" || pk_fail "the output differs from a 
 J=$PK_TMP/w.json
 alloc_json win "$J" --timeline
 alloc_expect "mode" "$J" 'd["mode"]["name"], d["mode"]["window_s"], d["mode"]["period_s"], d["mode"]["scaled"]' "('windowed', 0.05, 0.25, False)"
-# one window opens every 250 ms of the session (at most 1.6 s, less if
-# the target ends first); the fraction is about 0.2 (ticks come at least
-# every 250 ms, so a window may run long: at most 0.6).
-alloc_expect "windows" "$J" 'len(d["windows"]) >= 2 and abs(len(d["windows"]) - d["session"]["duration_s"] / 0.25) <= 1.5' "True"
-alloc_expect "window length" "$J" 'all(0.04 <= w["end_s"] - w["start_s"] <= 0.5 for w in d["windows"][:-1])' "True"
-alloc_expect "armed fraction" "$J" '0.1 <= d["mode"]["armed_fraction"] <= 0.6' "True"
+# The schedule, whatever the machine's load (a main loop that stalls, e.g.
+# reading a library's debug information, opens and closes windows late,
+# never early): the k-th window opens no sooner than k periods after the
+# first, none closes before 50 ms (but the last, cut by the end), they do
+# not overlap, there are no more than the session's periods, and the armed
+# fraction (of the time from the first window to the end) is no more than
+# the windows add up to.
+alloc_expect "windows" "$J" 'len(d["windows"]) >= 2 and len(d["windows"]) <= d["session"]["duration_s"] / 0.25 + 1' "True"
+alloc_expect "window starts" "$J" 'all(w["start_s"] >= d["windows"][0]["start_s"] + k * 0.25 - 1e-6 for k, w in enumerate(d["windows"]))' "True"
+alloc_expect "window lengths" "$J" 'all(w["end_s"] - w["start_s"] >= 0.05 - 1e-6 for w in d["windows"][:-1])' "True"
+alloc_expect "windows apart" "$J" 'all(a["end_s"] <= b["start_s"] for a, b in zip(d["windows"], d["windows"][1:]))' "True"
+alloc_expect "armed fraction" "$J" '0.03 < d["mode"]["armed_fraction"] < 0.8 and d["mode"]["armed_fraction"] <= sum(w["end_s"] - w["start_s"] for w in d["windows"]) / (d["windows"][-1]["end_s"] - d["windows"][0]["start_s"]) + 1e-6' "True"
+alloc_expect "calls only grow" "$J" 'all(a["alloc_calls"] <= b["alloc_calls"] and a["free_calls"] <= b["free_calls"] for a, b in zip(d["timeline"], d["timeline"][1:]))' "True"
 alloc_expect "armed and disarmed points" "$J" 'sorted(set(p["armed"] for p in d["timeline"]))' "[False, True]"
 pk_run_limited 30 "$PERFKIT" allocs win >"$PK_TMP/table" || pk_fail "perfkit allocs failed"
 grep -q 'windowed' "$PK_TMP/table" && grep -q 'NOT scaled' "$PK_TMP/table" || { pk_show "$PK_TMP/table"; pk_fail "the table does not state the windowed mode"; }
