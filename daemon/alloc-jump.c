@@ -61,6 +61,7 @@
 
 #define JUMP_STACK_BYTES 512u    /* stack slice per record: the engine's default */
 #define JUMP_RING_SLOTS 65536u
+#define TRAP_RING_SLOTS 256u
 #define STOP_TIMEOUT_NS 3000000000ull
 #define DRAIN_CHUNK 4096
 #define STAGE_LIMIT (16u << 20)   /* bytes of slices staged at most: memory, and
@@ -161,6 +162,7 @@ struct alloc_jump {
 	uint8_t *trap_stack;         /* the stopped thread's stack copy */
 	size_t trap_stack_len;
 	uint64_t trap_stops, trap_ns;
+	uint64_t trap_records;       /* return traps read from their record */
 
 	/* over every image */
 	uint64_t events, foreign, drops, patched, fallbacks;
@@ -316,6 +318,13 @@ static int jump_find(struct alloc_inst *ai, pid_t tid)
 
 	if (ai->opt->stack_bytes && ai->opt->stack_bytes < cfg.stack_bytes)
 		cfg.stack_bytes = (unsigned)ai->opt->stack_bytes;
+	if (aj->trap) {
+		/* a slot per thread on its way to a trap (freed at the trap);
+		 * the slice as long as the tracer's own copy, up to the
+		 * engine's limit (past it, the unwinder reads the live stack) */
+		cfg.ring_slots = TRAP_RING_SLOTS;
+		cfg.stack_bytes = aj->trap_stack_len < 8192 ? (unsigned)aj->trap_stack_len : 8192;
+	}
 	if (!aj->j && !aj->unusable) {
 		aj->j = pk_jprobes_new(ai->pid, &cfg);
 		if (!aj->j)
@@ -703,6 +712,7 @@ static int jump_trap(struct alloc_inst *ai, pid_t tid)
 	uint64_t t0 = pk_monotonic_ns();
 	const struct jfn *f;
 	int64_t stack_id = -1;
+	const uint8_t *stack = aj->trap_stack;
 	ssize_t got = 0;
 
 	if (!aj->j || !aj->trap || ptrace(PTRACE_GETREGS, tid, NULL, &regs) < 0)
@@ -712,21 +722,27 @@ static int jump_trap(struct alloc_inst *ai, pid_t tid)
 	ev.time_ns = t0;
 	f = (size_t)ev.probe < aj->nfns ? &aj->fns[ev.probe] : NULL;
 	if (f && f->fn >= 0 && f->fn != PK_ALLOC_FREE && f->fn != PK_ALLOC_DELETE && !ev.nested) {
-		got = pk_probes_copy_stack(pk_alloc_probes(ai->alloc), tid, ev.sp, aj->trap_stack,
-					   aj->trap_stack_len);
-		if (got < 0)
-			got = 0; /* the unwinder reads the live stack */
+		if (ev.stack) { /* the record's slice: no read of the target */
+			stack = ev.stack;
+			got = (ssize_t)ev.stack_len;
+		} else {
+			got = pk_probes_copy_stack(pk_alloc_probes(ai->alloc), tid, ev.sp,
+						   aj->trap_stack, aj->trap_stack_len);
+			if (got < 0)
+				got = 0; /* the unwinder reads the live stack */
+		}
 	}
-	ev.stack_len = (size_t)got;
-	ev.stack = aj->trap_stack;
 	if (got > 0) {
 		/* the stack's id while its frames are still there (the memo, or
 		 * an unwind that may read beyond the copy) */
 		struct user_regs_struct r;
 
 		event_regs(aj, &ev, &r);
-		stack_id = (int64_t)pk_ai_on_stack(ai, tid, &r, aj->trap_stack, (size_t)got);
+		stack_id = (int64_t)pk_ai_on_stack(ai, tid, &r, stack, (size_t)got);
 	}
+	pk_jprobes_trap_release(aj->j, &ev);
+	ev.stack = NULL;
+	ev.stack_len = 0;
 	/* everything the call needs from the thread is read: let it go, then
 	 * account (events stay in order: the next stop is taken after this) */
 	pk_tracer_resume_trapped(ai->ctx->tracer, tid);
@@ -892,7 +908,10 @@ static void keep_stats(struct alloc_jump *aj)
 	if (!aj->j)
 		return;
 	pk_jprobes_stats(aj->j, &s);
-	aj->drops += s.drops;
+	if (aj->trap) /* records not written: the traps read the stacks */
+		aj->trap_records += s.trap_records;
+	else
+		aj->drops += s.drops;
 }
 
 static void jump_exec(struct alloc_inst *ai)
@@ -1002,6 +1021,7 @@ static void jump_finish(struct alloc_inst *ai)
 	pk_store_set_stat(st, sid, "alloc_ring_drops", (double)aj->drops);
 	if (aj->trap) {
 		pk_store_set_stat(st, sid, "alloc_jump_trap_stops", (double)aj->trap_stops);
+		pk_store_set_stat(st, sid, "alloc_jump_trap_records", (double)aj->trap_records);
 		pk_store_set_stat(st, sid, "alloc_jump_trap_handle_us",
 				  aj->trap_stops ? (double)aj->trap_ns / 1e3 / (double)aj->trap_stops : 0);
 	}

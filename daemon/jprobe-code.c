@@ -18,9 +18,7 @@
  *     then reload rdx and rax; call the copy (rsp 16-aligned there);
  *   after the return (caller-saved registers are ours again, except rax
  *   and rdx, the return registers, saved):
- *     trap mode records nothing in the ring; PK_JPROBE_TRAP_RETURN:
- *     rdi rsi rdx = the arguments, r11 = the return address, int3 (rax =
- *     the result, rsp + 88 = E); then return as below;
+ *     PK_JPROBE_TRAP_ENTRY: nothing more, return as below;
  *     no ring (its pointer zeroed by a final detach): skip recording;
  *     reserve a ring slot: slot = pos & mask; free when its seq == pos;
  *     seq < pos means full -> lock inc drops, skip the record; else claim
@@ -28,6 +26,11 @@
  *     fill the record (offsets: struct pk_jrec), copy the stack slice with
  *     rep movsb (length clamped, see jprobe.h), then publish seq = pos + 1
  *     (x86 stores are not reordered with older stores);
+ *     PK_JPROBE_TRAP_RETURN: r10 = the record's address (0: none, the
+ *     ring was full or gone), rdi rsi rdx = the arguments, rax = the
+ *     result, r11 = the return address, int3 (rsp + 88 = E): perfkitd
+ *     reads the record where it is, stack slice included, and frees its
+ *     slot (pk_jprobes_trap_release);
  *     return the saved rax and rdx.
  * The ring header offsets (PK_JRING_*) and record offsets are literal
  * numbers in the template; jprobe-int.h defines the same numbers and a
@@ -75,24 +78,17 @@ __asm__(
 	"20: call *pk_jd_copy(%rip)\n"
 	"mov %rax, 64(%rsp)\n"
 	"mov %rdx, 72(%rsp)\n"
-	"testb $24, pk_jd_flags(%rip)\n" /* trap mode: no ring record */
-	"jz 17f\n"
-	"testb $8, pk_jd_flags(%rip)\n" /* PK_JPROBE_TRAP_RETURN */
-	"jz 9f\n"
-	"mov 0(%rsp), %rdi\n"
-	"mov 8(%rsp), %rsi\n"
-	"mov 16(%rsp), %rdx\n"
-	"mov 88(%rsp), %r11\n"
-	"pk_jd_trap_return:\n"
-	"int3\n"
-	"jmp 9f\n"
+	"testb $8, pk_jd_flags(%rip)\n" /* PK_JPROBE_TRAP_RETURN: record, int3 */
+	"jnz 17f\n"
+	"testb $16, pk_jd_flags(%rip)\n" /* PK_JPROBE_TRAP_ENTRY: trapped already */
+	"jnz 9f\n"
 	/* the recording part starts at the ring pointer's load: a thread
 	 * that loaded it still writes, even if it is zeroed meanwhile */
 	"17:\n"
 	"pk_jd_loaded:\n"
 	"mov pk_jd_ring(%rip), %r11\n"
 	"test %r11, %r11\n"
-	"jz 9f\n"
+	"jz 7f\n"
 	"mov 0(%r11), %rax\n"
 	"1: mov %rax, %rdi\n"
 	"and 128(%r11), %rdi\n"
@@ -110,7 +106,7 @@ __asm__(
 	"mov 0(%r11), %rax\n"
 	"jmp 1b\n"
 	"4: lock incq 64(%r11)\n"
-	"jmp 9f\n"
+	"jmp 7f\n"
 	"3: mov %rax, %r8\n"
 	"mov pk_jd_id(%rip), %ecx\n"
 	"mov %ecx, 8(%rdi)\n"
@@ -183,7 +179,19 @@ __asm__(
 	"rep movsb\n"
 	"lea 1(%r8), %rcx\n"
 	"mov %rcx, (%r9)\n"
+	"mov %r9, %r10\n"
+	"jmp 8f\n"
+	"7: xor %r10d, %r10d\n" /* no record */
 	"pk_jd_done:\n"
+	"8: testb $8, pk_jd_flags(%rip)\n" /* PK_JPROBE_TRAP_RETURN */
+	"jz 9f\n"
+	"mov 0(%rsp), %rdi\n"
+	"mov 8(%rsp), %rsi\n"
+	"mov 16(%rsp), %rdx\n"
+	"mov 64(%rsp), %rax\n"
+	"mov 88(%rsp), %r11\n"
+	"pk_jd_trap_return:\n"
+	"int3\n"
 	"9: mov 72(%rsp), %rdx\n"
 	"mov 64(%rsp), %rax\n"
 	"pk_jd_unframe:\n"

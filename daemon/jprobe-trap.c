@@ -1,8 +1,16 @@
 /*
  * jprobe-trap.c - trap mode of the jump backend (PK_JPROBE_TRAP_ENTRY,
  * PK_JPROBE_TRAP_RETURN; see jprobe.h): the event of a thread stopped at a
- * detour's int3, read from its registers, and the traps turned into
- * no-ops when the tracer leaves.
+ * detour's int3, read from its registers and from the ring record it
+ * wrote just before (a return's), and the traps turned into no-ops when
+ * the tracer leaves.
+ *
+ * Nothing drains the ring in trap mode: each record is read and its slot
+ * freed by the stop that follows it, so the ring only holds the records
+ * of threads on their way to a trap (a few slots suffice).  A slot never
+ * freed (its thread killed between record and trap) leaves the ring full
+ * at its turn: the detours write no more records and the tracer reads
+ * stacks itself, correct but slower.
  */
 #include "daemon/jprobe-int.h"
 
@@ -10,6 +18,37 @@
 #include <sys/user.h>
 
 #include "daemon/probe-int.h"
+
+/* The record r10 points to, if it is a published one of probe id for a
+ * thread whose stack pointer at entry was sp (perfkitd's address), or
+ * NULL. */
+static struct pk_jrec *trap_record(const struct pk_jprobes *j, uint64_t r10, int id, uint64_t sp)
+{
+	uint64_t off = r10 - j->ring_target, idx;
+	struct pk_jrec *r;
+
+	if (!j->ring || !j->ring_target || r10 < j->ring_target || off < PK_JRING_SLOTS ||
+	    off >= j->ring_size || (off - PK_JRING_SLOTS) % j->recsz)
+		return NULL;
+	idx = (off - PK_JRING_SLOTS) / j->recsz;
+	r = (struct pk_jrec *)(j->ring + off);
+	/* the target wrote this: check everything */
+	if (!r->seq || ((r->seq - 1) & (j->ring_slots - 1)) != idx || r->probe != (uint32_t)id ||
+	    r->rsp != sp || r->stack_len > j->stack_bytes)
+		return NULL;
+	return r;
+}
+
+void pk_jprobes_trap_release(struct pk_jprobes *j, const struct pk_jprobe_event *ev)
+{
+	struct pk_jrec *r = ev->rec;
+
+	if (!r)
+		return;
+	/* seq = pos + 1: free for pos + slots */
+	__atomic_store_n(&r->seq, r->seq - 1 + j->ring_slots, __ATOMIC_RELEASE);
+	j->stats.trap_records++;
+}
 
 int pk_jprobes_trap_event(struct pk_jprobes *j, pid_t tid, const struct user_regs_struct *regs,
 			  struct pk_jprobe_event *ev)
@@ -44,9 +83,18 @@ int pk_jprobes_trap_event(struct pk_jprobes *j, pid_t tid, const struct user_reg
 		ev->r14 = regs->r14;
 		ev->r15 = regs->r15;
 		ev->nested = pk_jprobes_nested_ret(j, ev->ret_addr);
-		if (at_return && (pr->flags & PK_JPROBE_OUT_ARG0) && regs->rax == 0 &&
-		    pk_probes_read(j->inj, ev->args[0], &ev->out0, 8) < 0)
+		if (at_return)
+			ev->rec = trap_record(j, regs->r10, (int)i, ev->sp);
+		if (ev->rec) {
+			const struct pk_jrec *r = ev->rec;
+
+			ev->stack = (const uint8_t *)r + PK_JREC_STACK;
+			ev->stack_len = r->stack_len;
+			ev->out0 = r->out0;
+		} else if (at_return && (pr->flags & PK_JPROBE_OUT_ARG0) && regs->rax == 0 &&
+			   pk_probes_read(j->inj, ev->args[0], &ev->out0, 8) < 0) {
 			ev->out0 = 0;
+		}
 		return (int)i;
 	}
 	return -1;

@@ -89,14 +89,16 @@ struct pk_jprobes;
 #define PK_JPROBE_DURATION 4u   /* also read the time stamp counter at
 				   entry (duration_ns); else one reading,
 				   at the return, about 10 ns less */
-/* Trap mode: instead of writing a ring record, the detour executes an
- * int3 after the call returns (TRAP_RETURN: rdi rsi rdx = the arguments,
- * rax = the result) or before it calls (TRAP_ENTRY: the arguments are
- * still in rdi rsi rdx); r11 = the caller's return address and rsp + 88 =
- * the stack pointer at entry either way.  The tracer builds the event
- * from the stopped thread (pk_jprobes_trap_event) and resumes it with
- * signal 0, rip unchanged: one ptrace stop per call, exact (nothing to
- * drop), no rip or memory written while it is stopped. */
+/* Trap mode: the detour executes an int3 after the call returns and its
+ * ring record is written (TRAP_RETURN: rdi rsi rdx = the arguments, rax =
+ * the result, r10 = the record, whose stack slice spares the tracer a
+ * read of the stack) or before it calls (TRAP_ENTRY: the arguments are
+ * still in rdi rsi rdx, no record); r11 = the caller's return address and
+ * rsp + 88 = the stack pointer at entry either way.  The tracer builds
+ * the event from the stopped thread (pk_jprobes_trap_event) and resumes
+ * it with signal 0, rip unchanged: one ptrace stop per call, exact
+ * (nothing to drop: without a record the tracer reads the stack itself),
+ * no rip or memory written while it is stopped. */
 #define PK_JPROBE_TRAP_RETURN 8u
 #define PK_JPROBE_TRAP_ENTRY 16u
 
@@ -181,14 +183,21 @@ int pk_jprobes_clean_child(const struct pk_jprobes *j, pid_t child);
 /*
  * Trap mode (PK_JPROBE_TRAP_*): is rip (a stopped thread's, after an int3)
  * just past a detour's trap?  Then fill *ev from regs (the thread's
- * registers; ev->stack is left NULL, the caller copies the stack from
- * ev->sp itself) and return the probe id; else -1.  ev->time_ns is 0
- * (the caller's clock); ev->out0 is read (PK_JPROBE_OUT_ARG0, result 0).
+ * registers) and return the probe id; else -1.  At a return trap whose
+ * ring record checks out, ev->stack and ev->stack_len are its stack slice
+ * (in the ring: valid until pk_jprobes_trap_release) and ev->out0 comes
+ * from it; else ev->stack is NULL (the caller copies the stack from ev->sp
+ * itself) and ev->out0 is read (PK_JPROBE_OUT_ARG0, result 0).  ev->time_ns
+ * is 0 (the caller's clock).
  */
 struct pk_jprobe_event;
 struct user_regs_struct;
 int pk_jprobes_trap_event(struct pk_jprobes *j, pid_t tid, const struct user_regs_struct *regs,
 			  struct pk_jprobe_event *ev);
+
+/* Free the ring slot of a trap event's record (none: nothing done).  Once
+ * per handled trap, after its stack slice was used. */
+void pk_jprobes_trap_release(struct pk_jprobes *j, const struct pk_jprobe_event *ev);
 
 /*
  * Turn every detour trap into a no-op (a nop over each int3, one byte
@@ -224,6 +233,7 @@ struct pk_jprobe_event {
 	const void *stack;         /* stack_len bytes from sp; valid during
 				      the callback */
 	size_t stack_len;
+	void *rec;                 /* trap mode: the ring record read */
 };
 
 typedef void (*pk_jprobe_callback)(void *ctx, const struct pk_jprobe_event *ev);
@@ -240,7 +250,11 @@ long pk_jprobes_drain(struct pk_jprobes *j, pk_jprobe_callback cb, void *ctx, si
 
 struct pk_jprobe_stats {
 	uint64_t events;           /* drained */
-	uint64_t drops;            /* events the target dropped: ring full */
+	uint64_t drops;            /* events the target dropped: ring full
+				      (trap mode: records not written, the
+				      event is not lost) */
+	uint64_t trap_records;     /* trap mode: return traps read from
+				      their ring record */
 	uint64_t corrupt;          /* records with an impossible probe id (the
 				      target overwrote its ring): not handed
 				      out */

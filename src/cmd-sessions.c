@@ -361,13 +361,16 @@ static void show_alloc_stats(struct stat_view *sv)
 			show_line("allocator jumps", "%.0f patched", v);
 	}
 	if (stat_take(sv, "alloc_jump_trap_stops", &v)) {
-		/* trap mode: one stop per call at its detour, no ring */
+		/* trap mode: one stop per call at its detour, a ring only for
+		 * the allocations' stack slices */
 		stat_take(sv, "alloc_jump_events", &w);
 		stat_take(sv, "alloc_ring_drops", &w);
 		if (stat_take(sv, "alloc_jump_trap_handle_us", &w))
 			show_line("detour stops", "%.0f (%.1f µs of perfkitd work in each)", v, w);
 		else
 			show_line("detour stops", "%.0f", v);
+		show_count(sv, "alloc_jump_trap_records", "stacks from the ring",
+			   " (allocations unwound without reading the target)");
 	} else {
 		show_count(sv, "alloc_jump_events", "ring events", "");
 		if (stat_take(sv, "alloc_ring_drops", &v))

@@ -37,7 +37,11 @@ alloc_json() {
 		jump) [ "$(alloc_stat "$session" alloc_jump_trap_stops)" = -1 ] ||
 			pk_fail "session $session: the jump backend stopped at detours" ;;
 		*) [ "$(alloc_stat "$session" alloc_jump_trap_stops)" -ge 1 ] 2>/dev/null ||
-			pk_fail "session $session: no call stopped at a detour (trap backend)" ;;
+			pk_fail "session $session: no call stopped at a detour (trap backend)"
+		   # an allocation's trap reads its stack from the ring record
+		   # its detour wrote, not from the target
+		   [ "$(alloc_stat "$session" alloc_jump_trap_records)" -ge 1 ] 2>/dev/null ||
+			pk_fail "session $session: no return trap came with its ring record" ;;
 		esac
 	fi
 }
