@@ -193,7 +193,8 @@ static int place(void *ctx, const char *name, int fn, uint64_t addr, uint64_t si
 		flags |= fn == PK_ALLOC_FREE || fn == PK_ALLOC_DELETE ? PK_JPROBE_TRAP_ENTRY
 								       : PK_JPROBE_TRAP_RETURN;
 	else if (fn == PK_ALLOC_FREE || fn == PK_ALLOC_DELETE)
-		flags |= PK_JPROBE_DURATION; /* the entry time orders it */
+		/* the entry time orders it; its stack is not unwound */
+		flags |= PK_JPROBE_DURATION | PK_JPROBE_NO_STACK;
 	id = pk_jprobe_add(aj->j, addr, size, name, flags);
 	if (id < 0)
 		return 0; /* out of memory: int3 takes it */

@@ -24,7 +24,8 @@
  *     seq < pos means full -> lock inc drops, skip the record; else claim
  *     pos with lock cmpxchg on head (retry on a race);
  *     fill the record (offsets: struct pk_jrec), copy the stack slice with
- *     rep movsb (length clamped, see jprobe.h), then publish seq = pos + 1
+ *     rep movsb (length clamped, see jprobe.h; none for
+ *     PK_JPROBE_NO_STACK), then publish seq = pos + 1
  *     (x86 stores are not reordered with older stores);
  *     PK_JPROBE_TRAP_RETURN: r10 = the record's address (0: none, the
  *     ring was full or gone), rdi rsi rdx = the arguments, rax = the
@@ -152,7 +153,11 @@ __asm__(
 	"mov %r14, 128(%rdi)\n"
 	"mov %r15, 136(%rdi)\n"
 	"mov 152(%r11), %rcx\n"
-	"mov 168(%r11), %rdx\n"
+	"testb $32, pk_jd_flags(%rip)\n" /* PK_JPROBE_NO_STACK */
+	"jz 14f\n"
+	"xor %ecx, %ecx\n"
+	"jmp 13f\n"
+	"14: mov 168(%r11), %rdx\n"
 	"cmp 160(%r11), %rsi\n"
 	"jb 10f\n"
 	"cmp %rdx, %rsi\n"

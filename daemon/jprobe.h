@@ -101,6 +101,9 @@ struct pk_jprobes;
  * no rip or memory written while it is stopped. */
 #define PK_JPROBE_TRAP_RETURN 8u
 #define PK_JPROBE_TRAP_ENTRY 16u
+/* A record without a stack slice (a free's: its stack is not unwound),
+ * written and drained faster */
+#define PK_JPROBE_NO_STACK 32u
 
 struct pk_jprobe_config {
 	unsigned ring_slots;       /* power of two (default 16384) */

@@ -637,7 +637,7 @@ static void test_refusals(void)
 	CU_ASSERT_EQUAL_FATAL(jd_func_range(&t, "shape_loop", &s, &e), 0);
 	loopy = pk_jprobe_add(j, s, e - s, "shape_loop", 0);
 	CU_ASSERT_EQUAL_FATAL(jd_func_range(&t, "shape_plain", &s, &e), 0);
-	plain = pk_jprobe_add(j, s, e - s, "shape_plain", PK_JPROBE_DURATION);
+	plain = pk_jprobe_add(j, s, e - s, "shape_plain", PK_JPROBE_DURATION | PK_JPROBE_NO_STACK);
 	thrower = pk_jprobe_add(j, s + 1, e - s - 1, "shape_throw", PK_JPROBE_MAY_THROW);
 	/* the safe point: a thread stopped inside the bytes to patch (its rip
 	 * moved to shape_plain's second instruction, its stack pointer 4 KiB
@@ -710,6 +710,7 @@ static void test_refusals(void)
 
 		for (size_t i = 0; i < nev; i++) {
 			CU_ASSERT_EQUAL_FATAL(evs[i].ret, evs[i].a0 * 3 + 1);
+			CU_ASSERT_EQUAL(evs[i].stack_len, 0); /* PK_JPROBE_NO_STACK */
 			total += evs[i].duration_ns;
 		}
 		CU_ASSERT(total > 0); /* PK_JPROBE_DURATION: entry time too */
