@@ -32,6 +32,7 @@ PK_FPROBE_TESTS = \
 	tests/integration/fprobe-lost.sh \
 	tests/integration/fprobe-threads.sh \
 	tests/integration/fprobe-detach.sh \
-	tests/integration/fprobe-errors.sh
+	tests/integration/fprobe-errors.sh \
+	tests/integration/probe-one-cpu.sh
 TESTS += $(PK_FPROBE_TESTS)
 EXTRA_DIST += $(PK_FPROBE_TESTS) tests/bench/fprobe.sh

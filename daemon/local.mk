@@ -4,7 +4,7 @@ daemon_libpkdaemon_a_CFLAGS = $(AM_CFLAGS) $(LIBUNWIND_CFLAGS) $(LIBDW_CFLAGS) $
 daemon_libpkdaemon_a_SOURCES = \
 	daemon/options.c daemon/options.h \
 	daemon/target.c daemon/target.h \
-	daemon/tracer.c daemon/tracer.h \
+	daemon/tracer.c daemon/tracer.h daemon/tracer-hot.c \
 	daemon/sampler.c daemon/sampler.h daemon/sampler-perf.c \
 	daemon/perf-ring.c daemon/perf-ring.h \
 	daemon/recorder.c daemon/recorder.h \

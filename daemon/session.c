@@ -467,7 +467,7 @@ static int sample_loop(struct recording *r)
 		}
 		if (fds[0].revents & POLLIN)
 			read_signals(r);
-		pk_tracer_drain(&r->tracer);
+		pk_tracer_drain_hot(&r->tracer);
 		rc = pk_sampler_process(&r->sampler);
 		if (rc >= 0 && (fds[1].revents & POLLIN) &&
 		    read(r->timerfd, &expirations, sizeof(expirations)) == (ssize_t)sizeof(expirations) &&
@@ -530,6 +530,11 @@ static void store_stats(struct recording *r, double user_s, double sys_s)
 		achieved = user_s + sys_s > 0 ? (double)ss->samples / (user_s + sys_s) : 0;
 
 	pk_store_set_stat(r->st, sid, "threads", (double)r->tracer.threads_seen);
+	if (r->tracer.spin_hits || r->tracer.hot_stops) {
+		/* probe traps: how the tracer waited for them */
+		pk_store_set_stat(r->st, sid, "trap_spin_stops", (double)r->tracer.spin_hits);
+		pk_store_set_stat(r->st, sid, "trap_blocking_stops", (double)r->tracer.hot_stops);
+	}
 	pk_store_set_stat(r->st, sid, "duration_s", duration);
 	pk_store_set_stat(r->st, sid, "user_cpu_s", user_s);
 	pk_store_set_stat(r->st, sid, "sys_cpu_s", sys_s);

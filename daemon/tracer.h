@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 struct pk_thread {
 	pid_t tid;
@@ -101,10 +102,17 @@ struct pk_tracer {
 	 * within microseconds and a blocked tracer costs a wake-up per stop.
 	 * A poll that finds nothing backs off (spin_skip traps without
 	 * polling, doubling up to 256), so sparse traps cost little CPU and
-	 * a tracer that shares the target's CPU does not keep it waiting. */
+	 * a tracer that shares the target's CPU does not keep it waiting;
+	 * backed off all the way, pk_tracer_drain_hot blocks in waitpid for
+	 * the next stop instead of returning to the caller's poll. */
 	uint64_t trap_spin_ns;
 	unsigned spin_skip, spin_backoff;
 	uint64_t spin_hits, spin_misses;
+	/* pk_tracer_drain_hot's blocking wait (daemon/tracer-hot.c) */
+	int hot_state;              /* 0 not set up, 1 ready, -1 unavailable */
+	int hot_armed;              /* its timer runs */
+	timer_t hot_timer;
+	uint64_t hot_stops;         /* stops taken by a blocking wait */
 };
 
 #define PK_TRACER_TRAP_SPIN_NS 60000ull
@@ -137,6 +145,20 @@ enum pk_stop_kind pk_tracer_handle(struct pk_tracer *t, pid_t tid, int status);
  * next stop (see trap_spin_ns), for at most about a millisecond in all,
  * so the caller's loop still runs often.  Returns how many. */
 int pk_tracer_drain(struct pk_tracer *t);
+
+/*
+ * pk_tracer_drain for the main loop: when nothing is ready after a trap
+ * stop (and the spin found nothing), block in waitpid for the next stop,
+ * as a bare tracer does, for at most the main loop's tick (a timer's
+ * signal interrupts it).  Returns the number of stops handled.
+ */
+int pk_tracer_drain_hot(struct pk_tracer *t);
+
+/* daemon/tracer-hot.c: the blocking wait (a stop's tid, 0 time up or
+ * unavailable, -1 no child), the timer disarmed, the timer deleted. */
+pid_t pk_tracer_hot_wait(struct pk_tracer *t, int *status);
+void pk_tracer_hot_end(struct pk_tracer *t);
+void pk_tracer_hot_release(struct pk_tracer *t);
 
 /* Send PTRACE_INTERRUPT unless one is pending; 0, or -errno (ESRCH: gone). */
 int pk_tracer_interrupt(struct pk_tracer *t, struct pk_thread *th);
