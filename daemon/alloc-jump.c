@@ -61,7 +61,7 @@
 
 #define JUMP_STACK_BYTES 512u    /* stack slice per record: the engine's default */
 #define JUMP_RING_SLOTS 65536u
-#define TRAP_RING_SLOTS 256u
+#define TRAP_RING_SLOTS 64u
 #define STOP_TIMEOUT_NS 3000000000ull
 #define DRAIN_CHUNK 4096
 #define STAGE_LIMIT (16u << 20)   /* bytes of slices staged at most: memory, and
@@ -320,11 +320,14 @@ static int jump_find(struct alloc_inst *ai, pid_t tid)
 	if (ai->opt->stack_bytes && ai->opt->stack_bytes < cfg.stack_bytes)
 		cfg.stack_bytes = (unsigned)ai->opt->stack_bytes;
 	if (aj->trap) {
-		/* a slot per thread on its way to a trap (freed at the trap);
-		 * the slice as long as the tracer's own copy, up to the
-		 * engine's limit (past it, the unwinder reads the live stack) */
+		/* a slot per thread on its way to a trap (freed at the trap;
+		 * more threads at once than slots: the rest are read by the
+		 * tracer), the slice as long as the tracer's own copy, up to
+		 * the engine's limit (past it, the unwinder reads the live
+		 * stack) */
 		cfg.ring_slots = TRAP_RING_SLOTS;
-		cfg.stack_bytes = aj->trap_stack_len < 8192 ? (unsigned)aj->trap_stack_len : 8192;
+		cfg.stack_bytes = aj->trap_stack_len < PK_JSTACK_MAX ? (unsigned)aj->trap_stack_len
+								     : PK_JSTACK_MAX;
 	}
 	if (!aj->j && !aj->unusable) {
 		aj->j = pk_jprobes_new(ai->pid, &cfg);

@@ -44,7 +44,7 @@ struct pk_jprobes *pk_jprobes_new(pid_t pid, const struct pk_jprobe_config *cfg)
 	unsigned stack = cfg && cfg->stack_bytes ? cfg->stack_bytes : 512;
 	uint64_t t;
 
-	if ((slots & (slots - 1)) != 0 || slots < 2 || stack > 8192)
+	if ((slots & (slots - 1)) != 0 || slots < 2 || stack > PK_JSTACK_MAX)
 		return NULL;
 	j = calloc(1, sizeof(*j));
 	if (!j)

@@ -105,10 +105,12 @@ struct pk_jprobes;
  * written and drained faster */
 #define PK_JPROBE_NO_STACK 32u
 
+#define PK_JSTACK_MAX 65536u
+
 struct pk_jprobe_config {
 	unsigned ring_slots;       /* power of two (default 16384) */
 	unsigned stack_bytes;      /* stack slice per event (default 512,
-				      at most 8192) */
+				      at most PK_JSTACK_MAX) */
 };
 
 /* A new engine for process pid; nothing is touched yet.  cfg may be NULL
