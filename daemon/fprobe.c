@@ -472,7 +472,6 @@ static int fp_start(void *self, struct pk_instrument_ctx *ctx)
 static int fp_on_trap(void *self, pid_t tid)
 {
 	struct fprobe *f = self;
-	uint64_t t0 = pk_monotonic_ns();
 	int r;
 
 	if (!f->p)
@@ -490,7 +489,7 @@ static int fp_on_trap(void *self, pid_t tid)
 				(int)f->ctx->tracer->pid);
 		return 1;
 	}
-	pk_histogram_add(&f->handle_ns, pk_monotonic_ns() - t0);
+	pk_histogram_add(&f->handle_ns, pk_probes_last_handle_ns(f->p));
 	return 1;
 }
 

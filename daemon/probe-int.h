@@ -70,6 +70,8 @@ struct pk_probes {
 	uint8_t *stack_buf;        /* entry-time stack copy (stack_copy bytes) */
 	size_t stack_copy;
 	struct pk_probe_stats stats;
+	uint64_t trap_t0;          /* clock at the trap being handled, else 0 */
+	uint64_t last_handle_ns;   /* the last handled trap's time in the engine */
 };
 
 /* probe.c */

@@ -118,7 +118,7 @@ static int handle_entry(struct pk_probes *p, pid_t tid, struct pk_probe *pr,
 	ev.kind = PK_PROBE_ENTRY;
 	ev.probe = (int)(pr - p->probes);
 	ev.tid = tid;
-	ev.time_ns = pk_monotonic_ns();
+	ev.time_ns = p->trap_t0; /* the stop's clock: one reading per trap */
 	ev.args[0] = regs->rdi;
 	ev.args[1] = regs->rsi;
 	ev.args[2] = regs->rdx;
@@ -201,7 +201,7 @@ int pk_probe_handle_return(struct pk_probes *p, pid_t tid, struct user_regs_stru
 		ev.kind = PK_PROBE_RETURN;
 		ev.probe = pend.probe;
 		ev.tid = tid;
-		ev.time_ns = pk_monotonic_ns();
+		ev.time_ns = p->trap_t0 ? p->trap_t0 : pk_monotonic_ns();
 		memcpy(ev.args, pend.args, sizeof(ev.args));
 		ev.ret_addr = pend.orig_ret;
 		ev.entry_sp = pend.slot;
@@ -248,19 +248,24 @@ int pk_probe_handle_trap(struct pk_probes *p, pid_t tid)
 		return -errno;
 	before = regs;
 	if (p->tramp && regs.rip - 1 == p->tramp)
-		err = pk_probe_handle_return(p, tid, &regs);
+		pr = NULL; /* the return trampoline */
 	else if ((pr = pk_probe_find_placed(p, regs.rip - 1)) == NULL)
-		return 0;
+		return 0; /* not ours */
+	p->trap_t0 = t0;
+	if (!pr)
+		err = pk_probe_handle_return(p, tid, &regs);
 	else if (pr->armed)
 		err = handle_entry(p, tid, pr, &regs);
 	else /* hit the int3 just before pk_probes_disarm removed it */
 		regs.rip = pr->addr, err = 0;
+	p->trap_t0 = 0;
 	if (err < 0)
 		return err;
 	p->stats.traps++;
 	err = put_regs(p, tid, &regs, &before);
 	if (err < 0)
 		return err;
-	p->stats.handle_ns += pk_monotonic_ns() - t0;
+	p->last_handle_ns = pk_monotonic_ns() - t0;
+	p->stats.handle_ns += p->last_handle_ns;
 	return 1;
 }

@@ -203,6 +203,11 @@ void pk_probes_stats(const struct pk_probes *p, struct pk_probe_stats *out)
 	out->pages = (unsigned)p->npages;
 }
 
+uint64_t pk_probes_last_handle_ns(const struct pk_probes *p)
+{
+	return p->last_handle_ns;
+}
+
 static const struct pk_probes *sort_ctx;
 
 static int cmp_by_addr(const void *a, const void *b)

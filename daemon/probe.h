@@ -271,6 +271,10 @@ struct pk_probe_stats {
 };
 void pk_probes_stats(const struct pk_probes *p, struct pk_probe_stats *out);
 
+/* Time spent in the engine by the last trap pk_probe_handle_trap handled
+ * (its share of handle_ns). */
+uint64_t pk_probes_last_handle_ns(const struct pk_probes *p);
+
 /* Address of the return trampoline (0 before the first arm). */
 uint64_t pk_probes_trampoline(const struct pk_probes *p);
 

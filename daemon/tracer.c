@@ -423,13 +423,15 @@ enum pk_stop_kind pk_tracer_handle(struct pk_tracer *t, pid_t tid, int status)
  * while (trap_spin_ns) unless backing off.  Returns what waitpid gave. */
 static pid_t spin_for_trap(struct pk_tracer *t, int *status, uint64_t drain_start)
 {
-	uint64_t now = pk_monotonic_ns(), until = now + t->trap_spin_ns;
+	uint64_t now, until;
 	pid_t tid;
 
 	if (t->spin_skip) {
 		t->spin_skip--;
 		return 0;
 	}
+	now = pk_monotonic_ns();
+	until = now + t->trap_spin_ns;
 	if (now - drain_start > DRAIN_SPIN_BUDGET_NS)
 		return 0;
 	do
