@@ -458,17 +458,20 @@ static int drain(struct pk_tracer *t, int hot)
 
 	for (;;) {
 		enum pk_stop_kind kind;
-
-		tid = waitpid(-1, &status, __WALL | WNOHANG);
-		if (tid == 0 && after_trap && t->trap_spin_ns && !t->stopping && !t->exited)
-			tid = spin_for_trap(t, &status, start);
 		/* the blocking wait only where spinning never finds the next
 		 * stop: the target shares the tracer's CPU, so blocking wakes
 		 * no other CPU (on another CPU, a busy tracer's main loop is
 		 * what spares the target a wake-up of an idle one: 60 us a
 		 * stop on the reference VM, against 10 for a shared CPU) */
-		if (tid == 0 && after_trap && hot && t->spin_backoff >= SPIN_BACKOFF_MAX &&
-		    !t->stopping && !t->exited)
+		int blocking = after_trap && hot && t->spin_backoff >= SPIN_BACKOFF_MAX &&
+			       !t->stopping && !t->exited;
+
+		/* blocking and no spin due: the blocking wait itself returns
+		 * what is ready, no need to look first */
+		tid = blocking && t->spin_skip ? 0 : waitpid(-1, &status, __WALL | WNOHANG);
+		if (tid == 0 && after_trap && t->trap_spin_ns && !t->stopping && !t->exited)
+			tid = spin_for_trap(t, &status, start);
+		if (tid == 0 && blocking)
 			tid = pk_tracer_hot_wait(t, &status);
 		if (tid <= 0)
 			break;
