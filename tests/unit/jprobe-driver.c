@@ -391,6 +391,8 @@ int jd_run(struct jd_target *t, struct pk_jprobes *j, pk_jprobe_callback cb, voi
 		}
 		case 0:
 			sig = WSTOPSIG(st);
+			if (sig == SIGTRAP && o && o->trap && o->trap(tid) == 1)
+				sig = 0;
 			if (sig == SIGTRAP && o && o->int3 && pk_probe_handle_trap(o->int3, tid) == 1)
 				sig = 0;
 			break;

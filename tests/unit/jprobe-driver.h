@@ -47,6 +47,8 @@ struct jd_run_opts {
 	struct pk_probes *int3;     /* the int3 engine holding the functions
 				       the jump backend refused, or NULL:
 				       its SIGTRAPs go to pk_probe_handle_trap */
+	int (*trap)(pid_t tid);     /* trap mode: a SIGTRAP stop first goes
+				       here; 1 when it was a detour's */
 	int detach_err;
 	int detached;
 };

@@ -719,6 +719,86 @@ static void test_refusals(void)
 	pk_jprobes_free(j);
 }
 
+/* Trap mode (PK_JPROBE_TRAP_RETURN): the detour writes its record, then
+ * traps with r10 = the record; the handler reads the call from it and
+ * frees its slot.  The ring has 2 slots and the first record's slot is
+ * never freed, so from the third call on the ring is full at its turn:
+ * those traps come without a record (r10 = 0, a drop counted) and the
+ * call is still read from the registers. */
+static struct pk_jprobes *trap_j;
+static long trap_with_rec, trap_without_rec, trap_kept;
+
+static int on_trap_stop(pid_t tid)
+{
+	struct user_regs_struct regs;
+	struct pk_jprobe_event e;
+
+	if (ptrace(PTRACE_GETREGS, tid, 0, &regs) < 0 || pk_jprobes_trap_event(trap_j, tid, &regs, &e) < 0)
+		return 0;
+	if (e.rec)
+		trap_with_rec++;
+	else
+		trap_without_rec++;
+	on_event(NULL, &e);
+	if (e.rec && !trap_kept)
+		trap_kept = 1; /* its slot stays taken */
+	else
+		pk_jprobes_trap_release(trap_j, &e);
+	return 1;
+}
+
+static void test_trap_records(void)
+{
+	struct pk_jprobe_config cfg = { 2, 512 };
+	struct pk_jprobe_stats st;
+	struct jd_run_opts o;
+	struct jd_target t;
+	struct pk_jprobes *j;
+	char path[512];
+	uint64_t s, e;
+	long sliced = 0;
+	int plain;
+
+	target(path, sizeof(path), "jprobe-shapes");
+	CU_ASSERT_EQUAL_FATAL(jd_start(&t, path, NULL, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(jd_seize(&t), 0);
+	j = pk_jprobes_new(t.pid, &cfg);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	CU_ASSERT_EQUAL_FATAL(jd_func_range(&t, "shape_plain", &s, &e), 0);
+	plain = pk_jprobe_add(j, s, e - s, "shape_plain", PK_JPROBE_TRAP_RETURN);
+	CU_ASSERT_EQUAL_FATAL(pk_jprobes_arm(j, t.tids, t.ntids), 1);
+	CU_ASSERT_PTR_NULL(pk_jprobe_refusal(j, plain));
+	memset(&o, 0, sizeof(o));
+	o.trap = on_trap_stop;
+	o.drain_at_end = 1; /* nothing drains the ring in trap mode */
+	trap_j = j;
+	trap_with_rec = trap_without_rec = trap_kept = 0;
+	nev = 0;
+	ptrace(PTRACE_CONT, t.pid, 0, 0);
+	jd_go(&t);
+	CU_ASSERT_EQUAL(jd_run(&t, j, NULL, NULL, &o), 0);
+	jd_read_output(&t, 1);
+	close(t.in_fd);
+	close(t.out_fd);
+	CU_ASSERT(exited_ok(&t));
+	CU_ASSERT_PTR_NOT_NULL(strstr(t.out, "total 1499500 10\n"));
+	/* shape_plain(i) returns i * 3 + 1, called 1000 times */
+	CU_ASSERT_EQUAL(nev, 1000);
+	CU_ASSERT_EQUAL(trap_with_rec, 2);
+	CU_ASSERT_EQUAL(trap_without_rec, 998);
+	for (size_t i = 0; i < nev; i++) {
+		CU_ASSERT_EQUAL_FATAL(evs[i].probe, plain);
+		CU_ASSERT_EQUAL_FATAL(evs[i].ret, evs[i].a0 * 3 + 1);
+		/* a record's slice starts at the return address */
+		sliced += evs[i].stack_len >= 8 && evs[i].first_word == evs[i].ret_addr;
+	}
+	CU_ASSERT_EQUAL(sliced, 2);
+	pk_jprobes_stats(j, &st);
+	CU_ASSERT_EQUAL(st.trap_records, 1); /* the one freed */
+	CU_ASSERT_EQUAL(st.drops, 998);
+	pk_jprobes_free(j);
+}
+
 int main(int argc, char **argv)
 {
 	const char *bd = getenv("top_builddir");
@@ -776,6 +856,7 @@ int main(int argc, char **argv)
 	ADD("driver killed by SIGKILL", test_driver_killed);
 	ADD("full ring drops, counted", test_full_ring);
 	ADD("refusals for the int3 backend", test_refusals);
+	ADD("trap mode: records read at the trap, full ring", test_trap_records);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	fails = CU_get_number_of_failures();
