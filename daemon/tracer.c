@@ -24,11 +24,15 @@
 
 void pk_tracer_init(struct pk_tracer *t, pid_t pid, const struct pk_tracer_hooks *hooks)
 {
+	const char *w;
+
 	memset(t, 0, sizeof(*t));
 	t->pid = pid;
 	if (hooks)
 		t->hooks = *hooks;
 	t->trap_spin_ns = PK_TRACER_TRAP_SPIN_NS;
+	w = getenv("PERFKIT_TRAP_WAIT");
+	t->trap_block = w && strcmp(w, "block") == 0;
 }
 
 static void thread_close(struct pk_thread *th)
@@ -463,13 +467,16 @@ static int drain(struct pk_tracer *t, int hot)
 		 * no other CPU (on another CPU, a busy tracer's main loop is
 		 * what spares the target a wake-up of an idle one: 60 us a
 		 * stop on the reference VM, against 10 for a shared CPU) */
-		int blocking = after_trap && hot && t->spin_backoff >= SPIN_BACKOFF_MAX &&
+		int blocking = after_trap && hot &&
+			       (t->trap_block || t->spin_backoff >= SPIN_BACKOFF_MAX) &&
 			       !t->stopping && !t->exited;
 
 		/* blocking and no spin due: the blocking wait itself returns
 		 * what is ready, no need to look first */
-		tid = blocking && t->spin_skip ? 0 : waitpid(-1, &status, __WALL | WNOHANG);
-		if (tid == 0 && after_trap && t->trap_spin_ns && !t->stopping && !t->exited)
+		tid = blocking && (t->trap_block || t->spin_skip) ? 0
+								  : waitpid(-1, &status, __WALL | WNOHANG);
+		if (tid == 0 && after_trap && t->trap_spin_ns && !t->trap_block && !t->stopping &&
+		    !t->exited)
 			tid = spin_for_trap(t, &status, start);
 		if (tid == 0 && blocking)
 			tid = pk_tracer_hot_wait(t, &status);

@@ -106,6 +106,8 @@ struct pk_tracer {
 	 * backed off all the way, pk_tracer_drain_hot blocks in waitpid for
 	 * the next stop instead of returning to the caller's poll. */
 	uint64_t trap_spin_ns;
+	int trap_block;             /* PERFKIT_TRAP_WAIT=block: always the
+				       blocking wait, never a spin */
 	unsigned spin_skip, spin_backoff;
 	uint64_t spin_hits, spin_misses;
 	/* pk_tracer_drain_hot's blocking wait (daemon/tracer-hot.c) */
