@@ -464,9 +464,11 @@ static int drain(struct pk_tracer *t, int hot)
 		enum pk_stop_kind kind;
 		/* the blocking wait only where spinning never finds the next
 		 * stop: the target shares the tracer's CPU, so blocking wakes
-		 * no other CPU (on another CPU, a busy tracer's main loop is
-		 * what spares the target a wake-up of an idle one: 60 us a
-		 * stop on the reference VM, against 10 for a shared CPU) */
+		 * no other CPU, or it runs long between its calls, when the
+		 * tracer would sleep in poll anyway (while calls come fast on
+		 * another CPU, a busy tracer's main loop is what spares the
+		 * target a wake-up of an idle CPU: 60 us a stop on the
+		 * reference VM, against 10 for a shared CPU) */
 		int blocking = after_trap && hot &&
 			       (t->trap_block || t->spin_backoff >= SPIN_BACKOFF_MAX) &&
 			       !t->stopping && !t->exited;

@@ -481,8 +481,8 @@ static void show_table(struct pk_cli *cli, const struct pk_session *s, struct st
 	if (stat_take(sv, "recorder_cpu_s", &v))
 		show_line("recorder CPU", "%.3f s", v);
 	if (stat_take(sv, "trap_spin_stops", &v) && stat_take(sv, "trap_blocking_stops", &w))
-		show_line("probe stops caught", "%.0f by spinning, %.0f by a blocking wait (the target "
-			  "on perfkitd's CPU)", v, w);
+		show_line("probe stops caught", "%.0f by spinning, %.0f by a blocking wait (where "
+			  "spinning kept failing)", v, w);
 	show_alloc_stats(sv);
 	show_probe_stats(sv);
 	for (i = 0; i < sv->n; i++)
