@@ -28,15 +28,13 @@ struct stack_agg {
 };
 
 /*
- * A stack already unwound.  Unwinding reads only the registers and the
- * stack copy (when it made no remote read), so the same rip, rsp and rbp
- * with a byte-identical copy unwind to the same stack: a loop allocating
- * at one call site pays for one unwind.
+ * A stack already unwound, remembered with exactly what it read
+ * (pk_unwind_log): the registers it read (values in regs, by libunwind's
+ * numbering) and the stack-copy words (offset, value).  Unwinding reads
+ * only those (when it made no remote read), so an entry with the same rip
+ * and rsp whose registers and words are all the same unwinds the same
+ * way: a loop allocating at one call site pays for one unwind.
  */
-/* One unwind, remembered with exactly what it read (pk_unwind_log): the
- * registers it read (values in regs, by libunwind's numbering) and the
- * stack-copy words (offset, value).  An entry with the same rip and rsp
- * whose registers and words are all the same unwinds the same way. */
 struct unwind_memo {
 	uint64_t rip, rsp;
 	int valid;
@@ -116,8 +114,8 @@ struct alloc_inst {
 	struct stack_agg *aggs;
 	size_t n_aggs, cap_aggs;
 	int64_t alloc_calls, free_calls, bytes_allocated, bytes_freed;
-	int64_t live_bytes, live_count, peak_bytes, peak_ns, unknown_frees;
-	int64_t peak_count, peak_allocs, peak_frees; /* live blocks and calls at the peak */
+	int64_t live_bytes, live_count, peak_bytes, unknown_frees;
+	struct pk_alloc_point peak_point; /* the counts when live_bytes peaked */
 	struct pk_alloc_stats earlier;  /* failed/nested/lost of earlier images */
 	struct pk_probe_stats probe_earlier;
 

@@ -29,23 +29,25 @@ static int is_free_addr(const struct alloc_inst *ai, uint64_t addr)
 	return 0;
 }
 
-/* A register of regs by libunwind's x86-64 number (unwind.c's order). */
-static uint64_t reg_of(const struct user_regs_struct *r, unsigned i)
+/* regs by libunwind's x86-64 numbers (unwind.c's order), into v[17]. */
+static void regs_by_number(const struct user_regs_struct *r, uint64_t *v)
 {
-	const unsigned long long *v[17] = { &r->rax, &r->rdx, &r->rcx, &r->rbx, &r->rsi, &r->rdi,
-					    &r->rbp, &r->rsp, &r->r8, &r->r9, &r->r10, &r->r11,
-					    &r->r12, &r->r13, &r->r14, &r->r15, &r->rip };
+	const uint64_t n[17] = { r->rax, r->rdx, r->rcx, r->rbx, r->rsi, r->rdi, r->rbp, r->rsp, r->r8,
+				 r->r9, r->r10, r->r11, r->r12, r->r13, r->r14, r->r15, r->rip };
 
-	return i < 17 ? *v[i] : 0;
+	memcpy(v, n, sizeof(n));
 }
 
 static int memo_hit(const struct unwind_memo *m, const struct user_regs_struct *regs,
 		    const uint8_t *stack, size_t stack_len)
 {
+	uint64_t v[17];
+
 	if (!m->valid || m->rip != regs->rip || m->rsp != regs->rsp)
 		return 0;
+	regs_by_number(regs, v);
 	for (unsigned i = 0; i < 17; i++)
-		if ((m->regs_mask & (1u << i)) && reg_of(regs, i) != m->regs[i])
+		if ((m->regs_mask & (1u << i)) && v[i] != m->regs[i])
 			return 0;
 	for (unsigned i = 0; i < m->nw; i++) {
 		uint64_t w;
@@ -76,8 +78,7 @@ static int memo_store(struct unwind_memo *m, const struct pk_unwind_log *log,
 	}
 	m->nw = log->n;
 	m->regs_mask = log->regs_read;
-	for (unsigned i = 0; i < 17; i++)
-		m->regs[i] = reg_of(regs, i);
+	regs_by_number(regs, m->regs);
 	m->rip = regs->rip;
 	m->rsp = regs->rsp;
 	m->stack_id = stack_id;
@@ -170,6 +171,17 @@ static void block_gone(struct alloc_inst *ai, uint64_t ptr, int counted_free)
 	pk_u64map_put(&ai->ptr_size, ptr, 0);
 }
 
+/* The counts now, as a point of the timeline at time_ns (session time). */
+static void point_now(const struct alloc_inst *ai, struct pk_alloc_point *p, int64_t time_ns)
+{
+	p->time_ns = time_ns;
+	p->live_bytes = ai->live_bytes;
+	p->live_count = ai->live_count;
+	p->alloc_calls = ai->alloc_calls;
+	p->free_calls = ai->free_calls;
+	p->armed = ai->armed;
+}
+
 void pk_ai_on_event(void *ctx, const struct pk_alloc_event *ev)
 {
 	struct alloc_inst *ai = ctx;
@@ -197,10 +209,8 @@ void pk_ai_on_event(void *ctx, const struct pk_alloc_event *ev)
 	ai->live_count++;
 	if (ai->live_bytes > ai->peak_bytes) {
 		ai->peak_bytes = ai->live_bytes;
-		ai->peak_ns = t;
-		ai->peak_count = ai->live_count;
-		ai->peak_allocs = ai->alloc_calls;
-		ai->peak_frees = ai->free_calls;
+		point_now(ai, &ai->peak_point, t);
+		ai->peak_point.armed = 1;
 	}
 	g = agg_get(ai, stack_id);
 	g->allocs++;
@@ -218,16 +228,8 @@ void pk_ai_on_event(void *ctx, const struct pk_alloc_event *ev)
 
 void pk_ai_add_point(struct alloc_inst *ai, uint64_t now)
 {
-	struct pk_alloc_point *p;
-
 	pk_xgrow((void **)&ai->points, &ai->cap_points, ai->n_points + 1, sizeof(*ai->points));
-	p = &ai->points[ai->n_points++];
-	p->time_ns = (int64_t)pk_ai_rel_ns(ai, now);
-	p->live_bytes = ai->live_bytes;
-	p->live_count = ai->live_count;
-	p->alloc_calls = ai->alloc_calls;
-	p->free_calls = ai->free_calls;
-	p->armed = ai->armed;
+	point_now(ai, &ai->points[ai->n_points++], (int64_t)pk_ai_rel_ns(ai, now));
 	ai->last_point_ns = now;
 }
 
@@ -301,7 +303,7 @@ static void fill_summary(struct alloc_inst *ai, struct pk_alloc_summary *s, uint
 	s->bytes_allocated = ai->bytes_allocated;
 	s->bytes_freed = ai->bytes_freed;
 	s->peak_bytes = ai->peak_bytes;
-	s->peak_ns = ai->peak_ns;
+	s->peak_ns = ai->peak_point.time_ns;
 	s->live_bytes = ai->live_bytes;
 	s->live_count = ai->live_count;
 	s->unknown_frees = ai->unknown_frees;
@@ -351,14 +353,7 @@ int pk_ai_finish(struct alloc_inst *ai, uint64_t end)
 		if (ai->peak_bytes) {
 			/* the peak itself, between two ticks */
 			pk_xgrow((void **)&ai->points, &ai->cap_points, ai->n_points + 1, sizeof(*ai->points));
-			ai->points[ai->n_points] = ai->points[ai->n_points - 1];
-			ai->points[ai->n_points].time_ns = ai->peak_ns;
-			ai->points[ai->n_points].live_bytes = ai->peak_bytes;
-			ai->points[ai->n_points].live_count = ai->peak_count;
-			ai->points[ai->n_points].alloc_calls = ai->peak_allocs;
-			ai->points[ai->n_points].free_calls = ai->peak_frees;
-			ai->points[ai->n_points].armed = 1;
-			ai->n_points++;
+			ai->points[ai->n_points++] = ai->peak_point;
 			qsort(ai->points, ai->n_points, sizeof(*ai->points), cmp_point);
 		}
 	}

@@ -139,8 +139,9 @@ int pk_jprobe_add(struct pk_jprobes *j, uint64_t addr, uint64_t size, const char
  * int3 backend).  A thread stopped inside its first bytes is
  * single-stepped past them (a prologue: a step or two); when it cannot
  * be (a signal arrived, it left the function), the probe is only skipped
- * (the reason says so) and the next arm tries again.  After pk_jprobes_detach, arming again (a sampling window)
- * rewrites only the jumps: the detours stay.  Returns the number of
+ * (the reason says so) and the next arm tries again.  After
+ * pk_jprobes_detach, arming again (a sampling window) rewrites only the
+ * jumps: the detours stay.  Returns the number of
  * probes patched; -EAGAIN when a thread has no thread pointer yet (fs
  * base 0: a static program at its entry point, before its TLS setup; the
  * detours read %fs, so arm later or use the int3 backend).

@@ -183,7 +183,6 @@ int pk_tracer_interrupt_wait(struct pk_tracer *t, struct pk_thread *th, uint64_t
  */
 int pk_tracer_stop_all(struct pk_tracer *t, uint64_t timeout_ns);
 
-/* Resume every thread stopped by pk_tracer_stop_all (or held at exec). */
 /*
  * From an on_trap hook that has read all it needs from the stopped thread
  * tid: resume it now (unless everything is being stopped), so that work
@@ -192,6 +191,7 @@ int pk_tracer_stop_all(struct pk_tracer *t, uint64_t timeout_ns);
  */
 int pk_tracer_resume_trapped(struct pk_tracer *t, pid_t tid);
 
+/* Resume every thread stopped by pk_tracer_stop_all (or held at exec). */
 void pk_tracer_resume_all(struct pk_tracer *t);
 
 /* Detach every thread (stopping them first), delivering pending signals.

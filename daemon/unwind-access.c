@@ -51,9 +51,6 @@ static int remote_read(struct pk_unwinder *u, unw_word_t addr, unw_word_t *val)
 	return 0;
 }
 
-_Static_assert(PK_UNWIND_REG_RBP == UNW_X86_64_RBP && PK_UNWIND_REG_RSP == UNW_X86_64_RSP &&
-	       PK_UNWIND_REG_RIP == UNW_X86_64_RIP, "libunwind's register numbers");
-
 void pk_unwind_log_word(struct pk_unwinder *u, uint64_t off)
 {
 	struct pk_unwind_log *l = u->log;

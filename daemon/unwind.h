@@ -92,9 +92,6 @@ const struct pk_unwind_stats *pk_unwinder_stats(const struct pk_unwinder *u);
  * words (then the log says nothing).
  */
 #define PK_UNWIND_LOG_MAX 64
-#define PK_UNWIND_REG_RBP 6      /* = UNW_X86_64_RBP, ... */
-#define PK_UNWIND_REG_RSP 7
-#define PK_UNWIND_REG_RIP 16
 struct pk_unwind_log {
 	uint32_t off[PK_UNWIND_LOG_MAX];
 	unsigned n;
