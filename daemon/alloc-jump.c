@@ -31,15 +31,23 @@
  *             the stack at entry; the session's unwinder unwinds it as it
  *             does the int3 engine's stack copy (frames beyond the slice are
  *             read from the live stack, as for int3 beyond its copy).
- *   drops     a full ring drops events in the target (counted there, never
- *             blocking); shown as "alloc_ring_drops" and on stderr.
+ *   drops     jump: a full ring drops events in the target (counted
+ *             there, never blocking); shown as "alloc_ring_drops" and on
+ *             stderr.  trap (the default): a call whose record cannot be
+ *             whole (the ring full, or a stack deeper than the slice)
+ *             stops at its detour's int3 instead (PK_JPROBE_TRAP_SLOW);
+ *             jump_trap takes it from the stopped thread into the records,
+ *             and with the ring full feeds what was taken before the
+ *             thread goes on: the producers wait for perfkitd, one stop
+ *             per ring's worth of calls.
  *   draining  a thread of perfkitd empties the ring into memory while the
  *             target runs (up to STAGE_LIMIT bytes of stack slices); the
  *             main loop's tick, an int3 event, a thread's exit, exec,
  *             detach and the end feed what it took to the tracker, in
  *             order.  Feeding (unwinding, accounting, storing) runs at
  *             about a million events a second here: a program allocating
- *             faster than that for long fills the ring and drops.
+ *             faster than that for long fills the ring, and drops (jump)
+ *             or waits (trap).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -61,7 +69,8 @@
 
 #define JUMP_STACK_BYTES 512u    /* stack slice per record: the engine's default */
 #define JUMP_RING_SLOTS 65536u
-#define TRAP_RING_SLOTS 64u
+#define EXACT_RING_SLOTS 2048u  /* trap (exact) mode: the drain thread empties it */
+#define EXACT_STACK_BYTES 8192u  /* its slice: a deeper stack takes the trap */
 #define STOP_TIMEOUT_NS 3000000000ull
 #define DRAIN_CHUNK 4096
 #define STAGE_LIMIT (16u << 20)   /* bytes of slices staged at most: memory, and
@@ -80,6 +89,7 @@ struct held {
 	uint64_t key;                /* when the block changed hands (tsc) */
 	uint64_t order;              /* ring order, for equal keys */
 	size_t stack_off;
+	int64_t stack_id;            /* found at a trap already, else -1 */
 };
 
 /* Records this close to the newest one drained wait for the next drain
@@ -156,13 +166,12 @@ struct alloc_jump {
 	struct pk_maps image_maps;
 	unsigned image_gen;          /* of the session's maps it follows */
 
-	/* trap mode (--probe-backend trap, auto): the detours stop the
-	 * thread once per call instead of writing the ring */
+	/* trap mode (--probe-backend trap, auto): a call the ring cannot
+	 * take whole stops its thread instead of being dropped */
 	int trap;
 	uint8_t *trap_stack;         /* the stopped thread's stack copy */
 	size_t trap_stack_len;
 	uint64_t trap_stops, trap_ns;
-	uint64_t trap_records;       /* return traps read from their record */
 
 	/* over every image */
 	uint64_t events, foreign, drops, patched, fallbacks;
@@ -189,12 +198,11 @@ static int place(void *ctx, const char *name, int fn, uint64_t addr, uint64_t si
 		flags |= PK_JPROBE_MAY_THROW;
 	if (fn == PK_ALLOC_POSIX_MEMALIGN)
 		flags |= PK_JPROBE_OUT_ARG0;
-	if (aj->trap) /* a free stops before its block can be reused */
-		flags |= fn == PK_ALLOC_FREE || fn == PK_ALLOC_DELETE ? PK_JPROBE_TRAP_ENTRY
-								       : PK_JPROBE_TRAP_RETURN;
-	else if (fn == PK_ALLOC_FREE || fn == PK_ALLOC_DELETE)
+	if (fn == PK_ALLOC_FREE || fn == PK_ALLOC_DELETE)
 		/* the entry time orders it; its stack is not unwound */
 		flags |= PK_JPROBE_DURATION | PK_JPROBE_NO_STACK;
+	if (aj->trap) /* no drop: a call stops when its record cannot be whole */
+		flags |= PK_JPROBE_TRAP_SLOW;
 	id = pk_jprobe_add(aj->j, addr, size, name, flags);
 	if (id < 0)
 		return 0; /* out of memory: int3 takes it */
@@ -320,14 +328,14 @@ static int jump_find(struct alloc_inst *ai, pid_t tid)
 	if (ai->opt->stack_bytes && ai->opt->stack_bytes < cfg.stack_bytes)
 		cfg.stack_bytes = (unsigned)ai->opt->stack_bytes;
 	if (aj->trap) {
-		/* a slot per thread on its way to a trap (freed at the trap;
-		 * more threads at once than slots: the rest are read by the
-		 * tracer), the slice as long as the tracer's own copy, up to
-		 * the engine's limit (past it, the unwinder reads the live
-		 * stack) */
-		cfg.ring_slots = TRAP_RING_SLOTS;
-		cfg.stack_bytes = aj->trap_stack_len < PK_JSTACK_MAX ? (unsigned)aj->trap_stack_len
-								     : PK_JSTACK_MAX;
+		/* a stack deeper than the slice stops its thread (the tracer
+		 * copies trap_stack_len bytes and unwinds the live stack), so
+		 * the slice covers the common depth; the drain thread keeps
+		 * the ring short, and a full one stops its producers */
+		cfg.ring_slots = EXACT_RING_SLOTS;
+		cfg.stack_bytes = EXACT_STACK_BYTES;
+		if (aj->trap_stack_len < cfg.stack_bytes)
+			cfg.stack_bytes = (unsigned)aj->trap_stack_len;
 	}
 	if (!aj->j && !aj->unusable) {
 		aj->j = pk_jprobes_new(ai->pid, &cfg);
@@ -351,8 +359,7 @@ static int jump_find(struct alloc_inst *ai, pid_t tid)
 		aj->armed = 1;
 		note_refusals(ai, aj);
 		follow_image_maps(ai, aj);
-		if (!aj->trap)
-			start_drain_thread(aj);
+		start_drain_thread(aj);
 	}
 	free(tids);
 	return n;
@@ -407,7 +414,9 @@ static void stage_put(void *ctx, const struct pk_jprobe_event *ev)
 	h->ev = *ev;
 	h->ev.stack = NULL;
 	h->stack_off = st->narena;
-	memcpy(st->arena + st->narena, ev->stack, ev->stack_len);
+	h->stack_id = -1;
+	if (ev->stack_len)
+		memcpy(st->arena + st->narena, ev->stack, ev->stack_len);
 	st->narena += ev->stack_len;
 	/* a free (entry time) and an allocation (return time) in the order
 	 * in which the block changed hands; by the counter itself, which
@@ -675,7 +684,7 @@ static void feed_event(struct alloc_inst *ai, struct alloc_jump *aj, const struc
 	/* a free's stack is not unwound; a trap's is the live stack's copy,
 	 * taken as it is (the int3 engine's memo), since words that point into
 	 * code mapped after the session last read the maps would be lost */
-	if (f->fn != PK_ALLOC_FREE && f->fn != PK_ALLOC_DELETE && !aj->trap)
+	if (f->fn != PK_ALLOC_FREE && f->fn != PK_ALLOC_DELETE && stack_id < 0)
 		canon = canonical_stack(aj, ev->sp, stack, ev->stack_len, &regs);
 	memset(&pe, 0, sizeof(pe));
 	pe.probe = -1;
@@ -700,14 +709,22 @@ static void feed_event(struct alloc_inst *ai, struct alloc_jump *aj, const struc
 
 static void feed(struct alloc_inst *ai, struct alloc_jump *aj, const struct held *h)
 {
-	feed_event(ai, aj, &h->ev, aj->arena + h->stack_off, -1);
+	feed_event(ai, aj, &h->ev, aj->arena + h->stack_off, h->stack_id);
 }
 
 /* ---- trap mode ------------------------------------------------------- */
 
-/* Thread tid stopped with SIGTRAP: a detour's trap?  Then the call goes
- * to the tracker (the thread stays stopped while its stack is read and,
- * if need be, unwound) and 1 is returned: resume it with signal 0. */
+/*
+ * Thread tid stopped with SIGTRAP at a detour's trap (trap mode: its call
+ * wrote no record, the ring being full or its stack deeper than the
+ * slice)?  Then the call joins the records taken from the ring, its stack
+ * copied and its id found while the thread is stopped, and 1 is returned:
+ * resume it with signal 0.  When the ring is mostly full, what was taken
+ * is fed before the thread goes on: the producers wait for perfkitd
+ * instead of losing calls, and a stop is paid once per ring's worth.
+ */
+static void drain(struct alloc_inst *ai, struct alloc_jump *aj, int hold_back);
+
 static int jump_trap(struct alloc_inst *ai, pid_t tid)
 {
 	struct alloc_jump *aj = aj_of(ai);
@@ -716,42 +733,38 @@ static int jump_trap(struct alloc_inst *ai, pid_t tid)
 	uint64_t t0 = pk_monotonic_ns();
 	const struct jfn *f;
 	int64_t stack_id = -1;
-	const uint8_t *stack = aj->trap_stack;
-	ssize_t got = 0;
+	size_t used;
 
 	if (!aj->j || !aj->trap || ptrace(PTRACE_GETREGS, tid, NULL, &regs) < 0)
 		return 0;
 	if (pk_jprobes_trap_event(aj->j, tid, &regs, &ev) < 0)
 		return 0;
 	ev.time_ns = t0;
+	if (!ev.tsc) /* an allocation: no other thread has its block yet */
+		ev.tsc = pk_jprobes_tsc();
 	f = (size_t)ev.probe < aj->nfns ? &aj->fns[ev.probe] : NULL;
 	if (f && f->fn >= 0 && f->fn != PK_ALLOC_FREE && f->fn != PK_ALLOC_DELETE && !ev.nested) {
-		if (ev.stack) { /* the record's slice: no read of the target */
-			stack = ev.stack;
-			got = (ssize_t)ev.stack_len;
-		} else {
-			got = pk_probes_copy_stack(pk_alloc_probes(ai->alloc), tid, ev.sp,
-						   aj->trap_stack, aj->trap_stack_len);
-			if (got < 0)
-				got = 0; /* the unwinder reads the live stack */
+		ssize_t got = pk_probes_copy_stack(pk_alloc_probes(ai->alloc), tid, ev.sp, aj->trap_stack,
+						   aj->trap_stack_len);
+
+		if (got > 0) {
+			/* the stack's id while its frames are still there (an
+			 * unwind may read beyond the copy) */
+			struct user_regs_struct r;
+
+			event_regs(aj, &ev, &r);
+			stack_id = (int64_t)pk_ai_on_stack(ai, tid, &r, aj->trap_stack, (size_t)got);
 		}
 	}
-	if (got > 0) {
-		/* the stack's id while its frames are still there (the memo, or
-		 * an unwind that may read beyond the copy) */
-		struct user_regs_struct r;
-
-		event_regs(aj, &ev, &r);
-		stack_id = (int64_t)pk_ai_on_stack(ai, tid, &r, stack, (size_t)got);
-	}
-	pk_jprobes_trap_release(aj->j, &ev);
-	ev.stack = NULL;
-	ev.stack_len = 0;
-	/* everything the call needs from the thread is read: let it go, then
-	 * account (events stay in order: the next stop is taken after this) */
+	pthread_mutex_lock(&aj->mu);
+	stage_put(aj, &ev); /* no slice: ev.stack_len is 0 */
+	aj->in.v[aj->in.n - 1].stack_id = stack_id;
+	used = pk_jprobes_ring_used(aj->j);
+	pthread_mutex_unlock(&aj->mu);
+	if (used * 2 >= pk_jprobes_ring_slots(aj->j))
+		drain(ai, aj, 0);
 	pk_tracer_resume_trapped(ai->ctx->tracer, tid);
 	aj->trap_ns += pk_monotonic_ns() - t0;
-	feed_event(ai, aj, &ev, aj->trap_stack, stack_id);
 	aj->trap_stops++;
 	return 1;
 }
@@ -886,8 +899,7 @@ static void drain_old_image(struct alloc_inst *ai, struct alloc_jump *aj)
 
 static void jump_drain(struct alloc_inst *ai)
 {
-	if (!aj_of(ai)->trap) /* trap mode: nothing in the ring */
-		drain(ai, aj_of(ai), 0);
+	drain(ai, aj_of(ai), 0);
 }
 
 static void jump_fork_child(struct alloc_inst *ai, pid_t child)
@@ -912,10 +924,7 @@ static void keep_stats(struct alloc_jump *aj)
 	if (!aj->j)
 		return;
 	pk_jprobes_stats(aj->j, &s);
-	if (aj->trap) /* records not written: the traps read the stacks */
-		aj->trap_records += s.trap_records;
-	else
-		aj->drops += s.drops;
+	aj->drops += s.drops; /* trap mode: none, a call stops instead */
 }
 
 static void jump_exec(struct alloc_inst *ai)
@@ -947,8 +956,7 @@ static int jump_tick(struct alloc_inst *ai, uint64_t now)
 	(void)now;
 	if (aj->j && !ai->ctx->tracer->exited)
 		follow_image_maps(ai, aj);
-	if (!aj->trap) /* trap mode: nothing in the ring */
-		drain(ai, aj, 1);
+	drain(ai, aj, 1);
 	if (aj->j && aj->armed && aj->retry && !ai->ctx->tracer->exited)
 		return rearm(ai, aj, 1);
 	return 0;
@@ -962,7 +970,7 @@ static int jump_window(struct alloc_inst *ai, int arm)
 		return 0;
 	if (rearm(ai, aj, arm) < 0)
 		return -1;
-	if (!arm && !aj->trap)
+	if (!arm)
 		drain(ai, aj, 0); /* the window's records, all: the timeline catches up */
 	return 0;
 }
@@ -972,7 +980,7 @@ static uint64_t jump_synced(struct alloc_inst *ai, uint64_t now)
 	struct alloc_jump *aj = aj_of(ai);
 
 	/* disarmed with nothing held: every record was fed (jump_window) */
-	if (!aj->j || aj->trap || (!aj->armed && !aj->nbatch))
+	if (!aj->j || (!aj->armed && !aj->nbatch))
 		return now;
 	return ai->last_event_ns;
 }
@@ -1025,7 +1033,6 @@ static void jump_finish(struct alloc_inst *ai)
 	pk_store_set_stat(st, sid, "alloc_ring_drops", (double)aj->drops);
 	if (aj->trap) {
 		pk_store_set_stat(st, sid, "alloc_jump_trap_stops", (double)aj->trap_stops);
-		pk_store_set_stat(st, sid, "alloc_jump_trap_records", (double)aj->trap_records);
 		pk_store_set_stat(st, sid, "alloc_jump_trap_handle_us",
 				  aj->trap_stops ? (double)aj->trap_ns / 1e3 / (double)aj->trap_stops : 0);
 	}
@@ -1082,12 +1089,12 @@ static const struct pk_ai_backend jump_backend = {
 };
 
 /*
- * Which backend --alloc uses.  auto is trap: the detours stop the thread
- * once per call, so every event is recorded (nothing to drop, unlike the
- * ring of jump, which a burst faster than perfkitd's drain fills: 100,000
- * malloc(16) in a tight loop, tests/integration/analyze-alloc-trace.sh,
- * kept 65,536), at the price of one bare ptrace stop per call, against
- * two (malloc) for int3.
+ * Which backend --alloc uses.  auto is trap: every event is recorded
+ * (nothing dropped, unlike jump, whose ring a burst faster than perfkitd's
+ * drain fills: 100,000 malloc(16) in a tight loop,
+ * tests/integration/analyze-alloc-trace.sh, kept 65,536), and a call
+ * stops only when perfkitd is behind or its stack is deep, against two
+ * stops per allocation for int3.
  */
 int pk_alloc_jump_wanted(const struct pk_options *opt)
 {

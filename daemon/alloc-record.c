@@ -208,8 +208,16 @@ void pk_ai_on_event(void *ctx, const struct pk_alloc_event *ev)
 	ai->live_bytes += size;
 	ai->live_count++;
 	if (ai->live_bytes > ai->peak_bytes) {
+		int64_t at = t;
+
+		/* a record that reached perfkitd after a point later than its
+		 * time (the ring's backends) is counted after that point: the
+		 * peak is not placed before it, so that counts never go down
+		 * in time order */
+		if (ai->n_points && at < ai->points[ai->n_points - 1].time_ns)
+			at = ai->points[ai->n_points - 1].time_ns;
 		ai->peak_bytes = ai->live_bytes;
-		point_now(ai, &ai->peak_point, t);
+		point_now(ai, &ai->peak_point, at);
 		ai->peak_point.armed = 1;
 	}
 	g = agg_get(ai, stack_id);
@@ -228,6 +236,8 @@ void pk_ai_on_event(void *ctx, const struct pk_alloc_event *ev)
 
 void pk_ai_add_point(struct alloc_inst *ai, uint64_t now)
 {
+	if (now < ai->last_point_ns)
+		now = ai->last_point_ns; /* points in the order they were made */
 	pk_xgrow((void **)&ai->points, &ai->cap_points, ai->n_points + 1, sizeof(*ai->points));
 	point_now(ai, &ai->points[ai->n_points++], (int64_t)pk_ai_rel_ns(ai, now));
 	ai->last_point_ns = now;
@@ -264,7 +274,12 @@ static int cmp_point(const void *a, const void *b)
 {
 	const struct pk_alloc_point *x = a, *y = b;
 
-	return (x->time_ns > y->time_ns) - (x->time_ns < y->time_ns);
+	/* at one time, in the order they were made (calls only grow) */
+	if (x->time_ns != y->time_ns)
+		return (x->time_ns > y->time_ns) - (x->time_ns < y->time_ns);
+	if (x->alloc_calls != y->alloc_calls)
+		return (x->alloc_calls > y->alloc_calls) - (x->alloc_calls < y->alloc_calls);
+	return (x->free_calls > y->free_calls) - (x->free_calls < y->free_calls);
 }
 
 /* Live blocks grouped by stack and size. */

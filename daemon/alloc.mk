@@ -24,6 +24,7 @@ PK_ALLOC_TESTS = \
 	tests/integration/alloc-basic.sh \
 	tests/integration/alloc-threads.sh \
 	tests/integration/alloc-signal.sh \
+	tests/integration/alloc-deep.sh \
 	tests/integration/alloc-fork.sh \
 	tests/integration/alloc-cxx.sh \
 	tests/integration/alloc-attach.sh \

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -23,7 +24,7 @@
 
 static const char ring_name[] = "perfkit-ring";
 
-uint64_t pk_jtsc(void)
+uint64_t pk_jprobes_tsc(void)
 {
 	uint32_t lo, hi;
 
@@ -31,10 +32,47 @@ uint64_t pk_jtsc(void)
 	return (uint64_t)hi << 32 | lo;
 }
 
-/* The main thread's stack mapping, for clamping stack slices. */
+/* arg_start of /proc/PID/stat (field 48: where argv's strings begin),
+ * or 0. */
+static uint64_t arg_start(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long v = 0;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	p = strrchr(buf, ')'); /* the command name may hold anything */
+	/* after the k-th step, p is the space before field k + 2 */
+	for (int field = 3; p && field <= 48; field++)
+		p = strchr(p + 1, ' ');
+	if (p && sscanf(p + 1, "%llu", &v) != 1)
+		v = 0;
+	return v;
+}
+
+#define ARGV_SCAN (64u << 10)
+
+/*
+ * The main thread's stack, for clamping stack slices: [*lo, *hi) is its
+ * mapping, *hi lowered to just above argc where the argv array is found
+ * (argc, then argv[0] == arg_start, then argc pointers and a NULL): no
+ * frame lies above it, and the kernel leaves up to 8 KiB of random gap
+ * and the argument and environment strings between it and the end of the
+ * mapping, which a slice would copy for nothing (and, in trap mode, count
+ * as depth).
+ */
 static void main_stack(pid_t pid, uint64_t *lo, uint64_t *hi)
 {
 	char path[64], line[512];
+	uint64_t args, from, *w;
+	size_t n;
 	FILE *f;
 
 	*lo = *hi = 0;
@@ -51,6 +89,25 @@ static void main_stack(pid_t pid, uint64_t *lo, uint64_t *hi)
 		}
 	}
 	fclose(f);
+	args = arg_start(pid);
+	if (!*hi || args < *lo || args >= *hi)
+		return;
+	from = args - *lo > ARGV_SCAN ? args - ARGV_SCAN : *lo;
+	from &= ~7ull;
+	n = (size_t)(args - from) / 8;
+	w = malloc(n * 8 + 8);
+	if (w && n > 2 && pk_mem_read_pid(pid, from, w, n * 8) == 0) {
+		for (size_t i = n; i-- > 1;) {
+			uint64_t argc = w[i - 1];
+
+			if (w[i] == args && argc >= 1 && argc < 1u << 20 && i + argc < n && !w[i + argc]) {
+				/* argc at from + 8 (i - 1); a margin above it */
+				*hi = from + 8 * (i - 1) + 64;
+				break;
+			}
+		}
+	}
+	free(w);
 }
 
 static int inject(struct pk_jprobes *j, pid_t tid, long nr, uint64_t a0, uint64_t a1,
@@ -167,7 +224,7 @@ static void calibrate(struct pk_jprobes *j)
 	uint64_t ns = now_ns();
 
 	if (ns - j->ns1 > 50000000u || j->tsc1 == j->tsc0) {
-		j->tsc1 = pk_jtsc();
+		j->tsc1 = pk_jprobes_tsc();
 		j->ns1 = ns;
 	}
 }
@@ -194,6 +251,21 @@ int pk_jprobes_nested_ret(const struct pk_jprobes *j, uint64_t ret)
 		if (j->v[i].size && ret >= j->v[i].addr && ret < j->v[i].addr + j->v[i].size)
 			return 1;
 	return 0;
+}
+
+size_t pk_jprobes_ring_used(const struct pk_jprobes *j)
+{
+	uint64_t head;
+
+	if (!j || !j->ring)
+		return 0;
+	head = __atomic_load_n((const uint64_t *)(j->ring + PK_JRING_HEAD), __ATOMIC_RELAXED);
+	return head > j->tail ? (size_t)(head - j->tail) : 0;
+}
+
+size_t pk_jprobes_ring_slots(const struct pk_jprobes *j)
+{
+	return j && j->ring ? (size_t)j->ring_slots : 0;
 }
 
 long pk_jprobes_drain(struct pk_jprobes *j, pk_jprobe_callback cb, void *ctx, size_t max)

@@ -5,6 +5,10 @@
  * wrote just before (a return's), and the traps turned into no-ops when
  * the tracer leaves.
  *
+ * PK_JPROBE_TRAP_SLOW detours trap only without a record (the ring full,
+ * or a stack deeper than the slice): their records are drained as the
+ * jump backend's, and a trap's event comes from the registers alone.
+ *
  * Nothing drains the ring in trap mode: each record is read and its slot
  * freed by the stop that follows it, so the ring only holds the records
  * of threads on their way to a trap (a few slots suffice).  A slot never
@@ -83,7 +87,9 @@ int pk_jprobes_trap_event(struct pk_jprobes *j, pid_t tid, const struct user_reg
 		ev->r14 = regs->r14;
 		ev->r15 = regs->r15;
 		ev->nested = pk_jprobes_nested_ret(j, ev->ret_addr);
-		if (at_return)
+		if (at_return && (pr->flags & PK_JPROBE_TRAP_SLOW) && (pr->flags & PK_JPROBE_DURATION))
+			ev->tsc = regs->r9; /* the entry's: orders a free */
+		if (at_return && !(pr->flags & PK_JPROBE_TRAP_SLOW))
 			ev->rec = trap_record(j, regs->r10, (int)i, ev->sp);
 		if (ev->rec) {
 			const struct pk_jrec *r = ev->rec;
@@ -106,7 +112,8 @@ int pk_jprobes_disable_traps(const struct pk_jprobes *j, pid_t pid)
 	int first = 0;
 
 	for (size_t i = 0; i < j->n; i++) {
-		if (!j->v[i].detour || !(j->v[i].flags & (PK_JPROBE_TRAP_ENTRY | PK_JPROBE_TRAP_RETURN)))
+		if (!j->v[i].detour ||
+		    !(j->v[i].flags & (PK_JPROBE_TRAP_ENTRY | PK_JPROBE_TRAP_RETURN | PK_JPROBE_TRAP_SLOW)))
 			continue;
 		for (int r = 0; r < 2; r++) {
 			uint64_t at = j->v[i].detour + pk_jdetour_trap_offset(r);

@@ -104,6 +104,16 @@ struct pk_jprobes;
 /* A record without a stack slice (a free's: its stack is not unwound),
  * written and drained faster */
 #define PK_JPROBE_NO_STACK 32u
+/* Exact mode: the detour writes its record and goes on, as without
+ * trap flags, unless the record cannot be complete: the ring is full
+ * (or gone), or the stack reaches further than the slice (a deep stack:
+ * an unwind of the slice alone would lose outer frames).  Then it writes
+ * no record and executes the return's int3 as PK_JPROBE_TRAP_RETURN does
+ * without one (r10 = 0; r9 = the entry time stamp counter of a
+ * PK_JPROBE_DURATION probe, else 0): the tracer takes that call from the
+ * stopped thread, which waits meanwhile.  No drops, and a thread stops
+ * only when perfkitd is behind or a stack is deep. */
+#define PK_JPROBE_TRAP_SLOW 64u
 
 #define PK_JSTACK_MAX 65536u
 
@@ -194,7 +204,9 @@ int pk_jprobes_clean_child(const struct pk_jprobes *j, pid_t child);
  * (in the ring: valid until pk_jprobes_trap_release) and ev->out0 comes
  * from it; else ev->stack is NULL (the caller copies the stack from ev->sp
  * itself) and ev->out0 is read (PK_JPROBE_OUT_ARG0, result 0).  ev->time_ns
- * is 0 (the caller's clock).
+ * is 0 (the caller's clock); ev->tsc is the entry's time stamp counter
+ * for a PK_JPROBE_TRAP_SLOW | PK_JPROBE_DURATION probe, else 0.  A
+ * PK_JPROBE_TRAP_SLOW trap never has a record.
  */
 struct pk_jprobe_event;
 struct user_regs_struct;
@@ -253,6 +265,16 @@ typedef void (*pk_jprobe_callback)(void *ctx, const struct pk_jprobe_event *ev);
  * and then drop.  Returns the number of slots consumed.
  */
 long pk_jprobes_drain(struct pk_jprobes *j, pk_jprobe_callback cb, void *ctx, size_t max);
+
+/* Slots of the ring taken and not yet drained (an estimate while the
+ * target runs); call it where pk_jprobes_drain could be called. */
+size_t pk_jprobes_ring_used(const struct pk_jprobes *j);
+
+/* Slots in the ring (0: none mapped). */
+size_t pk_jprobes_ring_slots(const struct pk_jprobes *j);
+
+/* The time stamp counter now (the detours' clock). */
+uint64_t pk_jprobes_tsc(void);
 
 struct pk_jprobe_stats {
 	uint64_t events;           /* drained */

@@ -360,22 +360,19 @@ static void show_alloc_stats(struct stat_view *sv)
 		else
 			show_line("allocator jumps", "%.0f patched", v);
 	}
+	show_count(sv, "alloc_jump_events", "ring events", "");
 	if (stat_take(sv, "alloc_jump_trap_stops", &v)) {
-		/* trap mode: one stop per call at its detour, a ring only for
-		 * the allocations' stack slices */
-		stat_take(sv, "alloc_jump_events", &w);
+		/* trap mode: a call stops only when its record cannot be whole
+		 * (the ring full, a deep stack); nothing dropped */
 		stat_take(sv, "alloc_ring_drops", &w);
-		if (stat_take(sv, "alloc_jump_trap_handle_us", &w))
-			show_line("detour stops", "%.0f (%.1f µs of perfkitd work in each)", v, w);
+		if (stat_take(sv, "alloc_jump_trap_handle_us", &w) && v > 0)
+			show_line("detour stops", "%.0f (the ring full or a stack deeper than its slice; "
+				  "%.1f µs of perfkitd work in each)", v, w);
 		else
 			show_line("detour stops", "%.0f", v);
-		show_count(sv, "alloc_jump_trap_records", "stacks from the ring",
-			   " (allocations unwound without reading the target)");
-	} else {
-		show_count(sv, "alloc_jump_events", "ring events", "");
-		if (stat_take(sv, "alloc_ring_drops", &v))
-			show_line("ring drops", "%.0f%s", v,
-				  v > 0 ? " (the ring was full: counts short by as many)" : "");
+	} else if (stat_take(sv, "alloc_ring_drops", &v)) {
+		show_line("ring drops", "%.0f%s", v,
+			  v > 0 ? " (the ring was full: counts short by as many)" : "");
 	}
 	if (stat_take(sv, "alloc_jump_foreign_events", &v) && v > 0)
 		show_line("ring events of others", "%.0f (a fork child before its cleaning; not counted)", v);

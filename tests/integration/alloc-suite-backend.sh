@@ -9,7 +9,7 @@
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 export top_srcdir PK_ALLOC_BACKEND=$1
 rc=0 passed=0
-for t in basic threads signal fork cxx attach stop window exec; do
+for t in basic threads signal deep fork cxx attach stop window exec; do
 	echo "== alloc-$t.sh with --probe-backend $PK_ALLOC_BACKEND"
 	bash "$top_srcdir/tests/integration/alloc-$t.sh"
 	r=$?

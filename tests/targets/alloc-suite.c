@@ -18,6 +18,10 @@
  *   exec    allocates, then execs itself in bench mode (which waits for
  *           a second go byte).
  *   bench N N malloc(64)+free pairs, prints nanoseconds per pair.
+ *   deep    40 nested calls of descend() (a 256-byte frame each, over
+ *           10 KiB of stack: more than the jump backend's slices, less
+ *           than perfkitd's stack copy), then 100 x malloc(24) in
+ *           deep_leaf(), leaked, and 100 x malloc(8)+free there.
  */
 #include <malloc.h>
 #include <pthread.h>
@@ -259,6 +263,41 @@ NOINLINE static int mode_loop(void)
 	return 0;
 }
 
+#define DEEP_LEVELS 40
+static void *deep_blocks[100];
+
+NOINLINE static void deep_leaf(void)
+{
+	for (int i = 0; i < 100; i++) {
+		char *p = malloc(8);
+
+		deep_blocks[i] = malloc(24);
+		sink += (unsigned long)deep_blocks[i] + (unsigned long)p;
+		free(p);
+	}
+}
+
+/* not a tail call: pad is used after the call returns */
+NOINLINE static void descend(int n)
+{
+	volatile char pad[256];
+
+	pad[0] = (char)n;
+	if (n > 1)
+		descend(n - 1);
+	else
+		deep_leaf();
+	sink += (unsigned long)pad[0];
+}
+
+NOINLINE static int mode_deep(void)
+{
+	wait_go();
+	descend(DEEP_LEVELS);
+	printf("done\n");
+	return 0;
+}
+
 NOINLINE static int mode_bench(long n)
 {
 	struct timespec a, b;
@@ -297,6 +336,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "exec") == 0)
 		return mode_exec(argv[0]);
+	if (strcmp(argv[1], "deep") == 0)
+		return mode_deep();
 	if (strcmp(argv[1], "bench") == 0)
 		return mode_bench(argc > 2 ? atol(argv[2]) : 2000);
 	return 2;

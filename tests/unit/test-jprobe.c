@@ -799,6 +799,66 @@ static void test_trap_records(void)
 	pk_jprobes_free(j);
 }
 
+/*
+ * PK_JPROBE_TRAP_SLOW with a 2-slot ring nobody drains until the end:
+ * with a slice longer than the stack, 2 calls write records and go on,
+ * the other 998 find the ring full and stop, without a record; with a
+ * 16-byte slice every stack is deeper, so all 1000 stop.  Nothing is
+ * dropped either way, and every call is seen once.
+ */
+static void trap_slow_run(unsigned stack_bytes, long want_traps)
+{
+	struct pk_jprobe_config cfg = { 2, stack_bytes };
+	struct pk_jprobe_stats st;
+	struct jd_run_opts o;
+	struct jd_target t;
+	struct pk_jprobes *j;
+	char path[512];
+	uint64_t s, e;
+	int plain;
+
+	target(path, sizeof(path), "jprobe-shapes");
+	CU_ASSERT_EQUAL_FATAL(jd_start(&t, path, NULL, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(jd_seize(&t), 0);
+	j = pk_jprobes_new(t.pid, &cfg);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	CU_ASSERT_EQUAL_FATAL(jd_func_range(&t, "shape_plain", &s, &e), 0);
+	plain = pk_jprobe_add(j, s, e - s, "shape_plain", PK_JPROBE_TRAP_SLOW);
+	CU_ASSERT_EQUAL_FATAL(pk_jprobes_arm(j, t.tids, t.ntids), 1);
+	memset(&o, 0, sizeof(o));
+	o.trap = on_trap_stop;
+	o.drain_at_end = 1;
+	trap_j = j;
+	trap_with_rec = trap_without_rec = 0;
+	trap_kept = 1; /* release what there is (nothing: no record) */
+	nev = 0;
+	ptrace(PTRACE_CONT, t.pid, 0, 0);
+	jd_go(&t);
+	CU_ASSERT_EQUAL(jd_run(&t, j, on_event, NULL, &o), 0);
+	jd_read_output(&t, 1);
+	close(t.in_fd);
+	close(t.out_fd);
+	CU_ASSERT(exited_ok(&t));
+	CU_ASSERT_PTR_NOT_NULL(strstr(t.out, "total 1499500 10\n"));
+	CU_ASSERT_EQUAL(nev, 1000);
+	CU_ASSERT_EQUAL(trap_with_rec, 0);
+	CU_ASSERT_EQUAL(trap_without_rec, want_traps);
+	for (size_t i = 0; i < nev; i++) {
+		CU_ASSERT_EQUAL_FATAL(evs[i].probe, plain);
+		CU_ASSERT_EQUAL_FATAL(evs[i].ret, evs[i].a0 * 3 + 1);
+	}
+	pk_jprobes_stats(j, &st);
+	CU_ASSERT_EQUAL(st.drops, 0);
+	CU_ASSERT_EQUAL(st.events, (uint64_t)(1000 - want_traps));
+	pk_jprobes_free(j);
+}
+
+static void test_trap_slow(void)
+{
+	trap_slow_run(16384, 998);
+	trap_slow_run(16, 1000);
+}
+
 int main(int argc, char **argv)
 {
 	const char *bd = getenv("top_builddir");
@@ -857,6 +917,7 @@ int main(int argc, char **argv)
 	ADD("full ring drops, counted", test_full_ring);
 	ADD("refusals for the int3 backend", test_refusals);
 	ADD("trap mode: records read at the trap, full ring", test_trap_records);
+	ADD("trap when slow: a full ring or a deep stack stops, nothing dropped", test_trap_slow);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	fails = CU_get_number_of_failures();
