@@ -348,6 +348,15 @@ static void suggest(const struct pk_fprobe_matcher *m, const char *pattern)
 			 "check the name (perfkit report lists the sampled ones)", pattern);
 }
 
+size_t pk_fprobe_match_missing(const struct pk_fprobe_matcher *m)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < m->n_patterns; i++)
+		n += !m->hits[i];
+	return n;
+}
+
 int pk_fprobe_match_check(const struct pk_fprobe_matcher *m, long limit)
 {
 	int bad = 0;

@@ -72,6 +72,8 @@ struct fprobe {
 	uint64_t entry_addr;            /* run mode: AT_ENTRY, 0 once passed */
 	int entry_hit;                  /* set by the callback, acted on in on_trap */
 	int checked;                    /* the patterns were checked */
+	int script;                     /* run mode, PROG a #! script: the
+					   patterns are for a program it runs */
 	struct function *fns;
 	size_t n_fns, max_fns;
 	struct pk_fprobe_stats *stats;
@@ -268,7 +270,16 @@ static int search_and_arm(struct fprobe *f, pid_t tid, int main_only)
 	}
 	if (!main_only) {
 		add_unwind_probes(f, pid, &maps);
-		if (!f->checked) {
+		if (f->script && !f->checked && pk_fprobe_match_missing(&f->m)) {
+			/* an interpreter, or a program the script runs on its
+			 * way: the next exec may bring the functions (checked
+			 * at the end, fp_finish) */
+			if (f->opt->probe_limit > 0 && f->m.n > (size_t)f->opt->probe_limit) {
+				pk_fprobe_match_check(&f->m, f->opt->probe_limit);
+				pk_maps_release(&maps);
+				return -1;
+			}
+		} else if (!f->checked) {
 			f->checked = 1;
 			if (pk_fprobe_match_check(&f->m, f->opt->probe_limit) < 0) {
 				pk_maps_release(&maps);
@@ -436,6 +447,35 @@ static int run_to_entry(struct fprobe *f, pid_t pid)
 	return -1;
 }
 
+/* Is prog (found as execvp finds it) a script the kernel runs through
+ * its #! interpreter? */
+static int is_script(const char *prog)
+{
+	const char *path = getenv("PATH");
+	char buf[4096], head[2];
+	int fd = -1;
+
+	if (!prog || !*prog)
+		return 0;
+	if (strchr(prog, '/'))
+		fd = open(prog, O_RDONLY | O_CLOEXEC);
+	for (const char *d = path ? path : "/usr/bin:/bin"; fd < 0 && !strchr(prog, '/') && d;) {
+		size_t len = strcspn(d, ":");
+
+		/* an empty entry is the current directory */
+		snprintf(buf, sizeof(buf), "%.*s/%s", (int)len, len ? d : ".", prog);
+		if (access(buf, X_OK) == 0)
+			fd = open(buf, O_RDONLY | O_CLOEXEC);
+		d = d[len] ? d + len + 1 : NULL;
+	}
+	if (fd < 0)
+		return 0;
+	if (read(fd, head, 2) != 2)
+		head[0] = 0;
+	close(fd);
+	return head[0] == '#' && head[1] == '!';
+}
+
 static int fp_start(void *self, struct pk_instrument_ctx *ctx)
 {
 	struct fprobe *f = self;
@@ -445,6 +485,10 @@ static int fp_start(void *self, struct pk_instrument_ctx *ctx)
 	f->ctx = ctx;
 	open_mem(f, pid);
 	if (ctx->run_mode) {
+		f->script = f->opt->argv && is_script(f->opt->argv[0]);
+		if (f->script)
+			pk_info("--probe: %s is a script: the patterns are looked for in every program it "
+				"runs, and checked when it ends", f->opt->argv[0]);
 		if (start_image(f, pid) < 0)
 			return -1;
 		return run_to_entry(f, pid);
@@ -622,6 +666,17 @@ static int fp_finish(void *self)
 	struct pk_store *st = f->ctx->st;
 	int64_t sid = f->ctx->sid;
 
+	int bad = 0;
+
+	if (f->script && !f->checked) {
+		/* no program the script ran had every function: say which
+		 * patterns matched nothing, with the names of the last one
+		 * (what was probed is kept) */
+		f->checked = bad = 1;
+		pk_error("--probe: no program run by the script %s has every function probed",
+			 f->opt->argv[0]);
+		pk_fprobe_match_check(&f->m, 0);
+	}
 	/* the target exited (else detach forgot the engine already) */
 	forget_engine(f);
 	pk_fprobe_stats_foreach(f->stats, store_one, &sc);
@@ -634,7 +689,9 @@ static int fp_finish(void *self)
 	pk_store_set_stat(st, sid, "probe_correction_us",
 			  (double)pk_fprobe_stats_correction(f->stats) / 1e3);
 	pk_store_set_stat(st, sid, "probe_refused", (double)f->refused);
-	return sc.rc == PK_STORE_OK ? 0 : -1;
+	if (sc.rc != PK_STORE_OK)
+		return -1;
+	return bad ? PK_FINISH_REPORTED : 0;
 }
 
 static void fp_free(void *self)

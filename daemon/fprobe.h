@@ -68,6 +68,9 @@ int pk_fprobe_match_process(struct pk_fprobe_matcher *m, pid_t pid, const struct
  */
 int pk_fprobe_match_check(const struct pk_fprobe_matcher *m, long limit);
 
+/* How many patterns have matched nothing so far. */
+size_t pk_fprobe_match_missing(const struct pk_fprobe_matcher *m);
+
 /* Does name match pattern (glob; MODULE:GLOB also tests module)?  1 / 0. */
 int pk_fprobe_pattern_match(const char *pattern, const char *name, const char *module);
 

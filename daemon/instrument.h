@@ -25,7 +25,11 @@
  *   detach     every thread is stopped (tids); undo everything in the
  *              target.  Called on every exit path before the tracer
  *              detaches, unless the process already exited.
- *   finish     write results and statistics into the session.
+ *   finish     write results and statistics into the session: 0, -1
+ *              when the store failed (the session says so), or
+ *              PK_FINISH_REPORTED after reporting an error of the user's
+ *              (the results are stored all the same); either failure
+ *              makes perfkitd exit 1.
  *   free       release (accepts a partially started instrument).
  *   status     for the live status line: a count so far and what it
  *              counts ("alloc events", "probed calls").
@@ -56,6 +60,8 @@ struct pk_instrument_ctx {
 	uint64_t start_ns;     /* CLOCK_MONOTONIC at session start */
 	int run_mode;          /* the target was started by perfkitd */
 };
+
+#define PK_FINISH_REPORTED (-2)
 
 struct pk_instrument_ops {
 	const char *name;

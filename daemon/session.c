@@ -256,16 +256,22 @@ static int tick_instruments(struct recording *r, uint64_t now)
 	return 0;
 }
 
-/* Results into the store, then release. */
-static void finish_instruments(struct recording *r)
+/* Results into the store, then release.  1 when one failed. */
+static int finish_instruments(struct recording *r)
 {
+	int failed = 0;
+
 	FOR_EACH_INSTRUMENT(r, in) {
-		if (r->instruments_started && r->have_session && in->ops->finish && in->ops->finish(in->self) < 0)
+		int rc = r->instruments_started && r->have_session && in->ops->finish ? in->ops->finish(in->self) : 0;
+
+		if (rc == -1)
 			pk_error("cannot store the %s results of session '%s'", in->ops->name, r->sess.name);
+		failed |= rc < 0;
 		if (in->ops->free)
 			in->ops->free(in->self);
 	}
 	r->n_instruments = 0;
+	return failed;
 }
 
 static void set_hooks(struct recording *r, struct pk_tracer_hooks *hooks)
@@ -564,11 +570,14 @@ static void store_stats(struct recording *r, double user_s, double sys_s)
 		pk_store_set_stat(r->st, sid, "unwind_remote_reads", (double)us->remote_reads);
 }
 
-/* End the session (complete or aborted) and close everything. */
-static void finish(struct recording *r, const char *status, int exit_status, double user_s, double sys_s)
+/* End the session (complete or aborted) and close everything.  1 when
+ * an instrument's results failed (reported), else 0. */
+static int finish(struct recording *r, const char *status, int exit_status, double user_s, double sys_s)
 {
+	int failed;
+
 	pk_status_clear(&r->status);
-	finish_instruments(r);
+	failed = finish_instruments(r);
 	if (r->have_session) {
 		if (!r->end_ns)
 			r->end_ns = pk_monotonic_ns();
@@ -597,6 +606,7 @@ static void finish(struct recording *r, const char *status, int exit_status, dou
 		close(r->sigfd);
 	if (r->timerfd >= 0)
 		close(r->timerfd);
+	return failed;
 }
 
 static double ticks_to_s(uint64_t ticks)
@@ -709,9 +719,10 @@ int pk_session_attach_view(const struct pk_options *opt, const struct pk_session
 	read_cpu(&r);
 	if (pk_tracer_detach_all(&r.tracer) < 0)
 		pk_warn("detaching from PID %d reported an error; the process may need a SIGCONT", (int)opt->pid);
-	finish(&r, rc < 0 ? "aborted" : "complete", -1,
-	       ticks_to_s(r.cpu_last_ticks[0] - r.cpu_start_ticks[0]),
-	       ticks_to_s(r.cpu_last_ticks[1] - r.cpu_start_ticks[1]));
+	if (finish(&r, rc < 0 ? "aborted" : "complete", -1,
+		   ticks_to_s(r.cpu_last_ticks[0] - r.cpu_start_ticks[0]),
+		   ticks_to_s(r.cpu_last_ticks[1] - r.cpu_start_ticks[1])))
+		rc = -1;
 	return rc < 0 ? PK_EXIT_FAILURE : PK_EXIT_OK;
 }
 
@@ -821,7 +832,8 @@ int pk_session_run(const struct pk_options *opt)
 		rc = start_sampling(&r);
 	if (rc == 0 && r.n_instruments)
 		rc = start_instruments(&r);
-	/* perfkitd failed before PROG's own code ran: exit as a failure */
+	/* perfkitd failed before PROG's own code ran (or, below, an
+	 * instrument's results failed): exit as a failure */
 	setup_failed = rc < 0;
 	pk_tracer_resume_all(&r.tracer);
 	if (rc == 0)
@@ -831,16 +843,18 @@ int pk_session_run(const struct pk_options *opt)
 	if (r.tracer.exited) {
 		status = r.tracer.exit_status;
 		getrusage(RUSAGE_CHILDREN, &ru);
-		finish(&r, rc < 0 ? "aborted" : "complete", exit_code_of(status),
-		       (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6,
-		       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6);
+		if (finish(&r, rc < 0 ? "aborted" : "complete", exit_code_of(status),
+			   (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6,
+			   (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6))
+			setup_failed = 1;
 		return setup_failed ? PK_EXIT_FAILURE : exit_code_of(status);
 	}
 	/* Duration reached, a stop request or an error: PROG goes on alone. */
 	pk_tracer_detach_all(&r.tracer);
-	finish(&r, rc < 0 ? "aborted" : "complete", -1,
-	       ticks_to_s(r.cpu_last_ticks[0] - r.cpu_start_ticks[0]),
-	       ticks_to_s(r.cpu_last_ticks[1] - r.cpu_start_ticks[1]));
+	if (finish(&r, rc < 0 ? "aborted" : "complete", -1,
+		   ticks_to_s(r.cpu_last_ticks[0] - r.cpu_start_ticks[0]),
+		   ticks_to_s(r.cpu_last_ticks[1] - r.cpu_start_ticks[1])))
+		setup_failed = 1;
 	while (wait4(pid, &status, 0, &ru) < 0 && errno == EINTR)
 		;
 	return setup_failed ? PK_EXIT_FAILURE : exit_code_of(status);

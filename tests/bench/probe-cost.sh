@@ -17,8 +17,11 @@
 #   - allocations: alloc-suite bench ALLOC_N (malloc(64)+free pairs) alone
 #     and under perfkitd --alloc -F 1 with --probe-backend int3 (a pair is
 #     three stops: malloc entry and return, free entry) and with trap (the
-#     default: two stops, one per call, at the detours); a pair is two
-#     allocation events, so the cost per event = (traced - alone) / 2;
+#     default: the detours write a shared ring, and a call stops only when
+#     the ring is full or its stack deep: this loop allocates faster than
+#     perfkitd can follow, so it runs at perfkitd's pace, with a stop per
+#     ring's worth of calls); a pair is two allocation events, so the cost
+#     per event = (traced - alone) / 2;
 #   - function probes: fprobe-calls fib FIB_N alone and under perfkitd
 #     --probe fib -F 1: a call is two stops (entry, return); cost per call
 #     = (probed - alone) / calls.
@@ -152,7 +155,7 @@ places = [p for p in ("free", "one", "two") if any(k.endswith("_" + p) for k in 
 for n in names:
     for p in places:
         k = "%s_%s" % (n, p)
-        for be, stops in (("int3", "1.5 stops"), ("trap", "1 stop")):
+        for be, stops in (("int3", "1.5 stops"), ("trap", "stops when behind")):
             kk = "alloc_%s_%s" % (be, k)
             if kk in vals:
                 print("%-46s %9.1f  %s" % ("perfkitd %s, %s: per alloc event, %s (%s)" % (n, p, be, stops), med(kk), spread(kk)))
