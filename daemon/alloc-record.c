@@ -149,15 +149,16 @@ static struct stack_agg *agg_get(struct alloc_inst *ai, int64_t stack_id)
 	return g;
 }
 
-/* A block leaves the live set (freed, or replaced by an unseen free). */
-static void block_gone(struct alloc_inst *ai, uint64_t ptr, int counted_free)
+/* A block leaves the live set (freed, or replaced by an unseen free).
+ * 1, or 0 when ptr was not live. */
+static int block_gone(struct alloc_inst *ai, uint64_t ptr, int counted_free)
 {
 	int64_t st = pk_u64map_get(&ai->ptr_stack, ptr);
-	int64_t size = pk_u64map_get(&ai->ptr_size, ptr) - 1;
+	int64_t size = st ? pk_u64map_get(&ai->ptr_size, ptr) - 1 : -1;
 	struct stack_agg *g;
 
 	if (!st || size < 0)
-		return;
+		return 0;
 	g = agg_get(ai, st - 1);
 	if (counted_free) {
 		g->frees++;
@@ -167,8 +168,9 @@ static void block_gone(struct alloc_inst *ai, uint64_t ptr, int counted_free)
 	g->live_bytes -= size;
 	ai->live_count--;
 	ai->live_bytes -= size;
-	pk_u64map_put(&ai->ptr_stack, ptr, 0);
-	pk_u64map_put(&ai->ptr_size, ptr, 0);
+	pk_u64map_del(&ai->ptr_stack, ptr);
+	pk_u64map_del(&ai->ptr_size, ptr);
+	return 1;
 }
 
 /* The counts now, as a point of the timeline at time_ns (session time). */
@@ -193,16 +195,14 @@ void pk_ai_on_event(void *ctx, const struct pk_alloc_event *ev)
 		ai->last_event_ns = ev->time_ns;
 	if (ev->is_free) {
 		ai->free_calls++;
-		if (ev->known && pk_u64map_get(&ai->ptr_stack, ev->ptr)) {
+		if (ev->known && block_gone(ai, ev->ptr, 1)) {
 			ai->bytes_freed += size;
-			block_gone(ai, ev->ptr, 1);
 		} else {
 			ai->unknown_frees++;
 		}
 		return;
 	}
-	if (pk_u64map_get(&ai->ptr_stack, ev->ptr))
-		block_gone(ai, ev->ptr, 0); /* freed while we did not watch */
+	block_gone(ai, ev->ptr, 0); /* if live: freed while we did not watch */
 	ai->alloc_calls++;
 	ai->bytes_allocated += size;
 	ai->live_bytes += size;

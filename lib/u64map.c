@@ -80,3 +80,32 @@ void pk_u64map_put(struct pk_u64map *m, uint64_t key, int64_t value)
 		m->len++;
 	insert(m->keys, m->values, m->cap, key, value);
 }
+
+/* Is k cyclically in (i, j]? */
+static int between(size_t k, size_t i, size_t j)
+{
+	return i <= j ? (i < k && k <= j) : (i < k || k <= j);
+}
+
+void pk_u64map_del(struct pk_u64map *m, uint64_t key)
+{
+	size_t mask = m->cap - 1, i, j;
+
+	if (!m->cap || !key)
+		return;
+	for (i = slot_of(key, m->cap); m->keys[i] != key; i = (i + 1) & mask)
+		if (!m->keys[i])
+			return;
+	/* backward shift: a later key of the run whose home slot is not
+	 * between the hole and itself moves into the hole */
+	for (j = (i + 1) & mask; m->keys[j]; j = (j + 1) & mask) {
+		if (between(slot_of(m->keys[j], m->cap), i, j))
+			continue;
+		m->keys[i] = m->keys[j];
+		m->values[i] = m->values[j];
+		i = j;
+	}
+	m->keys[i] = 0;
+	m->values[i] = 0;
+	m->len--;
+}

@@ -22,5 +22,8 @@ void pk_u64map_clear(struct pk_u64map *m);
 int64_t pk_u64map_get(const struct pk_u64map *m, uint64_t key);
 /* Insert or replace.  key must not be 0. */
 void pk_u64map_put(struct pk_u64map *m, uint64_t key, int64_t value);
+/* Remove key (absent: nothing); its slot is free again, so a map whose
+ * keys come and go (live blocks) stays as large as what is in it. */
+void pk_u64map_del(struct pk_u64map *m, uint64_t key);
 
 #endif

@@ -12,8 +12,10 @@
 # Runs, interleaved, R of each, medians:
 #   plain      the workload alone
 #   jump       perfkitd run --alloc --probe-backend jump
-#   trap       perfkitd run --alloc --probe-backend trap (the default: one
-#              ptrace stop per event at the detours; N/INT3_DIV steps)
+#   trap       perfkitd run --alloc --probe-backend trap (the default: the
+#              jump backend's ring, but a call stops instead of being
+#              dropped: these loops outrun perfkitd, so they run at its
+#              pace, with a stop per ring's worth of calls)
 #   int3       perfkitd run --alloc --probe-backend int3 (N/INT3_DIV steps:
 #              about 25 us per event; the per-step time is what compares)
 #   heaptrack  heaptrack's LD_PRELOAD recorder, if installed
@@ -40,7 +42,7 @@ run_id=0
 # to $TMP/RUN.calls (- where the tool does not say)
 one() {
 	local how=$1 w=$2 n=$N out=$TMP/out err=$TMP/err ns calls=- drops=-
-	[ "$how" = int3 ] || [ "$how" = trap ] && n=$((N / INT3_DIV))
+	[ "$how" = int3 ] && n=$((N / INT3_DIV))
 	case $w in
 	micro) set -- "$B/tests/targets/alloc-suite" bench "$n" ;;
 	work) set -- "$B/tests/bench/jprobe-work" "$n" ;;

@@ -112,6 +112,29 @@ static void test_u64map(void)
 	CU_ASSERT_EQUAL(pk_u64map_get(&m, 0x7f0000001000ull), 99);
 	CU_ASSERT_EQUAL(m.len, 50000);
 	CU_ASSERT_EQUAL(pk_u64map_get(&m, 3), 0);
+	/* every other key removed: the rest are still found, the removed
+	 * are not, and the slots are reused (len, cap unchanged by reuse) */
+	for (k = 2; k <= 50000; k += 2)
+		pk_u64map_del(&m, k * 0x1000 + 0x7f0000000000ull);
+	pk_u64map_del(&m, 12345); /* absent */
+	CU_ASSERT_EQUAL(m.len, 25000);
+	for (k = 1; k <= 50000; k++)
+		if (pk_u64map_get(&m, k * 0x1000 + 0x7f0000000000ull) != (k % 2 ? (k == 1 ? 99 : (int64_t)k) : 0))
+			break;
+	CU_ASSERT_EQUAL(k, 50001);
+	{
+		size_t cap = m.cap;
+
+		for (int round = 0; round < 20; round++)
+			for (k = 1; k <= 25000; k++) {
+				uint64_t key = (uint64_t)round << 40 | k << 4;
+
+				pk_u64map_put(&m, key, 1);
+				pk_u64map_del(&m, key);
+			}
+		CU_ASSERT_EQUAL(m.len, 25000);
+		CU_ASSERT_EQUAL(m.cap, cap);
+	}
 	pk_u64map_clear(&m);
 	CU_ASSERT_EQUAL(pk_u64map_get(&m, 0x7f0000001000ull), 0);
 	pk_u64map_release(&m);
