@@ -25,22 +25,29 @@
 #   - function probes: fprobe-calls fib FIB_N alone and under perfkitd
 #     --probe fib -F 1: a call is two stops (entry, return); cost per call
 #     = (probed - alone) / calls.
-# -F 1 keeps the sampler out of the way (nearly all the cost is the
-# probes').  The traced runs are made three ways: where the scheduler
-# puts them ("free"), everything pinned to one CPU ("one": compare with
-# the bare int3 stop on one CPU) and perfkitd on one CPU with its target
-# on another ("two": compare with the bare int3 stop across two CPUs), so
-# that each ratio compares stops that paid the same wake-ups.  With PERFKITD_BASE=/path/to/an/older/perfkitd the same runs
-# are made with that binary too, interleaved, for a before/after table.
+# -F 1 --sampler ptrace keeps the sampler out of the way (nearly all the
+# cost is the probes'): the perf sampler's cpu-clock event on each target
+# thread costs it a little at every context switch, two per probe stop
+# (fib(22) on one CPU: 32 against 28 us per call), which is the sampler's
+# price, not the probes' (SAMPLER=perf measures with it).  The traced
+# runs are made three ways: where the scheduler puts them ("free"),
+# everything pinned to one CPU ("one": compare with the bare int3 stop on
+# one CPU) and perfkitd on one CPU with its target on another ("two":
+# compare with the bare int3 stop across two CPUs), so that each ratio
+# compares stops that paid the same wake-ups.  With
+# PERFKITD_BASE=/path/to/an/older/perfkitd the same runs are made with
+# that binary too, interleaved, for a before/after table.
 # Medians over the repetitions, with the lowest and highest value as the
 # spread (the reference machine is a 2-vCPU VM shared with other work).
 #
 # Targets (the issues): per traced allocation event <= 1.2 bare stops;
 # per probed call (two stops) <= 2.4 bare stops.
 #
-# Parameters (environment): ALLOC_N (20000), FIB_N (20), PERFKITD_BASE.
+# Parameters (environment): ALLOC_N (20000), FIB_N (20), PERFKITD_BASE,
+# SAMPLER (ptrace).
 set -u
 REPS=${1:-7}
+SAMPLER=${SAMPLER:-ptrace}
 ALLOC_N=${ALLOC_N:-20000}
 FIB_N=${FIB_N:-20}
 B=${top_builddir:-$PWD}
@@ -111,11 +118,11 @@ for ((r = 1; r <= REPS; r++)); do
 		for nb in $BINS; do
 			n=${nb%%=*} bin=${nb#*=}
 			for be in int3 trap; do
-				a=$(traced "$pl" "$bin" -q -F 1 --alloc --probe-backend $be -n "a$r$n$pl$be" -- \
+				a=$(traced "$pl" "$bin" -q -F 1 --sampler "$SAMPLER" --alloc --probe-backend $be -n "a$r$n$pl$be" -- \
 					"$AS" bench "$ALLOC_N" 2>/dev/null | pair_ns)
 				put "alloc_${be}_${n}_$pl" "$(python3 -c "print(($a - $a0) / 2 / 1e3)" 2>/dev/null || echo nan)"
 			done
-			f=$(traced "$pl" "$bin" -q -F 1 --probe fib -n "f$r$n$pl" -- \
+			f=$(traced "$pl" "$bin" -q -F 1 --sampler "$SAMPLER" --probe fib -n "f$r$n$pl" -- \
 				"$FC" fib "$FIB_N" 300 2>&1 >/dev/null | fib_ns)
 			put "fib_call_${n}_$pl" "$(python3 -c "print(($f - $f0) / $calls / 1e3)" 2>/dev/null || echo nan)"
 		done

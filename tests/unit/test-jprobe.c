@@ -747,17 +747,20 @@ static int on_trap_stop(pid_t tid)
 	return 1;
 }
 
-static void test_trap_records(void)
+/*
+ * shape_plain probed with flags on a 2-slot ring with stack_bytes of
+ * slice, run to the end with the traps taken by on_trap_stop (cb drains
+ * the ring once the target exited); its output checked.  Returns the
+ * engine (free it) and the probe id in *id.
+ */
+static struct pk_jprobes *trap_run(unsigned stack_bytes, unsigned flags, pk_jprobe_callback cb, int *id)
 {
-	struct pk_jprobe_config cfg = { 2, 512 };
-	struct pk_jprobe_stats st;
+	struct pk_jprobe_config cfg = { 2, stack_bytes };
 	struct jd_run_opts o;
 	struct jd_target t;
 	struct pk_jprobes *j;
 	char path[512];
 	uint64_t s, e;
-	long sliced = 0;
-	int plain;
 
 	target(path, sizeof(path), "jprobe-shapes");
 	CU_ASSERT_EQUAL_FATAL(jd_start(&t, path, NULL, NULL), 0);
@@ -765,18 +768,18 @@ static void test_trap_records(void)
 	j = pk_jprobes_new(t.pid, &cfg);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
 	CU_ASSERT_EQUAL_FATAL(jd_func_range(&t, "shape_plain", &s, &e), 0);
-	plain = pk_jprobe_add(j, s, e - s, "shape_plain", PK_JPROBE_TRAP_RETURN);
+	*id = pk_jprobe_add(j, s, e - s, "shape_plain", flags);
 	CU_ASSERT_EQUAL_FATAL(pk_jprobes_arm(j, t.tids, t.ntids), 1);
-	CU_ASSERT_PTR_NULL(pk_jprobe_refusal(j, plain));
+	CU_ASSERT_PTR_NULL(pk_jprobe_refusal(j, *id));
 	memset(&o, 0, sizeof(o));
 	o.trap = on_trap_stop;
-	o.drain_at_end = 1; /* nothing drains the ring in trap mode */
+	o.drain_at_end = 1;
 	trap_j = j;
-	trap_with_rec = trap_without_rec = trap_kept = 0;
+	trap_with_rec = trap_without_rec = 0;
 	nev = 0;
 	ptrace(PTRACE_CONT, t.pid, 0, 0);
 	jd_go(&t);
-	CU_ASSERT_EQUAL(jd_run(&t, j, NULL, NULL, &o), 0);
+	CU_ASSERT_EQUAL(jd_run(&t, j, cb, NULL, &o), 0);
 	jd_read_output(&t, 1);
 	close(t.in_fd);
 	close(t.out_fd);
@@ -784,14 +787,28 @@ static void test_trap_records(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(t.out, "total 1499500 10\n"));
 	/* shape_plain(i) returns i * 3 + 1, called 1000 times */
 	CU_ASSERT_EQUAL(nev, 1000);
+	for (size_t i = 0; i < nev; i++) {
+		CU_ASSERT_EQUAL_FATAL(evs[i].probe, *id);
+		CU_ASSERT_EQUAL_FATAL(evs[i].ret, evs[i].a0 * 3 + 1);
+	}
+	return j;
+}
+
+static void test_trap_records(void)
+{
+	struct pk_jprobe_stats st;
+	struct pk_jprobes *j;
+	long sliced = 0;
+	int plain;
+
+	trap_kept = 0;
+	/* nothing drains the ring in trap mode */
+	j = trap_run(512, PK_JPROBE_TRAP_RETURN, NULL, &plain);
 	CU_ASSERT_EQUAL(trap_with_rec, 2);
 	CU_ASSERT_EQUAL(trap_without_rec, 998);
-	for (size_t i = 0; i < nev; i++) {
-		CU_ASSERT_EQUAL_FATAL(evs[i].probe, plain);
-		CU_ASSERT_EQUAL_FATAL(evs[i].ret, evs[i].a0 * 3 + 1);
+	for (size_t i = 0; i < nev; i++)
 		/* a record's slice starts at the return address */
 		sliced += evs[i].stack_len >= 8 && evs[i].first_word == evs[i].ret_addr;
-	}
 	CU_ASSERT_EQUAL(sliced, 2);
 	pk_jprobes_stats(j, &st);
 	CU_ASSERT_EQUAL(st.trap_records, 1); /* the one freed */
@@ -808,45 +825,14 @@ static void test_trap_records(void)
  */
 static void trap_slow_run(unsigned stack_bytes, long want_traps)
 {
-	struct pk_jprobe_config cfg = { 2, stack_bytes };
 	struct pk_jprobe_stats st;
-	struct jd_run_opts o;
-	struct jd_target t;
 	struct pk_jprobes *j;
-	char path[512];
-	uint64_t s, e;
 	int plain;
 
-	target(path, sizeof(path), "jprobe-shapes");
-	CU_ASSERT_EQUAL_FATAL(jd_start(&t, path, NULL, NULL), 0);
-	CU_ASSERT_EQUAL_FATAL(jd_seize(&t), 0);
-	j = pk_jprobes_new(t.pid, &cfg);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
-	CU_ASSERT_EQUAL_FATAL(jd_func_range(&t, "shape_plain", &s, &e), 0);
-	plain = pk_jprobe_add(j, s, e - s, "shape_plain", PK_JPROBE_TRAP_SLOW);
-	CU_ASSERT_EQUAL_FATAL(pk_jprobes_arm(j, t.tids, t.ntids), 1);
-	memset(&o, 0, sizeof(o));
-	o.trap = on_trap_stop;
-	o.drain_at_end = 1;
-	trap_j = j;
-	trap_with_rec = trap_without_rec = 0;
 	trap_kept = 1; /* release what there is (nothing: no record) */
-	nev = 0;
-	ptrace(PTRACE_CONT, t.pid, 0, 0);
-	jd_go(&t);
-	CU_ASSERT_EQUAL(jd_run(&t, j, on_event, NULL, &o), 0);
-	jd_read_output(&t, 1);
-	close(t.in_fd);
-	close(t.out_fd);
-	CU_ASSERT(exited_ok(&t));
-	CU_ASSERT_PTR_NOT_NULL(strstr(t.out, "total 1499500 10\n"));
-	CU_ASSERT_EQUAL(nev, 1000);
+	j = trap_run(stack_bytes, PK_JPROBE_TRAP_SLOW, on_event, &plain);
 	CU_ASSERT_EQUAL(trap_with_rec, 0);
 	CU_ASSERT_EQUAL(trap_without_rec, want_traps);
-	for (size_t i = 0; i < nev; i++) {
-		CU_ASSERT_EQUAL_FATAL(evs[i].probe, plain);
-		CU_ASSERT_EQUAL_FATAL(evs[i].ret, evs[i].a0 * 3 + 1);
-	}
 	pk_jprobes_stats(j, &st);
 	CU_ASSERT_EQUAL(st.drops, 0);
 	CU_ASSERT_EQUAL(st.events, (uint64_t)(1000 - want_traps));
