@@ -69,7 +69,7 @@
 
 #define JUMP_STACK_BYTES 512u    /* stack slice per record: the engine's default */
 #define JUMP_RING_SLOTS 65536u
-#define EXACT_RING_SLOTS 2048u  /* trap (exact) mode: the drain thread empties it */
+#define EXACT_RING_SLOTS 512u   /* trap (exact) mode: the drain thread empties it; 4 MiB */
 #define EXACT_STACK_BYTES 8192u  /* its slice: a deeper stack takes the trap */
 #define STOP_TIMEOUT_NS 3000000000ull
 #define DRAIN_CHUNK 4096
