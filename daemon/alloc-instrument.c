@@ -358,12 +358,23 @@ static void alloc_on_exec(void *self, pid_t pid)
 
 /* Events recorded without a stop (the jump backend) are taken while the
  * process can still be read: unwinding and symbols need its files. */
+/*
+ * A thread is exiting (PTRACE_EVENT_EXIT).  When it is the last one, the
+ * process is going: the backend's records are fed while its memory can
+ * still be read.  Any other thread's exit leaves them to the ticks, which
+ * hold back the newest (a full feed here would feed a thread's record
+ * before an older one of the same thread still held up in the ring).
+ */
 static void alloc_on_thread_exiting(void *self, pid_t tid)
 {
 	struct alloc_inst *ai = self;
+	const struct pk_tracer *t = ai->ctx ? ai->ctx->tracer : NULL;
+	size_t going_on = 0;
 
 	(void)tid;
-	if (ai->backend)
+	for (size_t i = 0; t && i < t->n_threads; i++)
+		going_on += !t->threads[i].exiting && !t->threads[i].foreign;
+	if (ai->backend && !going_on)
 		ai->backend->drain(ai);
 }
 

@@ -119,6 +119,15 @@ struct slice_memo {
 	uint8_t *canon;
 };
 
+/* A call taken at a trap, waiting until the ring's records reserved
+ * before it (its thread's own earlier calls among them) are taken. */
+struct parked {
+	struct pk_jprobe_event ev;
+	int64_t stack_id;
+	uint64_t time_ns;
+	uint64_t after;              /* the ring's head at the trap */
+};
+
 /* Records taken out of the ring by the drain thread, not yet fed. */
 struct stage {
 	struct held *v;
@@ -153,6 +162,8 @@ struct alloc_jump {
 	int stop;
 	pthread_mutex_t mu;
 	struct stage in, spare;
+	struct parked *parked;       /* trapped calls waiting for the ring */
+	size_t nparked, capparked;
 	size_t backlog;              /* bytes of slices taken, not yet fed */
 	uint64_t hold_ticks;         /* HOLD_NS in time stamp counter ticks */
 	uint64_t first_tsc, first_ns;   /* a record to measure them with */
@@ -423,15 +434,43 @@ static void stage_put(void *ctx, const struct pk_jprobe_event *ev)
 	 * does not move with the calibration of time_ns */
 	h->key = ev->tsc;
 	h->order = aj->order++;
-	if (!aj->hold_ticks && ev->time_ns && ev->tsc > aj->first_tsc && aj->first_tsc &&
-	    ev->time_ns > aj->first_ns + 1000000)
-		/* ticks per HOLD_NS, from two records 1 ms or more apart */
-		aj->hold_ticks = (uint64_t)((double)(ev->tsc - aj->first_tsc) /
-					    (double)(ev->time_ns - aj->first_ns) * (double)HOLD_NS);
-	if (!aj->first_tsc) {
+	/* ticks per HOLD_NS, from two ring records 1 ms or more apart (a
+	 * trapped call, staged with time_ns 0, has perfkitd's clock, not
+	 * the record's: it would skew the ratio) */
+	if (ev->time_ns && ev->tsc && !aj->first_tsc) {
 		aj->first_tsc = ev->tsc;
 		aj->first_ns = ev->time_ns;
+	} else if (ev->time_ns && !aj->hold_ticks && ev->tsc > aj->first_tsc &&
+		   ev->time_ns > aj->first_ns + 1000000) {
+		aj->hold_ticks = (uint64_t)((double)(ev->tsc - aj->first_tsc) /
+					    (double)(ev->time_ns - aj->first_ns) * (double)HOLD_NS);
 	}
+}
+
+/*
+ * (mu held) Stage the trapped calls whose ring predecessors are all
+ * taken (all: every one, the ring is no more), after them: a call
+ * staged ahead of a record of its own thread still in the ring (held up
+ * behind a slot another thread has not finished writing) could be fed
+ * before it.
+ */
+static void unpark(struct alloc_jump *aj, int all)
+{
+	uint64_t tail = pk_jprobes_ring_tail(aj->j);
+	size_t k = 0;
+
+	for (size_t i = 0; i < aj->nparked; i++) {
+		struct parked *p = &aj->parked[i];
+
+		if (!all && tail < p->after) {
+			aj->parked[k++] = *p;
+			continue;
+		}
+		stage_put(aj, &p->ev); /* time_ns 0: not a ring record's clock */
+		aj->in.v[aj->in.n - 1].stack_id = p->stack_id;
+		aj->in.v[aj->in.n - 1].ev.time_ns = p->time_ns;
+	}
+	aj->nparked = k;
 }
 
 static void *drain_thread(void *arg)
@@ -449,8 +488,10 @@ static void *drain_thread(void *arg)
 
 		pthread_mutex_lock(&aj->mu);
 		if (aj->in.narena + __atomic_load_n(&aj->backlog, __ATOMIC_RELAXED) < STAGE_LIMIT)
-			/* else the ring fills, then drops */
+			/* else the ring fills, then drops (jump) or stops (trap) */
 			got = pk_jprobes_drain(aj->j, stage_put, aj, DRAIN_CHUNK);
+		if (aj->nparked)
+			unpark(aj, 0);
 		pthread_mutex_unlock(&aj->mu);
 		if (got <= 0)
 			nanosleep(&nap, NULL);
@@ -494,6 +535,8 @@ static size_t take_staged(struct alloc_jump *aj, int hold_back)
 	 * before an int3 stop, is among them) */
 	if (!hold_back || !aj->thread_on)
 		pk_jprobes_drain(aj->j, stage_put, aj, JUMP_RING_SLOTS);
+	if (aj->nparked) /* all of them when nothing drains the ring any more */
+		unpark(aj, !aj->thread_on && !hold_back);
 	t = aj->in;
 	aj->in = aj->spare;
 	pthread_mutex_unlock(&aj->mu);
@@ -733,15 +776,12 @@ static int jump_trap(struct alloc_inst *ai, pid_t tid)
 	uint64_t t0 = pk_monotonic_ns();
 	const struct jfn *f;
 	int64_t stack_id = -1;
-	size_t used;
+	int behind;
 
 	if (!aj->j || !aj->trap || ptrace(PTRACE_GETREGS, tid, NULL, &regs) < 0)
 		return 0;
 	if (pk_jprobes_trap_event(aj->j, tid, &regs, &ev) < 0)
 		return 0;
-	ev.time_ns = t0;
-	if (!ev.tsc) /* an allocation: no other thread has its block yet */
-		ev.tsc = pk_jprobes_tsc();
 	f = (size_t)ev.probe < aj->nfns ? &aj->fns[ev.probe] : NULL;
 	if (f && f->fn >= 0 && f->fn != PK_ALLOC_FREE && f->fn != PK_ALLOC_DELETE && !ev.nested) {
 		ssize_t got = pk_probes_copy_stack(pk_alloc_probes(ai->alloc), tid, ev.sp, aj->trap_stack,
@@ -757,12 +797,21 @@ static int jump_trap(struct alloc_inst *ai, pid_t tid)
 		}
 	}
 	pthread_mutex_lock(&aj->mu);
-	stage_put(aj, &ev); /* no slice: ev.stack_len is 0 */
-	aj->in.v[aj->in.n - 1].stack_id = stack_id;
-	used = pk_jprobes_ring_used(aj->j);
+	/* the ring first, whatever is staged already (it was full: room),
+	 * then the call, staged once every record reserved before it is
+	 * taken: its thread's earlier calls are among them */
+	pk_jprobes_drain(aj->j, stage_put, aj, pk_jprobes_ring_slots(aj->j));
+	pk_xgrow((void **)&aj->parked, &aj->capparked, aj->nparked + 1, sizeof(*aj->parked));
+	aj->parked[aj->nparked++] = (struct parked){ ev, stack_id, t0, pk_jprobes_ring_head(aj->j) };
+	unpark(aj, 0); /* now, unless a record before it is held up */
+	behind = aj->in.narena + __atomic_load_n(&aj->backlog, __ATOMIC_RELAXED) >= STAGE_LIMIT;
 	pthread_mutex_unlock(&aj->mu);
-	if (used * 2 >= pk_jprobes_ring_slots(aj->j))
-		drain(ai, aj, 0);
+	/* perfkitd is behind (the drain thread stopped taking): feed while
+	 * the thread waits, as a tick feeds (the records of the last
+	 * HOLD_NS wait: an older one of another thread may still be
+	 * unpublished in the ring) */
+	if (behind)
+		drain(ai, aj, 1);
 	pk_tracer_resume_trapped(ai->ctx->tracer, tid);
 	aj->trap_ns += pk_monotonic_ns() - t0;
 	aj->trap_stops++;
@@ -838,6 +887,7 @@ static void keep_held(struct alloc_jump *aj, size_t from)
  */
 static void drain(struct alloc_inst *ai, struct alloc_jump *aj, int hold_back)
 {
+
 	size_t held = aj->nbatch, cut; /* held: kept from before, in order */
 	uint64_t t0 = pk_monotonic_ns();
 
@@ -851,7 +901,9 @@ static void drain(struct alloc_inst *ai, struct alloc_jump *aj, int hold_back)
 	cut = aj->nbatch;
 	if (hold_back) {
 		uint64_t newest = aj->batch[aj->nbatch - 1].key;
-		uint64_t hold_ticks = aj->hold_ticks ? aj->hold_ticks : 1;
+		/* not measured yet: as if the counter ran at 10 GHz (holding
+		 * longer only feeds later) */
+		uint64_t hold_ticks = aj->hold_ticks ? aj->hold_ticks : HOLD_NS * 10;
 
 		while (cut > 0 && aj->batch[cut - 1].key + hold_ticks > newest)
 			cut--;
@@ -980,7 +1032,7 @@ static uint64_t jump_synced(struct alloc_inst *ai, uint64_t now)
 	struct alloc_jump *aj = aj_of(ai);
 
 	/* disarmed with nothing held: every record was fed (jump_window) */
-	if (!aj->j || (!aj->armed && !aj->nbatch))
+	if (!aj->j || (!aj->armed && !aj->nbatch && !__atomic_load_n(&aj->nparked, __ATOMIC_RELAXED)))
 		return now;
 	return ai->last_event_ns;
 }
@@ -1054,6 +1106,7 @@ static void jump_free(struct alloc_inst *ai)
 	stop_drain_thread(aj);
 	pk_jprobes_free(aj->j);
 	pthread_mutex_destroy(&aj->mu);
+	free(aj->parked);
 	free(aj->in.v);
 	free(aj->in.arena);
 	free(aj->spare.v);

@@ -111,5 +111,6 @@ void pk_jring_unmap_local(struct pk_jprobes *j);
 /* munmap the ring in the target through stopped thread tid. */
 int pk_jring_unmap_target(struct pk_jprobes *j, pid_t tid);
 uint64_t pk_jring_drops(const struct pk_jprobes *j);
+uint64_t pk_jtsc(void);
 
 #endif

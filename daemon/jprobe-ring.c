@@ -24,7 +24,7 @@
 
 static const char ring_name[] = "perfkit-ring";
 
-uint64_t pk_jprobes_tsc(void)
+uint64_t pk_jtsc(void)
 {
 	uint32_t lo, hi;
 
@@ -224,7 +224,7 @@ static void calibrate(struct pk_jprobes *j)
 	uint64_t ns = now_ns();
 
 	if (ns - j->ns1 > 50000000u || j->tsc1 == j->tsc0) {
-		j->tsc1 = pk_jprobes_tsc();
+		j->tsc1 = pk_jtsc();
 		j->ns1 = ns;
 	}
 }
@@ -253,19 +253,21 @@ int pk_jprobes_nested_ret(const struct pk_jprobes *j, uint64_t ret)
 	return 0;
 }
 
-size_t pk_jprobes_ring_used(const struct pk_jprobes *j)
-{
-	uint64_t head;
-
-	if (!j || !j->ring)
-		return 0;
-	head = __atomic_load_n((const uint64_t *)(j->ring + PK_JRING_HEAD), __ATOMIC_RELAXED);
-	return head > j->tail ? (size_t)(head - j->tail) : 0;
-}
-
 size_t pk_jprobes_ring_slots(const struct pk_jprobes *j)
 {
 	return j && j->ring ? (size_t)j->ring_slots : 0;
+}
+
+uint64_t pk_jprobes_ring_head(const struct pk_jprobes *j)
+{
+	if (!j || !j->ring)
+		return 0;
+	return __atomic_load_n((const uint64_t *)(j->ring + PK_JRING_HEAD), __ATOMIC_ACQUIRE);
+}
+
+uint64_t pk_jprobes_ring_tail(const struct pk_jprobes *j)
+{
+	return j && j->ring ? j->tail : 0;
 }
 
 long pk_jprobes_drain(struct pk_jprobes *j, pk_jprobe_callback cb, void *ctx, size_t max)

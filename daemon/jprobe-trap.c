@@ -87,8 +87,10 @@ int pk_jprobes_trap_event(struct pk_jprobes *j, pid_t tid, const struct user_reg
 		ev->r14 = regs->r14;
 		ev->r15 = regs->r15;
 		ev->nested = pk_jprobes_nested_ret(j, ev->ret_addr);
-		if (at_return && (pr->flags & PK_JPROBE_TRAP_SLOW) && (pr->flags & PK_JPROBE_DURATION))
-			ev->tsc = regs->r9; /* the entry's: orders a free */
+		if (at_return && (pr->flags & PK_JPROBE_TRAP_SLOW))
+			/* the thread's own clock: the entry's (a free's order),
+			 * else the return's */
+			ev->tsc = (pr->flags & PK_JPROBE_DURATION) && regs->r9 ? regs->r9 : regs->r8;
 		if (at_return && !(pr->flags & PK_JPROBE_TRAP_SLOW))
 			ev->rec = trap_record(j, regs->r10, (int)i, ev->sp);
 		if (ev->rec) {

@@ -61,12 +61,12 @@ struct pk_jprobes *pk_jprobes_new(pid_t pid, const struct pk_jprobe_config *cfg)
 		return NULL;
 	}
 	/* first calibration interval: 2 ms of spinning */
-	j->tsc0 = pk_jprobes_tsc();
+	j->tsc0 = pk_jtsc();
 	j->ns0 = mono_ns();
 	t = j->ns0;
 	while (mono_ns() - t < 2000000u)
 		;
-	j->tsc1 = pk_jprobes_tsc();
+	j->tsc1 = pk_jtsc();
 	j->ns1 = mono_ns();
 	return j;
 }

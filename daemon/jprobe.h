@@ -109,10 +109,11 @@ struct pk_jprobes;
  * (or gone), or the stack reaches further than the slice (a deep stack:
  * an unwind of the slice alone would lose outer frames).  Then it writes
  * no record and executes the return's int3 as PK_JPROBE_TRAP_RETURN does
- * without one (r10 = 0; r9 = the entry time stamp counter of a
- * PK_JPROBE_DURATION probe, else 0): the tracer takes that call from the
- * stopped thread, which waits meanwhile.  No drops, and a thread stops
- * only when perfkitd is behind or a stack is deep. */
+ * without one (r10 = 0; r8 = the time stamp counter just before the
+ * trap, r9 = the entry's for a PK_JPROBE_DURATION probe, else 0): the
+ * tracer takes that call from the stopped thread, which waits meanwhile.
+ * No drops, and a thread stops only when perfkitd is behind or a stack
+ * is deep. */
 #define PK_JPROBE_TRAP_SLOW 64u
 
 #define PK_JSTACK_MAX 65536u
@@ -204,9 +205,10 @@ int pk_jprobes_clean_child(const struct pk_jprobes *j, pid_t child);
  * (in the ring: valid until pk_jprobes_trap_release) and ev->out0 comes
  * from it; else ev->stack is NULL (the caller copies the stack from ev->sp
  * itself) and ev->out0 is read (PK_JPROBE_OUT_ARG0, result 0).  ev->time_ns
- * is 0 (the caller's clock); ev->tsc is the entry's time stamp counter
- * for a PK_JPROBE_TRAP_SLOW | PK_JPROBE_DURATION probe, else 0.  A
- * PK_JPROBE_TRAP_SLOW trap never has a record.
+ * is 0 (the caller's clock); for a PK_JPROBE_TRAP_SLOW probe ev->tsc is
+ * the thread's time stamp counter at the entry (PK_JPROBE_DURATION) or
+ * just before the trap, else 0.  A PK_JPROBE_TRAP_SLOW trap never has a
+ * record.
  */
 struct pk_jprobe_event;
 struct user_regs_struct;
@@ -266,15 +268,15 @@ typedef void (*pk_jprobe_callback)(void *ctx, const struct pk_jprobe_event *ev);
  */
 long pk_jprobes_drain(struct pk_jprobes *j, pk_jprobe_callback cb, void *ctx, size_t max);
 
-/* Slots of the ring taken and not yet drained (an estimate while the
- * target runs); call it where pk_jprobes_drain could be called. */
-size_t pk_jprobes_ring_used(const struct pk_jprobes *j);
-
 /* Slots in the ring (0: none mapped). */
 size_t pk_jprobes_ring_slots(const struct pk_jprobes *j);
 
-/* The time stamp counter now (the detours' clock). */
-uint64_t pk_jprobes_tsc(void);
+/* The ring's positions: reservations made so far by the detours (head)
+ * and records handed out by pk_jprobes_drain (tail).  Every record
+ * reserved before head was read has been handed out once tail reaches
+ * it.  0 without a ring. */
+uint64_t pk_jprobes_ring_head(const struct pk_jprobes *j);
+uint64_t pk_jprobes_ring_tail(const struct pk_jprobes *j);
 
 struct pk_jprobe_stats {
 	uint64_t events;           /* drained */

@@ -32,8 +32,9 @@ tests_bench_jprobe_work_CFLAGS = $(PK_TARGET_CFLAGS)
 CLEANFILES += tests/bench/jprobe-bench$(EXEEXT) tests/bench/jprobe-work$(EXEEXT)
 
 # perfkitd --alloc on the jump backend (daemon/alloc-jump.c): the fail-safe
-# and attach/detach cycle tests, and the allocation suite once more on the
-# jump (ring) backend and on int3 (the suite itself runs the default, trap).
+# and attach/detach cycle tests (jump, and trap under a heavy load), and
+# the allocation suite once more on the jump (ring) backend and on int3
+# (the suite itself runs the default, trap).
 check_PROGRAMS += tests/targets/alloc-paced
 tests_targets_alloc_paced_SOURCES = tests/targets/alloc-paced.c
 tests_targets_alloc_paced_CFLAGS = $(PK_TARGET_CFLAGS) -pthread
@@ -41,6 +42,7 @@ tests_targets_alloc_paced_LDFLAGS = -pthread
 PK_ALLOC_JUMP_TESTS = \
 	tests/integration/alloc-jump-kill.sh \
 	tests/integration/alloc-jump-cycles.sh \
+	tests/integration/alloc-trap-cycles.sh \
 	tests/integration/alloc-jump-suite.sh \
 	tests/integration/alloc-int3-suite.sh
 TESTS += $(PK_ALLOC_JUMP_TESTS)
