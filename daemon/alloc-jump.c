@@ -831,6 +831,14 @@ static int jump_trap_pending(struct alloc_inst *ai, pid_t tid)
 	return pk_jprobes_trap_event(aj->j, tid, &regs, &ev) >= 0 && pk_sigtrap_pending(ai->pid, tid);
 }
 
+static int in_order(const struct held *v, size_t n)
+{
+	for (size_t i = 1; i < n; i++)
+		if (cmp_held(&v[i - 1], &v[i]) > 0)
+			return 0;
+	return 1;
+}
+
 /* batch[0..held) and batch[held..) are each in order: merge them. */
 static void merge_held(struct alloc_jump *aj, size_t held)
 {
@@ -896,7 +904,8 @@ static void drain(struct alloc_inst *ai, struct alloc_jump *aj, int hold_back)
 	load_code_ranges(ai, aj);
 	if (!take_staged(aj, hold_back) && (hold_back || !aj->nbatch))
 		return;
-	qsort(aj->batch + held, aj->nbatch - held, sizeof(*aj->batch), cmp_held);
+	if (!in_order(aj->batch + held, aj->nbatch - held)) /* one thread's: already */
+		qsort(aj->batch + held, aj->nbatch - held, sizeof(*aj->batch), cmp_held);
 	merge_held(aj, held);
 	cut = aj->nbatch;
 	if (hold_back) {
