@@ -18,11 +18,13 @@
  *             the target.  operator new is int3: its inner malloc (a jump
  *             record) is matched to new's entry by the tracker's per-thread
  *             marker, so the ring is drained before every int3 event.
- *   order     a record is written when the call returns.  A free's block
- *             can be taken by another thread's malloc before the free's
- *             record is written, so each batch is put in order of when the
- *             block changed hands: a free at its entry (PK_JPROBE_DURATION
- *             gives the entry time), an allocation at its return.
+ *   order     an allocation is recorded after its return, a free at its
+ *             entry, before the call (PK_JPROBE_RECORD_ENTRY): each
+ *             before its block can reach another thread, so the ring's
+ *             order is the order in which blocks change hands (recorded
+ *             at the free's return, a block could be taken by another
+ *             thread's malloc first).  Batches are put in the order of
+ *             the records' time stamp counters, which agrees.
  *   threads   a fork child inherits the patches and the ring: it is
  *             cleaned like the int3 child, and records of threads that are
  *             not the target's (a child before it is cleaned) are counted
@@ -93,9 +95,11 @@ struct held {
 };
 
 /* Records this close to the newest one drained wait for the next drain
- * of a tick: a free's record can come after the record of the malloc
- * that reused its block (the freeing thread was preempted before writing
- * it), and the two must be fed in the order of their keys. */
+ * of a tick.  A free is recorded at its entry and an allocation after
+ * its return, each before the block can reach another thread, so the
+ * ring's order and the keys agree wherever a block changes hands; the
+ * hold is a margin (a margin only: a trapped call waits for the ring
+ * itself, see struct parked). */
 #define HOLD_NS 10000000ull
 
 /* An executable mapping of the target (for canonical stack slices). */
@@ -210,8 +214,10 @@ static int place(void *ctx, const char *name, int fn, uint64_t addr, uint64_t si
 	if (fn == PK_ALLOC_POSIX_MEMALIGN)
 		flags |= PK_JPROBE_OUT_ARG0;
 	if (fn == PK_ALLOC_FREE || fn == PK_ALLOC_DELETE)
-		/* the entry time orders it; its stack is not unwound */
-		flags |= PK_JPROBE_DURATION | PK_JPROBE_NO_STACK;
+		/* recorded before the block can go to another thread: the
+		 * ring's order is the order in which blocks change hands; its
+		 * stack is not unwound */
+		flags |= PK_JPROBE_RECORD_ENTRY | PK_JPROBE_NO_STACK;
 	if (aj->trap) /* no drop: a call stops when its record cannot be whole */
 		flags |= PK_JPROBE_TRAP_SLOW;
 	id = pk_jprobe_add(aj->j, addr, size, name, flags);

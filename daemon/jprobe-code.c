@@ -9,7 +9,11 @@
  * The template (see jprobe.h for why it CALLs the original):
  *   entry (rsp = E, 8 mod 16; [E] = the caller's return address):
  *     frame of 88 bytes: rdi rsi rdx rcx r8 r9 rax, entry tsc, result
- *     rax and rdx;
+ *     rax and rdx, and whether an entry record is being written;
+ *     PK_JPROBE_RECORD_ENTRY: the record is written now, by the
+ *     recording part below (80(%rsp) = 1 sends it back to 25:, which
+ *     reloads the arguments and takes the entry trap when
+ *     PK_JPROBE_TRAP_SLOW found no room);
  *     PK_JPROBE_TRAP_ENTRY: r11 = the return address (free at a
  *     function's entry: no argument, scratch in the ABI), int3: perfkitd
  *     reads the call from the stopped thread (rsp + 88 = E) and resumes
@@ -63,9 +67,15 @@ __asm__(
 	"mov %r9, 40(%rsp)\n"
 	"mov %rax, 48(%rsp)\n"
 	"movq $0, 56(%rsp)\n"
-	"testb $16, pk_jd_flags(%rip)\n" /* PK_JPROBE_TRAP_ENTRY */
+	"movq $0, 64(%rsp)\n"
+	"movq $0, 80(%rsp)\n"
+	"testb $128, pk_jd_flags(%rip)\n" /* PK_JPROBE_RECORD_ENTRY: */
+	"jz 24f\n"
+	"movq $1, 80(%rsp)\n" /* the record now, then back (25:) */
+	"jmp 17f\n"
+	"24: testb $16, pk_jd_flags(%rip)\n" /* PK_JPROBE_TRAP_ENTRY */
 	"jz 16f\n"
-	"mov 88(%rsp), %r11\n"
+	"21: mov 88(%rsp), %r11\n"
 	"pk_jd_trap_entry:\n"
 	"int3\n"
 	"16: testb $4, pk_jd_flags(%rip)\n" /* PK_JPROBE_DURATION */
@@ -79,6 +89,8 @@ __asm__(
 	"20: call *pk_jd_copy(%rip)\n"
 	"mov %rax, 64(%rsp)\n"
 	"mov %rdx, 72(%rsp)\n"
+	"testb $128, pk_jd_flags(%rip)\n" /* PK_JPROBE_RECORD_ENTRY: done */
+	"jnz 9f\n"
 	"testb $8, pk_jd_flags(%rip)\n" /* PK_JPROBE_TRAP_RETURN: record, int3 */
 	"jnz 17f\n"
 	"testb $16, pk_jd_flags(%rip)\n" /* PK_JPROBE_TRAP_ENTRY: trapped already */
@@ -197,7 +209,9 @@ __asm__(
 	"jmp 8f\n"
 	"7: xor %r10d, %r10d\n" /* no record */
 	"pk_jd_done:\n"
-	"8: testb $8, pk_jd_flags(%rip)\n" /* PK_JPROBE_TRAP_RETURN */
+	"8: cmpq $0, 80(%rsp)\n" /* recorded at the entry: on to the call */
+	"jne 25f\n"
+	"testb $8, pk_jd_flags(%rip)\n" /* PK_JPROBE_TRAP_RETURN */
 	"jnz 19f\n"
 	"testb $64, pk_jd_flags(%rip)\n" /* PK_JPROBE_TRAP_SLOW: */
 	"jz 9f\n"
@@ -215,6 +229,22 @@ __asm__(
 	"mov 88(%rsp), %r11\n"
 	"pk_jd_trap_return:\n"
 	"int3\n"
+	"jmp 9f\n"
+	/* after an entry record: the arguments back, then the entry trap
+	 * (PK_JPROBE_TRAP_SLOW without a record) or straight on */
+	"25: movq $0, 80(%rsp)\n"
+	"mov 0(%rsp), %rdi\n"
+	"mov 8(%rsp), %rsi\n"
+	"mov 16(%rsp), %rdx\n"
+	"mov 24(%rsp), %rcx\n"
+	"mov 32(%rsp), %r8\n"
+	"mov 40(%rsp), %r9\n"
+	"mov 48(%rsp), %rax\n"
+	"test %r10, %r10\n"
+	"jnz 16b\n"
+	"testb $64, pk_jd_flags(%rip)\n"
+	"jnz 21b\n"
+	"jmp 16b\n"
 	"9: mov 72(%rsp), %rdx\n"
 	"mov 64(%rsp), %rax\n"
 	"pk_jd_unframe:\n"

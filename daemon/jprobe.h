@@ -115,6 +115,12 @@ struct pk_jprobes;
  * No drops, and a thread stops only when perfkitd is behind or a stack
  * is deep. */
 #define PK_JPROBE_TRAP_SLOW 64u
+/* The record is written at the entry, before the call (arguments only,
+ * result 0; a free's): it is in the ring before the block can be handed
+ * to another thread, so ring order is the order in which blocks change
+ * hands.  With PK_JPROBE_TRAP_SLOW, no room stops the thread at the
+ * entry trap (PK_JPROBE_TRAP_ENTRY's registers), before the call. */
+#define PK_JPROBE_RECORD_ENTRY 128u
 
 #define PK_JSTACK_MAX 65536u
 

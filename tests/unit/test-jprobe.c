@@ -750,10 +750,11 @@ static int on_trap_stop(pid_t tid)
 /*
  * shape_plain probed with flags on a 2-slot ring with stack_bytes of
  * slice, run to the end with the traps taken by on_trap_stop (cb drains
- * the ring once the target exited); its output checked.  Returns the
- * engine (free it) and the probe id in *id.
+ * the ring once the target exited); its output and want_events events
+ * checked.  Returns the engine (free it) and the probe id in *id.
  */
-static struct pk_jprobes *trap_run(unsigned stack_bytes, unsigned flags, pk_jprobe_callback cb, int *id)
+static struct pk_jprobes *trap_run(unsigned stack_bytes, unsigned flags, pk_jprobe_callback cb, int *id,
+				   size_t want_events)
 {
 	struct pk_jprobe_config cfg = { 2, stack_bytes };
 	struct jd_run_opts o;
@@ -786,10 +787,11 @@ static struct pk_jprobes *trap_run(unsigned stack_bytes, unsigned flags, pk_jpro
 	CU_ASSERT(exited_ok(&t));
 	CU_ASSERT_PTR_NOT_NULL(strstr(t.out, "total 1499500 10\n"));
 	/* shape_plain(i) returns i * 3 + 1, called 1000 times */
-	CU_ASSERT_EQUAL(nev, 1000);
+	CU_ASSERT_EQUAL(nev, want_events);
 	for (size_t i = 0; i < nev; i++) {
 		CU_ASSERT_EQUAL_FATAL(evs[i].probe, *id);
-		CU_ASSERT_EQUAL_FATAL(evs[i].ret, evs[i].a0 * 3 + 1);
+		/* recorded at the entry: no result yet */
+		CU_ASSERT_EQUAL_FATAL(evs[i].ret, flags & PK_JPROBE_RECORD_ENTRY ? 0 : evs[i].a0 * 3 + 1);
 	}
 	return j;
 }
@@ -803,7 +805,7 @@ static void test_trap_records(void)
 
 	trap_kept = 0;
 	/* nothing drains the ring in trap mode */
-	j = trap_run(512, PK_JPROBE_TRAP_RETURN, NULL, &plain);
+	j = trap_run(512, PK_JPROBE_TRAP_RETURN, NULL, &plain, 1000);
 	CU_ASSERT_EQUAL(trap_with_rec, 2);
 	CU_ASSERT_EQUAL(trap_without_rec, 998);
 	for (size_t i = 0; i < nev; i++)
@@ -830,7 +832,7 @@ static void trap_slow_run(unsigned stack_bytes, long want_traps)
 	int plain;
 
 	trap_kept = 1; /* release what there is (nothing: no record) */
-	j = trap_run(stack_bytes, PK_JPROBE_TRAP_SLOW, on_event, &plain);
+	j = trap_run(stack_bytes, PK_JPROBE_TRAP_SLOW, on_event, &plain, 1000);
 	CU_ASSERT_EQUAL(trap_with_rec, 0);
 	CU_ASSERT_EQUAL(trap_without_rec, want_traps);
 	pk_jprobes_stats(j, &st);
@@ -843,6 +845,36 @@ static void test_trap_slow(void)
 {
 	trap_slow_run(16384, 998);
 	trap_slow_run(16, 1000);
+}
+
+/*
+ * PK_JPROBE_RECORD_ENTRY: the record is written before the call (its
+ * arguments, result 0), the call then made as usual.  On a 2-slot ring
+ * drained at the end: 2 records and 998 drops; with PK_JPROBE_TRAP_SLOW,
+ * 998 stops at the entry trap instead, none dropped.  The program's
+ * results are right either way.
+ */
+static void test_record_entry(void)
+{
+	struct pk_jprobe_stats st;
+	struct pk_jprobes *j;
+	int plain;
+
+	trap_kept = 1;
+	trap_with_rec = trap_without_rec = 0;
+	j = trap_run(64, PK_JPROBE_RECORD_ENTRY | PK_JPROBE_NO_STACK, on_event, &plain, 2);
+	pk_jprobes_stats(j, &st);
+	CU_ASSERT_EQUAL(st.events, 2);
+	CU_ASSERT_EQUAL(st.drops, 998);
+	pk_jprobes_free(j);
+	/* the 2 records and 998 traps */
+	j = trap_run(64, PK_JPROBE_RECORD_ENTRY | PK_JPROBE_NO_STACK | PK_JPROBE_TRAP_SLOW, on_event, &plain,
+		     1000);
+	CU_ASSERT_EQUAL(trap_without_rec, 998);
+	pk_jprobes_stats(j, &st);
+	CU_ASSERT_EQUAL(st.events, 2);
+	CU_ASSERT_EQUAL(st.drops, 0);
+	pk_jprobes_free(j);
 }
 
 int main(int argc, char **argv)
@@ -904,6 +936,7 @@ int main(int argc, char **argv)
 	ADD("refusals for the int3 backend", test_refusals);
 	ADD("trap mode: records read at the trap, full ring", test_trap_records);
 	ADD("trap when slow: a full ring or a deep stack stops, nothing dropped", test_trap_slow);
+	ADD("records written at the entry, before the call", test_record_entry);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	fails = CU_get_number_of_failures();
