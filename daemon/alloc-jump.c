@@ -763,17 +763,18 @@ static void feed(struct alloc_inst *ai, struct alloc_jump *aj, const struct held
 
 /* ---- trap mode ------------------------------------------------------- */
 
+static void drain(struct alloc_inst *ai, struct alloc_jump *aj, int hold_back);
+
 /*
  * Thread tid stopped with SIGTRAP at a detour's trap (trap mode: its call
  * wrote no record, the ring being full or its stack deeper than the
- * slice)?  Then the call joins the records taken from the ring, its stack
- * copied and its id found while the thread is stopped, and 1 is returned:
- * resume it with signal 0.  When the ring is mostly full, what was taken
- * is fed before the thread goes on: the producers wait for perfkitd
- * instead of losing calls, and a stop is paid once per ring's worth.
+ * slice)?  Then the call joins the records taken from the ring (parked
+ * until those reserved before it are taken), its stack copied and its id
+ * found while the thread is stopped, and 1 is returned: resume it with
+ * signal 0.  When perfkitd is behind (its backlog at STAGE_LIMIT), what
+ * was taken is fed before the thread goes on: the producers wait for
+ * perfkitd instead of losing calls.
  */
-static void drain(struct alloc_inst *ai, struct alloc_jump *aj, int hold_back);
-
 static int jump_trap(struct alloc_inst *ai, pid_t tid)
 {
 	struct alloc_jump *aj = aj_of(ai);
@@ -1045,9 +1046,15 @@ static int jump_window(struct alloc_inst *ai, int arm)
 static uint64_t jump_synced(struct alloc_inst *ai, uint64_t now)
 {
 	struct alloc_jump *aj = aj_of(ai);
+	size_t parked;
 
+	if (!aj->j)
+		return now;
+	pthread_mutex_lock(&aj->mu); /* the drain thread unparks */
+	parked = aj->nparked;
+	pthread_mutex_unlock(&aj->mu);
 	/* disarmed with nothing held: every record was fed (jump_window) */
-	if (!aj->j || (!aj->armed && !aj->nbatch && !__atomic_load_n(&aj->nparked, __ATOMIC_RELAXED)))
+	if (!aj->armed && !aj->nbatch && !parked)
 		return now;
 	return ai->last_event_ns;
 }
