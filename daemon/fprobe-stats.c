@@ -12,7 +12,9 @@
  * Correction: the interval between an entry and its return contains one
  * whole probe stop (the resume after the entry trap plus the return trap)
  * and one more per probe stop taken inside the call; each is worth the
- * measured stop cost, which is subtracted (never below zero).
+ * measured stop cost, which is subtracted (never below zero).  A timed
+ * return (measured in the target from after the entry stop to the
+ * return, which does not stop) contains only the stops inside the call.
  */
 #include "daemon/fprobe.h"
 
@@ -167,28 +169,19 @@ static void lose(struct thread *t, size_t i)
 	drop_frame(t, i);
 }
 
-void pk_fprobe_stats_return(struct pk_fprobe_stats *s, pid_t tid, uint64_t cookie, uint64_t t_ns)
+/* Close frame i of t (frames above it were left without a return): raw
+ * is its measured time, corr what probe stops inside it cost. */
+static void close_frame(struct thread *t, size_t i, uint64_t raw, uint64_t corr)
 {
-	struct thread *t = thread_get(s, tid);
 	struct pk_fprobe_result *r;
-	uint64_t raw, corr, dur;
+	uint64_t dur;
 	int64_t signed_dur;
-	long i;
 	struct frame f;
 
-	t->stops++;
-	i = find_frame(t, cookie);
-	if (i < 0)
-		return;
-	/* frames above it were left without a return */
-	while (t->n > (size_t)i + 1)
+	while (t->n > i + 1)
 		lose(t, t->n - 1);
 	f = t->v[i];
 	t->n--;
-	raw = t_ns > f.start_ns ? t_ns - f.start_ns : 0;
-	if (t->stops - f.stops_at_entry == 1 && (!s->leaf_min_ns || raw < s->leaf_min_ns))
-		s->leaf_min_ns = raw;
-	corr = s->correction_ns * (1 + (t->stops - f.stops_at_entry - 1));
 	/* A corrected duration cannot be negative.  Callers are charged the
 	 * same clamped value their callee reports, and self times are summed
 	 * signed (clamped only when stored): a leaf's self then equals its
@@ -204,6 +197,36 @@ void pk_fprobe_stats_return(struct pk_fprobe_stats *s, pid_t tid, uint64_t cooki
 		r->total_ns += dur;
 	r->self_ns += (int64_t)dur - f.child_ns;
 	pk_histogram_add(&r->hist, dur);
+}
+
+void pk_fprobe_stats_return(struct pk_fprobe_stats *s, pid_t tid, uint64_t cookie, uint64_t t_ns)
+{
+	struct thread *t = thread_get(s, tid);
+	uint64_t raw, inside;
+	long i;
+
+	t->stops++;
+	i = find_frame(t, cookie);
+	if (i < 0)
+		return;
+	raw = t_ns > t->v[i].start_ns ? t_ns - t->v[i].start_ns : 0;
+	inside = t->stops - t->v[i].stops_at_entry;
+	if (inside == 1 && (!s->leaf_min_ns || raw < s->leaf_min_ns))
+		s->leaf_min_ns = raw;
+	close_frame(t, (size_t)i, raw, s->correction_ns * inside);
+}
+
+void pk_fprobe_stats_return_timed(struct pk_fprobe_stats *s, pid_t tid, uint64_t cookie,
+				  uint64_t raw_ns)
+{
+	struct thread *t = thread_get(s, tid);
+	long i = find_frame(t, cookie);
+
+	/* the call's own stop lies outside raw_ns; each one taken inside it
+	 * (its probed callees' entries, their stopped returns) is in it */
+	if (i >= 0)
+		close_frame(t, (size_t)i, raw_ns,
+			    s->correction_ns * (t->stops - t->v[i].stops_at_entry));
 }
 
 void pk_fprobe_stats_lost(struct pk_fprobe_stats *s, pid_t tid, uint64_t cookie)

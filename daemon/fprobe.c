@@ -80,6 +80,7 @@ struct fprobe {
 	struct pk_histogram handle_ns;  /* time in on_trap per handled trap */
 	uint64_t rtt_ns;                /* calibrated bare stop round trip */
 	uint64_t stops, refused;        /* over every engine (execs) */
+	uint64_t timed, untimed;        /* returns without / with a stop */
 	uint64_t calls;                 /* entries of probed functions */
 	int memfd;                      /* /proc/PID/mem for restoring returns */
 	uint64_t last_tick_ns;
@@ -150,12 +151,8 @@ static int role_of(const struct fprobe *f, int probe)
 static void restore_one(void *ctx, uint64_t slot, uint64_t ret)
 {
 	struct fprobe *f = ctx;
-	uint64_t cur = 0, tramp = pk_probes_trampoline(f->p);
 
-	if (f->memfd < 0 || !tramp)
-		return;
-	if (pread(f->memfd, &cur, sizeof(cur), (off_t)slot) == (ssize_t)sizeof(cur) && cur == tramp &&
-	    pwrite(f->memfd, &ret, sizeof(ret), (off_t)slot) != (ssize_t)sizeof(ret))
+	if (pk_probes_restore_slot(f->p, slot, ret) < 0)
 		pk_warn("cannot restore a return address of the target at %#llx",
 			(unsigned long long)slot);
 }
@@ -184,7 +181,10 @@ static int on_event(void *ctx, struct pk_probe_event *ev)
 		f->calls++;
 		return 1;
 	case PK_PROBE_RETURN:
-		pk_fprobe_stats_return(f->stats, ev->tid, ev->cookie, ev->time_ns);
+		if (ev->timed)
+			pk_fprobe_stats_return_timed(f->stats, ev->tid, ev->cookie, ev->duration_ns);
+		else
+			pk_fprobe_stats_return(f->stats, ev->tid, ev->cookie, ev->time_ns);
 		return 0;
 	case PK_PROBE_LOST:
 		pk_fprobe_stats_lost(f->stats, ev->tid, ev->cookie);
@@ -194,6 +194,18 @@ static int on_event(void *ctx, struct pk_probe_event *ev)
 }
 
 /* ---- arming ----------------------------------------------------------- */
+
+/* An engine for pid whose returns are timed in the target (no stop)
+ * unless PERFKIT_PROBE_RETURNS=stop. */
+static struct pk_probes *new_engine(struct fprobe *f, pid_t pid)
+{
+	struct pk_probes *p = pk_probes_new(pid, on_event, f);
+	const char *how = getenv("PERFKIT_PROBE_RETURNS");
+
+	if (p && !(how && strcmp(how, "stop") == 0))
+		pk_probes_set_timed(p, 1);
+	return p;
+}
 
 static void set_role(struct fprobe *f, int id, int role)
 {
@@ -345,7 +357,7 @@ static int start_image(struct fprobe *f, pid_t pid)
 	uint64_t entry = 0;
 	int rc;
 
-	f->p = pk_probes_new(pid, on_event, f);
+	f->p = new_engine(f, pid);
 	if (!f->p)
 		return -1;
 	f->n_role = 0;
@@ -493,7 +505,7 @@ static int fp_start(void *self, struct pk_instrument_ctx *ctx)
 			return -1;
 		return run_to_entry(f, pid);
 	}
-	f->p = pk_probes_new(pid, on_event, f);
+	f->p = new_engine(f, pid);
 	if (!f->p)
 		return -1;
 	if (pk_tracer_stop_all(ctx->tracer, STOP_TIMEOUT_NS) < 0) {
@@ -554,6 +566,8 @@ static void forget_engine(struct fprobe *f)
 	pk_probes_forget(f->p);
 	pk_probes_stats(f->p, &ps);
 	f->refused += ps.refused;
+	f->timed += ps.timed;
+	f->untimed += ps.untimed;
 	pk_probes_free(f->p);
 	f->p = NULL;
 }
@@ -584,6 +598,8 @@ static int fp_tick(void *self, uint64_t now_ns)
 	if (now_ns - f->last_tick_ns < 100000000ull)
 		return 0;
 	f->last_tick_ns = now_ns;
+	if (f->p)
+		pk_probes_reap(f->p);
 	pk_fprobe_stats_set_correction(f->stats, stop_cost(f));
 	return 0;
 }
@@ -689,6 +705,8 @@ static int fp_finish(void *self)
 	pk_store_set_stat(st, sid, "probe_correction_us",
 			  (double)pk_fprobe_stats_correction(f->stats) / 1e3);
 	pk_store_set_stat(st, sid, "probe_refused", (double)f->refused);
+	pk_store_set_stat(st, sid, "probe_timed_returns", (double)f->timed);
+	pk_store_set_stat(st, sid, "probe_stopped_returns", (double)f->untimed);
 	if (sc.rc != PK_STORE_OK)
 		return -1;
 	return bad ? PK_FINISH_REPORTED : 0;

@@ -113,6 +113,10 @@ uint64_t pk_fprobe_stats_enter(struct pk_fprobe_stats *s, pid_t tid, int fn, uin
 /* The call with this cookie returned at time t / will never return. */
 void pk_fprobe_stats_return(struct pk_fprobe_stats *s, pid_t tid, uint64_t cookie, uint64_t t);
 void pk_fprobe_stats_lost(struct pk_fprobe_stats *s, pid_t tid, uint64_t cookie);
+/* The call with this cookie returned after raw_ns measured in the target
+ * (a timed return: its own stop is not in it, no stop at its return). */
+void pk_fprobe_stats_return_timed(struct pk_fprobe_stats *s, pid_t tid, uint64_t cookie,
+				  uint64_t raw_ns);
 /* Each probe stop on tid that is neither an enter nor a return counted
  * above (a hidden probe) also costs time inside the active calls. */
 void pk_fprobe_stats_stop(struct pk_fprobe_stats *s, pid_t tid);

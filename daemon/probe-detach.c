@@ -80,7 +80,13 @@ static int fix_thread_rip(struct pk_probes *p, pid_t tid)
 	if (ptrace(PTRACE_GETREGS, tid, 0, &regs) < 0)
 		return -errno;
 	rip = regs.rip;
-	if (p->tramp && (rip == p->tramp || rip == p->tramp + 1)) {
+	int timed = pk_timed_fix_rip(p, tid, &regs);
+
+	if (timed < 0)
+		return timed;
+	if (timed) {
+		/* in a timed prefix or stub: moved as it would have gone */
+	} else if (p->tramp && (rip == p->tramp || rip == p->tramp + 1)) {
 		/* returned into the trampoline (rsp is past the slot either
 		 * way), return not handled yet */
 		if (pk_probe_handle_return(p, tid, &regs) < 0)
@@ -154,8 +160,11 @@ int pk_probes_detach(struct pk_probes *p, const pid_t *tids, size_t n, int flags
 		for (size_t i = 0; i < p->npages; i++)
 			remember(&first, pk_inject_unmap(p, tids[0], p->pages[i].addr,
 							 PK_PROBE_PAGE_SIZE));
+	/* calls that returned through their stubs are reported as such */
 	while (p->nthreads > 0)
 		pk_probe_thread_drop(p, &p->threads[p->nthreads - 1], 1);
+	if (flags & PK_PROBE_DETACH_UNMAP)
+		pk_timed_release(p, n > 0 ? tids[0] : 0);
 	p->npages = 0;
 	p->tramp = 0;
 	p->stats.armed = 0;
@@ -202,6 +211,8 @@ void pk_probes_forget(struct pk_probes *p)
 {
 	while (p->nthreads > 0)
 		pk_probe_thread_drop(p, &p->threads[p->nthreads - 1], 1);
+	pk_timed_release(p, 0); /* the target's copy went with its memory */
+	p->timed_failed = 0;
 	for (size_t i = 0; i < p->nprobes; i++) {
 		p->probes[i].armed = 0;
 		p->probes[i].placed = 0;

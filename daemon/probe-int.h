@@ -31,6 +31,9 @@ struct pk_probe {
 	int armed;                 /* the int3 is in place */
 	int refused;
 	int no_stack;              /* entries read the return address only */
+	uint64_t tprefix;          /* timed returns: the prefix that records
+				      the entry time and hijacks with a stub
+				      (probe-timed.c), 0 = none */
 };
 
 struct pk_pending {
@@ -39,6 +42,9 @@ struct pk_pending {
 	uint64_t args[3];
 	uint64_t cookie;
 	int probe;
+	int tidx;                  /* timed return: its table entry (orig_ret
+				      is there, not here), -1 = none */
+	uint64_t t0_ns;            /* the entry stop's clock */
 };
 
 struct pk_probe_thread {
@@ -72,7 +78,51 @@ struct pk_probes {
 	struct pk_probe_stats stats;
 	uint64_t trap_t0;          /* clock at the trap being handled, else 0 */
 	uint64_t last_handle_ns;   /* the last handled trap's time in the engine */
+
+	/* timed returns (probe-timed.c) */
+	int timed;                 /* wanted (pk_probes_set_timed) */
+	int timed_failed;          /* could not be set up: stop at returns */
+	struct pk_timed_entry *ttab;  /* the shared table as perfkitd maps it */
+	uint64_t ttab_addr;        /* the table in the target */
+	uint64_t tstubs;           /* the stubs, then the common tail */
+	uint8_t *tused;            /* per entry: held by a pending call */
+	uint64_t tsc0, ns0, tsc1, ns1; /* time stamp counter calibration */
 };
+
+/* probe-timed.c.  A timed return: the entry trap resumes the thread at
+ * the probe's timed prefix, which saves the return address and the entry
+ * time in table entry idx and writes stub idx over the return address;
+ * the return runs the stub, which writes the return time and `done` and
+ * jumps to the saved address: no stop.  The thread's next trap (or a
+ * tick, a detach) finds the call done. */
+#define PK_TIMED_SLOTS 2048u       /* table entries (a power of two) */
+#define PK_TIMED_STUB 16u          /* bytes per stub */
+#define PK_TIMED_PREFIX_LEN 128u   /* a timed prefix, with its jump */
+struct pk_timed_entry {
+	uint64_t orig;             /* the return address the stub replaced */
+	uint64_t entry_tsc, ret_tsc;
+	uint64_t done;             /* written last by the stub: 1 */
+};
+int pk_timed_setup(struct pk_probes *p, pid_t tid);
+int pk_timed_write_prefix(struct pk_probes *p, const struct pk_probe *pr, uint64_t base);
+unsigned pk_timed_index(uint64_t rsp);
+/* Is addr a stub?  Its table index, else -1. */
+long pk_timed_stub_index(const struct pk_probes *p, uint64_t addr);
+/* The return address a pending call's slot held before the hijack. */
+uint64_t pk_timed_orig(const struct pk_probes *p, const struct pk_pending *pend);
+/* Has the pending call returned through a stub?  Its time then. */
+int pk_timed_returned(struct pk_probes *p, const struct pk_pending *pend, uint64_t *ret_ns,
+		      uint64_t *dur_ns);
+/* Report the calls of t that returned through their stubs (newest first,
+ * as long as the newest one has). */
+void pk_timed_reap(struct pk_probes *p, struct pk_probe_thread *t);
+/* A stopped thread in a timed prefix or a stub: regs moved to where the
+ * original code would be (the return address written back).  1 moved,
+ * 0 not there, -errno. */
+int pk_timed_fix_rip(struct pk_probes *p, pid_t tid, struct user_regs_struct *regs);
+/* The table and stubs: unmapped from the target through tid (tid > 0), and
+ * from perfkitd. */
+void pk_timed_release(struct pk_probes *p, pid_t tid);
 
 /* probe.c */
 void pk_probes_rebuild_index(struct pk_probes *p);
@@ -107,6 +157,9 @@ int pk_probe_return_pop(struct pk_probes *p, struct pk_probe_thread *t, uint64_t
 /* Drop pending returns a new entry at slot proves abandoned. */
 void pk_probe_return_prune(struct pk_probes *p, struct pk_probe_thread *t, uint64_t slot);
 void pk_probe_report_lost(struct pk_probes *p, pid_t tid, const struct pk_pending *pend);
+/* A pending call that is no longer pending: RETURN when it returned
+ * through its timed stub, else LOST; its table entry is freed. */
+void pk_probe_report_end(struct pk_probes *p, pid_t tid, const struct pk_pending *pend);
 /* Write back the pending returns of t into process pid; returns 0 or the
  * first error. */
 int pk_probe_return_restore(struct pk_probes *p, pid_t pid, const struct pk_probe_thread *t);

@@ -56,6 +56,35 @@ void pk_probe_report_lost(struct pk_probes *p, pid_t tid, const struct pk_pendin
 		p->cb(p->ctx, &ev);
 }
 
+void pk_probe_report_end(struct pk_probes *p, pid_t tid, const struct pk_pending *pend)
+{
+	struct pk_probe_event ev;
+	uint64_t ret_ns, dur;
+
+	if (!pk_timed_returned(p, pend, &ret_ns, &dur)) {
+		pk_probe_report_lost(p, tid, pend);
+	} else {
+		memset(&ev, 0, sizeof(ev));
+		ev.kind = PK_PROBE_RETURN;
+		ev.probe = pend->probe;
+		ev.tid = tid;
+		ev.time_ns = ret_ns;
+		memcpy(ev.args, pend->args, sizeof(ev.args));
+		ev.ret_addr = pk_timed_orig(p, pend);
+		ev.entry_sp = pend->slot;
+		ev.cookie = pend->cookie;
+		ev.outer_probe = -1;
+		ev.timed = 1;
+		ev.duration_ns = dur;
+		p->stats.returns++;
+		p->stats.timed++;
+		if (p->cb)
+			p->cb(p->ctx, &ev);
+	}
+	if (pend->tidx >= 0 && p->tused)
+		p->tused[pend->tidx] = 0;
+}
+
 int pk_probe_return_push(struct pk_probes *p, struct pk_probe_thread *t,
 			 const struct pk_pending *pend)
 {
@@ -75,7 +104,7 @@ void pk_probe_return_prune(struct pk_probes *p, struct pk_probe_thread *t, uint6
 		if (top->slot > slot || slot - top->slot > SAME_STACK_SPAN)
 			break;
 		t->n--;
-		pk_probe_report_lost(p, t->tid, &t->v[t->n]);
+		pk_probe_report_end(p, t->tid, &t->v[t->n]);
 	}
 }
 
@@ -90,7 +119,7 @@ int pk_probe_return_pop(struct pk_probes *p, struct pk_probe_thread *t, uint64_t
 		return -1;
 	while (t->n > i) {
 		t->n--;
-		pk_probe_report_lost(p, t->tid, &t->v[t->n]);
+		pk_probe_report_end(p, t->tid, &t->v[t->n]);
 	}
 	*out = t->v[--t->n];
 	return 0;
@@ -105,10 +134,15 @@ int pk_probe_return_restore(struct pk_probes *p, pid_t pid, const struct pk_prob
 		uint64_t cur = 0;
 		int err = pk_mem_read_pid(pid, pend->slot, &cur, sizeof(cur));
 
-		/* Only a slot that still holds our trampoline is ours to fix. */
+		long stub = err == 0 ? pk_timed_stub_index(p, cur) : -1;
+
+		/* Only a slot that still holds our trampoline or a stub is
+		 * ours to fix. */
 		if (err == 0 && cur == p->tramp)
 			err = pk_mem_write_pid(pid, pend->slot, &pend->orig_ret,
 					       sizeof(pend->orig_ret));
+		else if (stub >= 0)
+			err = pk_mem_write_pid(pid, pend->slot, &p->ttab[stub].orig, 8);
 		if (err < 0 && !first)
 			first = err;
 	}
@@ -122,7 +156,7 @@ void pk_probe_thread_drop(struct pk_probes *p, struct pk_probe_thread *t, int re
 	if (report)
 		while (t->n > 0) {
 			t->n--;
-			pk_probe_report_lost(p, t->tid, &t->v[t->n]);
+			pk_probe_report_end(p, t->tid, &t->v[t->n]);
 		}
 	free(t->v);
 	p->threads[idx] = p->threads[--p->nthreads];

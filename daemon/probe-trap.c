@@ -89,6 +89,38 @@ static ssize_t copy_stack(struct pk_probes *p, pid_t tid, uint64_t sp, size_t le
 	return pk_probes_copy_stack(p, tid, sp, p->stack_buf, len);
 }
 
+/* Might a call entered with this stack pointer be a tail call out of a
+ * pending one (whose return-address slot it shares)? */
+static int tail_possible(const struct pk_probe_thread *t, uint64_t rsp)
+{
+	for (size_t i = t->n; i-- > 0;) {
+		if (t->v[i].slot == rsp)
+			return 1;
+		if (t->v[i].slot > rsp)
+			break;
+	}
+	return 0;
+}
+
+/* Is ret one of the engine's return hijacks (trampoline or a stub)? */
+static int is_hijack(const struct pk_probes *p, uint64_t ret)
+{
+	return (p->tramp && ret == p->tramp) || pk_timed_stub_index(p, ret) >= 0;
+}
+
+/* The table entry a timed return of this call would take, -1 when it
+ * must stop at its return. */
+static long timed_entry(const struct pk_probes *p, const struct pk_probe *pr,
+			const struct pk_probe_thread *t, uint64_t rsp)
+{
+	unsigned i;
+
+	if (!p->ttab || !pr->tprefix || p->stack_copy > 8 || tail_possible(t, rsp))
+		return -1;
+	i = pk_timed_index(rsp);
+	return p->tused[i] ? -1 : (long)i;
+}
+
 static int handle_entry(struct pk_probes *p, pid_t tid, struct pk_probe *pr,
 			struct user_regs_struct *regs)
 {
@@ -97,12 +129,16 @@ static int handle_entry(struct pk_probes *p, pid_t tid, struct pk_probe *pr,
 	uint64_t ret = 0;
 	ssize_t got;
 	int err, want;
+	long tidx;
 
+	pk_timed_reap(p, t); /* its calls that returned come first */
+	tidx = timed_entry(p, pr, t, regs->rsp);
 	regs->rip = pr->addr;
 	memset(&ev, 0, sizeof(ev));
-	if (pr->no_stack && t->n == 0) {
-		/* no pending return, so no tail call from a hijacked function:
-		 * nothing here needs the return address */
+	if ((pr->no_stack && t->n == 0) || tidx >= 0) {
+		/* no pending return, so no tail call from a hijacked function
+		 * (or a timed return, whose prefix saves it): nothing here
+		 * needs the return address */
 		ev.ret_unread = 1;
 		got = 0;
 	} else {
@@ -127,13 +163,13 @@ static int handle_entry(struct pk_probes *p, pid_t tid, struct pk_probe *pr,
 	ev.regs = regs;
 	ev.stack = p->stack_buf;
 	ev.stack_len = (size_t)got;
-	if (p->tramp && ret == p->tramp) {
+	if (is_hijack(p, ret)) {
 		/* tail jump from a function whose return we hold: the real
 		 * return address is in its pending entry (same slot) */
 		ev.tail_call = 1;
 		for (size_t i = t->n; i-- > 0;)
 			if (t->v[i].slot == regs->rsp) {
-				ev.ret_addr = t->v[i].orig_ret;
+				ev.ret_addr = pk_timed_orig(p, &t->v[i]);
 				break;
 			}
 	} else {
@@ -146,14 +182,28 @@ static int handle_entry(struct pk_probes *p, pid_t tid, struct pk_probe *pr,
 	err = leave_entry(p, pr, regs);
 	if (err < 0 || want != 1 || !p->tramp)
 		return err;
-	if (ev.ret_unread && (err = pk_probe_event_ret(p, &ev)) < 0)
-		return err;
-	ret = ev.ret_addr;
-	struct pk_pending pend = { .slot = ev.entry_sp, .orig_ret = ret,
-				   .cookie = ev.cookie, .probe = ev.probe };
+	struct pk_pending pend = { .slot = ev.entry_sp, .cookie = ev.cookie, .probe = ev.probe,
+				   .tidx = -1, .t0_ns = p->trap_t0 };
 
 	memcpy(pend.args, ev.args, sizeof(pend.args));
-	if (ret != p->tramp) {
+	if (tidx >= 0 && regs->rip == pr->slot) {
+		/* the prefix saves the return address and hijacks it */
+		pend.tidx = (int)tidx;
+		p->tused[tidx] = 1;
+		__atomic_store_n(&p->ttab[tidx].done, 0, __ATOMIC_RELEASE);
+		regs->rip = pr->tprefix;
+		return pk_probe_return_push(p, t, &pend);
+	}
+	if (p->ttab)
+		p->stats.untimed++;
+	if (ev.ret_unread && (err = pk_probe_event_ret(p, &ev)) < 0)
+		return err;
+	/* a tail call keeps the slot's hijack (ret, as read): the caller's
+	 * return, when it comes, is this call's too */
+	if (!ev.tail_call)
+		ret = ev.ret_addr;
+	pend.orig_ret = ret;
+	if (!is_hijack(p, ret)) {
 		/* the thread writes the trampoline itself on its way to the
 		 * copy (the slot's prefix); an emulated first instruction has
 		 * no copy, so then it is written from here */
@@ -189,6 +239,8 @@ int pk_probe_handle_return(struct pk_probes *p, pid_t tid, struct user_regs_stru
 	uint64_t slot = regs->rsp - 8;
 	struct pk_pending pend;
 
+	if (t)
+		pk_timed_reap(p, t);
 	do {
 		struct pk_probe_event ev;
 

@@ -111,6 +111,7 @@ void pk_probes_free(struct pk_probes *p)
 {
 	if (!p)
 		return;
+	pk_timed_release(p, 0);
 	for (size_t i = 0; i < p->nprobes; i++)
 		free(p->probes[i].name);
 	for (size_t i = 0; i < p->nthreads; i++)
@@ -265,8 +266,10 @@ static int within_rel32(uint64_t from, uint64_t to)
 	return d >= INT32_MIN && d <= INT32_MAX;
 }
 
-/* A slot for pr's out-of-line copy (mapping a page when none fits). */
-static int get_slot(struct pk_probes *p, pid_t tid, const struct pk_probe *pr, uint64_t *slot)
+/* A slot of size bytes for pr's out-of-line code (mapping a page when
+ * none fits). */
+static int get_slot(struct pk_probes *p, pid_t tid, const struct pk_probe *pr, unsigned size,
+		    uint64_t *slot)
 {
 	uint64_t page;
 	int err;
@@ -274,14 +277,14 @@ static int get_slot(struct pk_probes *p, pid_t tid, const struct pk_probe *pr, u
 	for (size_t i = 0; i < p->npages; i++) {
 		struct pk_probe_page *pg = &p->pages[i];
 
-		if (pg->used + PK_PROBE_SLOT_SIZE > PK_PROBE_PAGE_SIZE)
+		if (pg->used + size > PK_PROBE_PAGE_SIZE)
 			continue;
 		if (pr->insn.rip_relative &&
 		    (!within_rel32(pg->addr, pr->addr) ||
 		     !within_rel32(pg->addr + PK_PROBE_PAGE_SIZE, pr->addr)))
 			continue;
 		*slot = pg->addr + pg->used;
-		pg->used += PK_PROBE_SLOT_SIZE;
+		pg->used += size;
 		return 0;
 	}
 	err = pk_inject_map_page(p, tid, pr->addr, &page);
@@ -300,7 +303,7 @@ static int get_slot(struct pk_probes *p, pid_t tid, const struct pk_probe *pr, u
 		p->tramp = page;
 		p->pages[p->npages - 1].used = PK_PROBE_TRAMP_SIZE;
 	}
-	return get_slot(p, tid, pr, slot);
+	return get_slot(p, tid, pr, size, slot);
 }
 
 /*
@@ -369,13 +372,18 @@ static int arm_one(struct pk_probes *p, pid_t tid, struct pk_probe *pr)
 	if (pr->insn.cls == PK_INSN_PLAIN) {
 		uint64_t base;
 
-		err = get_slot(p, tid, pr, &base);
+		err = get_slot(p, tid, pr, PK_PROBE_SLOT_SIZE, &base);
 		if (err == 0)
 			err = write_slot(p, pr, base);
 		if (err < 0)
 			return err;
 		pr->hijack = base;
 		pr->slot = base + PK_PROBE_HIJACK_LEN;
+		pr->tprefix = 0;
+		/* without one the return stops, as without timed returns */
+		if (p->ttab && get_slot(p, tid, pr, PK_TIMED_PREFIX_LEN, &base) == 0 &&
+		    pk_timed_write_prefix(p, pr, base) == 0)
+			pr->tprefix = base;
 	}
 	pr->orig = pr->code[0];
 	pr->placed = 1;
@@ -393,6 +401,8 @@ int pk_probes_arm(struct pk_probes *p, pid_t tid)
 
 	if (err < 0)
 		return err;
+	if (p->timed)
+		pk_timed_setup(p, tid); /* else returns stop (it says why) */
 	for (size_t i = 0; i < p->nprobes; i++) {
 		struct pk_probe *pr = &p->probes[i];
 

@@ -83,7 +83,13 @@ struct pk_probe_event {
 				      no pending return: ret_addr (0) was not
 				      read; pk_probe_event_ret reads it */
 	uint64_t entry_sp;         /* rsp at entry (the return-address slot) */
-	uint64_t retval;           /* rax, PK_PROBE_RETURN only */
+	uint64_t retval;           /* rax, PK_PROBE_RETURN only (0 for a timed
+				      return) */
+	int timed;                 /* RETURN: through a timed stub (no stop):
+				      duration_ns is the call's own time stamp
+				      counter interval, entry resumed to
+				      return, and time_ns when it returned */
+	uint64_t duration_ns;
 	uint64_t cookie;           /* ENTRY: set by the callback, handed back
 				      with the RETURN / LOST of the same call */
 	unsigned depth;            /* ENTRY: pending returns on this thread */
@@ -157,6 +163,35 @@ int pk_probe_set_no_stack(struct pk_probes *p, int id);
  * address into ev->ret_addr (the one call back into the engine allowed).
  * 0 or -errno. */
 int pk_probe_event_ret(struct pk_probes *p, struct pk_probe_event *ev);
+
+/*
+ * Timed returns (for callers that need no return value and no stack at
+ * the entry: function probes).  A call whose return is wanted then costs
+ * one stop, its entry: the thread resumes through a prefix that saves the
+ * return address and the time stamp counter in an entry of a table that
+ * perfkitd and the target share (a memfd), and writes over the return
+ * address a stub of its own (one per table entry, indexed by a hash of
+ * the stack pointer).  The return runs the stub: it writes the return
+ * time and a done flag, and jumps to the saved address.  The engine finds
+ * done calls at the thread's next trap (before anything else of that
+ * thread is reported, so the order of its events is kept), at
+ * pk_probes_reap and at a detach, and reports them as RETURN events with
+ * timed = 1.  Where no entry is free (another pending call holds it), a
+ * first instruction is emulated, or the call may be a tail call out of a
+ * pending one, the return stops as before.  The stubs need no perfkitd:
+ * a return through one after a detach still goes home.  Call before the
+ * first arm.  0 or -EINVAL.
+ */
+int pk_probes_set_timed(struct pk_probes *p, int on);
+
+/* Report the timed returns done so far, every thread (a tick). */
+void pk_probes_reap(struct pk_probes *p);
+
+/* Put the original return address back into slot (of a stopped thread),
+ * if it holds the trampoline (then ret is written) or a timed stub (then
+ * the address the stub saved): for an unwinder about to walk the stack.
+ * 0, or -errno. */
+int pk_probes_restore_slot(struct pk_probes *p, uint64_t slot, uint64_t ret);
 
 /* Name and address of probe id, NULL / 0 when out of range. */
 const char *pk_probe_name(const struct pk_probes *p, int id);
@@ -268,6 +303,10 @@ struct pk_probe_stats {
 				 the handled traps (engine + callback work,
 				 not the kernel's stop and resume) */
 	uint64_t rip_only;    /* traps resumed by writing rip alone */
+	uint64_t timed;       /* returns caught by a timed stub (no stop) */
+	uint64_t untimed;     /* returns wanted that had to stop (timed
+				 returns on, no table entry free, a tail
+				 call, an emulated first instruction) */
 };
 void pk_probes_stats(const struct pk_probes *p, struct pk_probe_stats *out);
 

@@ -4,7 +4,7 @@ PK_PROBE_SOURCES = \
 	daemon/probe-trap.c daemon/probe-detach.c \
 	daemon/probe-insn.c daemon/probe-insn.h \
 	daemon/probe-inject.c \
-	daemon/probe-return.c \
+	daemon/probe-return.c daemon/probe-timed.c \
 	daemon/alloc.c daemon/alloc.h daemon/alloc-int.h \
 	daemon/alloc-table.c \
 	daemon/alloc-symbols.c

@@ -8,7 +8,8 @@
 # is corrected; see below for a loaded machine), f's self time = its
 # total (no probed callee), g's min
 # >= 1 ms minus the 10%; the report says the times include the probe
-# overhead; sessions show states the probe stops and their cost; perfkit
+# overhead; sessions show states the probe stops and their cost, and how
+# the returns were caught; perfkit
 # report adds calls/avg/p99 to the probed functions; table and CSV work.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib.sh"
@@ -63,10 +64,17 @@ grep -Eq '^f +fprobe-calls +all +12345 ' "$PK_TMP/table" || { pk_show "$PK_TMP/t
 pk_run_limited 30 "$PERFKIT" probes counts --format csv >"$PK_TMP/csv" 2>&1 || pk_fail "perfkit probes (csv) failed"
 grep -q '^g,fprobe-calls,0,1000,0,' "$PK_TMP/csv" || { pk_show "$PK_TMP/csv"; pk_fail "no CSV row for g"; }
 
-# sessions show: probe stops (2 per returned call) and their median cost.
+# sessions show: probe stops and their median cost.  A call stops at its
+# entry; its return is timed in the target without a stop (a timed
+# return), or stops too where it cannot be (then it counts as stopped):
+# every one of the 13,345 calls returned one way or the other.
 stops=$(pk_session_field counts probe_stops)
 [ "$stops" != missing ] || pk_fail "sessions show has no probe_stops"
-pk_check_ge "probe stops" "$stops" $(( 2 * (12345 + 1000) ))
+timed=$(pk_session_field counts probe_timed_returns)
+stopped=$(pk_session_field counts probe_stopped_returns)
+[ "$(( timed + stopped ))" = 13345 ] || pk_fail "returns: $timed timed + $stopped stopped, expected 13345 in all"
+pk_check_ge "timed returns" "$timed" 1
+pk_check_ge "probe stops" "$stops" $(( 12345 + 1000 + stopped ))
 pk_check_ge "probe stop median (us)" "$(pk_session_field counts probe_stop_median_us)" 0.001
 pk_run_limited 30 "$PERFKIT" sessions show counts >"$PK_TMP/show" 2>&1
 grep -q '^probe stops' "$PK_TMP/show" || { pk_show "$PK_TMP/show"; pk_fail "sessions show does not label the probe stops"; }

@@ -12,6 +12,8 @@
  *   longjmp     jumper() 500 times, each left by longjmp from deeper()
  *   threads     4 threads call work() 2,500 times each
  *   slow N      N calls of slow() (300 ms each), after printing "ready"
+ *   tail        tail_hop() 1,000 times, which jumps to tail_end() (a tail
+ *               call: tail_end returns to tail_hop's caller)
  *
  * Built without inlining and sibling calls so that each source call is
  * a real call.
@@ -73,6 +75,25 @@ int is_odd(unsigned n)
 	odd_calls++;
 	return n == 0 ? 0 : is_even(n - 1);
 }
+
+/* tail_hop(x) = tail_end(x + 1) by a jump, in assembly (sibling calls
+ * are off for the C functions) */
+static volatile long tail_calls;
+unsigned long tail_end(unsigned long x);
+unsigned long tail_end(unsigned long x)
+{
+	tail_calls++;
+	return x * 3;
+}
+
+unsigned long tail_hop(unsigned long x);
+__asm__(".text\n"
+	".globl tail_hop\n"
+	".type tail_hop, @function\n"
+	"tail_hop:\n"
+	"\taddq $1, %rdi\n"
+	"\tjmp tail_end\n"
+	".size tail_hop, .-tail_hop\n");
 
 static jmp_buf jb;
 
@@ -174,6 +195,14 @@ int main(int argc, char **argv)
 				expect += (y ^ x) & 0xff;
 			}
 		printf("sum=%lu %s\n", total, total == expect ? "ok" : "WRONG");
+	} else if (!strcmp(mode, "tail")) {
+		unsigned long sum = 0, expect = 0;
+
+		for (unsigned long i = 0; i < 1000; i++) {
+			sum += tail_hop(i);
+			expect += (i + 1) * 3;
+		}
+		printf("tail_end=%ld sum=%s\n", tail_calls, sum == expect ? "ok" : "WRONG");
 	} else if (!strcmp(mode, "slow")) {
 		int n = argc > 2 ? atoi(argv[2]) : 10;
 
