@@ -22,11 +22,15 @@
  * are reported lost (their return is no longer seen), also when the
  * exception is caught inside them.
  *
- * Cost.  Each probe stop costs a ptrace round trip plus the engine's
- * work.  The round trip is measured once at start on a child of perfkitd
- * that executes int3 in a loop; the handling time is measured on every
- * trap.  Their sum (median) is subtracted from per-call times once per
- * stop inside the call, and stored with the session.
+ * Cost.  A call stops once, at its entry: its return is timed in the
+ * target (the engine's timed returns, probe.h), from after the entry
+ * stop to the return, unless it has to stop (no table entry free, a tail
+ * call; PERFKIT_PROBE_RETURNS=stop for all).  Each probe stop costs a
+ * ptrace round trip plus the engine's work.  The round trip is measured
+ * once at start on a child of perfkitd that executes int3 in a loop; the
+ * handling time is measured on every trap.  Their sum (median) is
+ * subtracted from per-call times once per stop inside the call, and
+ * stored with the session.
  */
 #include "daemon/fprobe.h"
 

@@ -393,6 +393,12 @@ static void show_probe_stats(struct stat_view *sv)
 		else
 			show_line("probe stops", "%.0f", v);
 	}
+	if (stat_take(sv, "probe_timed_returns", &v)) {
+		if (stat_take(sv, "probe_stopped_returns", &w))
+			show_line("probe returns", "%.0f timed in the target (no stop), %.0f stopped", v, w);
+		else
+			show_line("probe returns", "%.0f timed in the target (no stop)", v);
+	}
 	if (stat_take(sv, "probe_stop_rtt_us", &v))
 		show_line("bare int3 stop", "%.1f µs (measured at start)", v);
 	if (stat_take(sv, "probe_handle_median_us", &v))

@@ -138,6 +138,33 @@ static void test_correction(void)
 	pk_fprobe_stats_free(s);
 }
 
+/* Timed returns: the call's own stop is outside its measured time, each
+ * stop inside it (a callee's entry, a stopped return) is in it. */
+static void test_timed(void)
+{
+	struct pk_fprobe_stats *s = pk_fprobe_stats_new(3);
+	static struct collected c;
+	uint64_t a, b, d;
+
+	pk_fprobe_stats_set_correction(s, 10);
+	a = pk_fprobe_stats_enter(s, 1, 0, 0, 0, 0);
+	b = pk_fprobe_stats_enter(s, 1, 1, 100, 0, 0);
+	pk_fprobe_stats_return_timed(s, 1, b, 50);     /* no stop inside: 50 */
+	d = pk_fprobe_stats_enter(s, 1, 2, 300, 0, 0);
+	pk_fprobe_stats_return(s, 1, d, 340);          /* stopped: 40 - 10 = 30 */
+	pk_fprobe_stats_return_timed(s, 1, a, 1000);   /* 3 stops inside: 970 */
+	CU_ASSERT_EQUAL(pk_fprobe_stats_leaf_min(s), 40); /* timed calls do not bound it */
+	memset(&c, 0, sizeof(c));
+	pk_fprobe_stats_foreach(s, collect, &c);
+	CU_ASSERT_EQUAL(c.r[1].total_ns, 50);
+	CU_ASSERT_EQUAL(c.r[2].total_ns, 30);
+	CU_ASSERT_EQUAL(c.r[0].total_ns, 970);
+	CU_ASSERT_EQUAL(c.r[0].self_ns, 890);
+	CU_ASSERT_EQUAL(c.r[0].calls, 1);
+	CU_ASSERT_EQUAL(c.r[0].lost, 0);
+	pk_fprobe_stats_free(s);
+}
+
 static void test_patterns(void)
 {
 	CU_ASSERT_EQUAL(pk_fprobe_pattern_match("parse_*", "parse_int", "prog"), 1);
@@ -164,6 +191,7 @@ int main(void)
 	CU_add_test(s, "recursion counted once", test_recursion);
 	CU_add_test(s, "lost calls and threads", test_lost_and_threads);
 	CU_add_test(s, "probe cost correction", test_correction);
+	CU_add_test(s, "timed returns", test_timed);
 	CU_add_test(s, "patterns and edit distance", test_patterns);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
