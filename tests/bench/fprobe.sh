@@ -6,7 +6,8 @@
 # prints the time it took on stderr.  It runs REPS times alone and REPS
 # times under perfkitd --probe fib (sampling at 1 Hz, so that nearly all
 # the cost is the probes'); the extra time per call is the cost of a
-# probed call (an entry and a return: two stops).  The bare stop is an
+# probed call (an entry stop; its return is timed in the target without
+# a stop, see probe-cost.sh for the two-stop mode).  The bare stop is an
 # int3 SIGTRAP stop resumed at once by a minimal tracer, which perfkitd
 # measures at start (stat probe_stop_rtt_us), and the ptrace-rtt bench
 # (interrupt stop) for reference.  Target: at most 2.4 bare stops.
