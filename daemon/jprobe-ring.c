@@ -110,17 +110,6 @@ static void main_stack(pid_t pid, uint64_t *lo, uint64_t *hi)
 	free(w);
 }
 
-static int inject(struct pk_jprobes *j, pid_t tid, long nr, uint64_t a0, uint64_t a1,
-		  uint64_t a2, uint64_t a3, uint64_t a4, long *res)
-{
-	uint64_t a[6] = { a0, a1, a2, a3, a4, 0 };
-	int err = pk_inject_syscall(j->inj, tid, nr, a, res);
-
-	if (err < 0)
-		return err;
-	return *res < 0 && *res > -4096 ? (int)*res : 0;
-}
-
 /*
  * Create and map the ring.  The memfd's name is written into the last
  * bytes of the first detour page (readable, still unused).
@@ -136,13 +125,13 @@ int pk_jring_map(struct pk_jprobes *j, pid_t tid)
 	err = pk_probes_write(j->inj, name_at, ring_name, sizeof(ring_name));
 	if (err < 0)
 		return err;
-	err = inject(j, tid, SYS_memfd_create, name_at, MFD_CLOEXEC, 0, 0, 0, &fd);
+	err = pk_inject_call(j->inj, tid, SYS_memfd_create, name_at, MFD_CLOEXEC, 0, 0, 0, &fd);
 	if (err < 0)
 		return err;
-	err = inject(j, tid, SYS_ftruncate, (uint64_t)fd, j->ring_size, 0, 0, 0, &r);
+	err = pk_inject_call(j->inj, tid, SYS_ftruncate, (uint64_t)fd, j->ring_size, 0, 0, 0, &r);
 	if (err == 0)
 		/* populated: no page fault on the target's first lap */
-		err = inject(j, tid, SYS_mmap, 0, j->ring_size, PROT_READ | PROT_WRITE,
+		err = pk_inject_call(j->inj, tid, SYS_mmap, 0, j->ring_size, PROT_READ | PROT_WRITE,
 			     MAP_SHARED | MAP_POPULATE, (uint64_t)fd, &addr);
 	if (err == 0) {
 		snprintf(path, sizeof(path), "/proc/%d/fd/%ld", (int)j->pid, fd);
@@ -160,10 +149,10 @@ int pk_jring_map(struct pk_jprobes *j, pid_t tid)
 		}
 	}
 	/* the mapping keeps the memfd alive: the target needs no descriptor */
-	inject(j, tid, SYS_close, (uint64_t)fd, 0, 0, 0, 0, &r);
+	pk_inject_call(j->inj, tid, SYS_close, (uint64_t)fd, 0, 0, 0, 0, &r);
 	if (err < 0) {
 		if (addr > 0)
-			inject(j, tid, SYS_munmap, (uint64_t)addr, j->ring_size, 0, 0, 0, &r);
+			pk_inject_call(j->inj, tid, SYS_munmap, (uint64_t)addr, j->ring_size, 0, 0, 0, &r);
 		return err;
 	}
 	j->ring_target = (uint64_t)addr;
@@ -197,7 +186,7 @@ int pk_jring_unmap_target(struct pk_jprobes *j, pid_t tid)
 
 	if (!j->ring_target)
 		return 0;
-	err = inject(j, tid, SYS_munmap, j->ring_target, j->ring_size, 0, 0, 0, &r);
+	err = pk_inject_call(j->inj, tid, SYS_munmap, j->ring_target, j->ring_size, 0, 0, 0, &r);
 	if (err == 0)
 		j->ring_target = 0;
 	return err;

@@ -213,6 +213,17 @@ int pk_inject_syscall(struct pk_probes *p, pid_t tid, long nr, const uint64_t ar
 	return err ? err : rerr;
 }
 
+int pk_inject_call(struct pk_probes *p, pid_t tid, long nr, uint64_t a0, uint64_t a1, uint64_t a2,
+		   uint64_t a3, uint64_t a4, long *res)
+{
+	uint64_t a[6] = { a0, a1, a2, a3, a4, 0 };
+	int err = pk_inject_syscall(p, tid, nr, a, res);
+
+	if (err < 0)
+		return err;
+	return *res < 0 && *res > -4096 ? (int)*res : 0;
+}
+
 int pk_inject_map_page(struct pk_probes *p, pid_t tid, uint64_t near, uint64_t *addr)
 {
 	const uint64_t reach = 3ull << 29; /* 1.5 GiB */

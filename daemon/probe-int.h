@@ -142,6 +142,10 @@ int pk_mem_read_pid(pid_t pid, uint64_t addr, void *buf, size_t n);
  * gets the raw return value (negative errno for errors). */
 int pk_inject_syscall(struct pk_probes *p, pid_t tid, long nr, const uint64_t args[6],
 		      long *result);
+/* The same with the arguments spelled out (the sixth 0); also a failed
+ * syscall's -errno comes back as the return value (*res has it too). */
+int pk_inject_call(struct pk_probes *p, pid_t tid, long nr, uint64_t a0, uint64_t a1, uint64_t a2,
+		   uint64_t a3, uint64_t a4, long *res);
 /* Map a PROT_READ|PROT_EXEC page within +-1.5 GiB of near (0 = anywhere). */
 int pk_inject_map_page(struct pk_probes *p, pid_t tid, uint64_t near, uint64_t *addr);
 int pk_inject_unmap(struct pk_probes *p, pid_t tid, uint64_t addr, size_t len);

@@ -167,17 +167,6 @@ static uint64_t tsc_ns(const struct pk_probes *p, uint64_t tsc)
 
 /* ---- setup ------------------------------------------------------------ */
 
-static int inject(struct pk_probes *p, pid_t tid, long nr, uint64_t a0, uint64_t a1, uint64_t a2,
-		  uint64_t a3, uint64_t a4, long *res)
-{
-	uint64_t a[6] = { a0, a1, a2, a3, a4, 0 };
-	int err = pk_inject_syscall(p, tid, nr, a, res);
-
-	if (err < 0)
-		return err;
-	return *res < 0 && *res > -4096 ? (int)*res : 0;
-}
-
 /* The stubs and the common tail, written at p->tstubs. */
 static int write_stubs(struct pk_probes *p)
 {
@@ -212,7 +201,7 @@ static int map_all(struct pk_probes *p, pid_t tid)
 	int err, lfd;
 	void *m;
 
-	err = inject(p, tid, SYS_mmap, 0, CODE_BYTES, PROT_READ | PROT_EXEC,
+	err = pk_inject_call(p, tid, SYS_mmap, 0, CODE_BYTES, PROT_READ | PROT_EXEC,
 		     MAP_PRIVATE | MAP_ANONYMOUS, (uint64_t)-1, &code);
 	if (err < 0)
 		return err;
@@ -220,11 +209,11 @@ static int map_all(struct pk_probes *p, pid_t tid)
 	name_at = p->tstubs + NAME_OFF;
 	err = pk_probes_write(p, name_at, table_name, sizeof(table_name));
 	if (err == 0)
-		err = inject(p, tid, SYS_memfd_create, name_at, MFD_CLOEXEC, 0, 0, 0, &fd);
+		err = pk_inject_call(p, tid, SYS_memfd_create, name_at, MFD_CLOEXEC, 0, 0, 0, &fd);
 	if (err == 0)
-		err = inject(p, tid, SYS_ftruncate, (uint64_t)fd, TABLE_BYTES, 0, 0, 0, &r);
+		err = pk_inject_call(p, tid, SYS_ftruncate, (uint64_t)fd, TABLE_BYTES, 0, 0, 0, &r);
 	if (err == 0)
-		err = inject(p, tid, SYS_mmap, 0, TABLE_BYTES, PROT_READ | PROT_WRITE,
+		err = pk_inject_call(p, tid, SYS_mmap, 0, TABLE_BYTES, PROT_READ | PROT_WRITE,
 			     MAP_SHARED | MAP_POPULATE, (uint64_t)fd, &table);
 	if (err == 0) {
 		snprintf(path, sizeof(path), "/proc/%d/fd/%ld", (int)p->pid, fd);
@@ -242,15 +231,15 @@ static int map_all(struct pk_probes *p, pid_t tid)
 		}
 	}
 	if (fd >= 0) /* the mapping keeps the memfd alive */
-		inject(p, tid, SYS_close, (uint64_t)fd, 0, 0, 0, 0, &r);
+		pk_inject_call(p, tid, SYS_close, (uint64_t)fd, 0, 0, 0, 0, &r);
 	if (err == 0) {
 		p->ttab_addr = (uint64_t)table;
 		err = write_stubs(p);
 	}
 	if (err < 0) {
 		if (table > 0)
-			inject(p, tid, SYS_munmap, (uint64_t)table, TABLE_BYTES, 0, 0, 0, &r);
-		inject(p, tid, SYS_munmap, p->tstubs, CODE_BYTES, 0, 0, 0, &r);
+			pk_inject_call(p, tid, SYS_munmap, (uint64_t)table, TABLE_BYTES, 0, 0, 0, &r);
+		pk_inject_call(p, tid, SYS_munmap, p->tstubs, CODE_BYTES, 0, 0, 0, &r);
 		if (p->ttab)
 			munmap(p->ttab, TABLE_BYTES);
 		p->ttab = NULL;
@@ -303,8 +292,8 @@ void pk_timed_release(struct pk_probes *p, pid_t tid)
 	long r;
 
 	if (tid > 0 && p->ttab_addr) {
-		inject(p, tid, SYS_munmap, p->ttab_addr, TABLE_BYTES, 0, 0, 0, &r);
-		inject(p, tid, SYS_munmap, p->tstubs, CODE_BYTES, 0, 0, 0, &r);
+		pk_inject_call(p, tid, SYS_munmap, p->ttab_addr, TABLE_BYTES, 0, 0, 0, &r);
+		pk_inject_call(p, tid, SYS_munmap, p->tstubs, CODE_BYTES, 0, 0, 0, &r);
 	}
 	if (p->ttab)
 		munmap(p->ttab, TABLE_BYTES);
