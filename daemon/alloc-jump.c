@@ -210,7 +210,10 @@ static int place(void *ctx, const char *name, int fn, uint64_t addr, uint64_t si
 	int id;
 
 	if (fn == PK_ALLOC_NEW)
-		flags |= PK_JPROBE_MAY_THROW;
+		/* it may throw: recorded at its entry, with its stack, by a
+		 * detour that leaves no frame behind; the malloc it makes is
+		 * recorded too and takes the attribution (alloc.c's marker) */
+		flags |= PK_JPROBE_MAY_THROW | PK_JPROBE_ENTRY_ONLY;
 	if (fn == PK_ALLOC_POSIX_MEMALIGN)
 		flags |= PK_JPROBE_OUT_ARG0;
 	if (fn == PK_ALLOC_FREE || fn == PK_ALLOC_DELETE)

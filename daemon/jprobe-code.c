@@ -20,6 +20,10 @@
  *     it after the int3;
  *     rdtsc only for PK_JPROBE_DURATION probes (about 10 ns each here),
  *     then reload rdx and rax; call the copy (rsp 16-aligned there);
+ *     PK_JPROBE_ENTRY_ONLY (with RECORD_ENTRY): drop the frame and jump
+ *     to the copy instead, so that the function runs with the stack as
+ *     its caller left it (an exception may leave it; r10 is clobbered,
+ *     the static chain register, unused by C and C++);
  *   after the return (caller-saved registers are ours again, except rax
  *   and rdx, the return registers, saved):
  *     PK_JPROBE_TRAP_ENTRY: nothing more, return as below;
@@ -86,7 +90,9 @@ __asm__(
 	"mov %rax, 56(%rsp)\n"
 	"mov 16(%rsp), %rdx\n"
 	"mov 48(%rsp), %rax\n"
-	"20: call *pk_jd_copy(%rip)\n"
+	"20: testl $256, pk_jd_flags(%rip)\n" /* PK_JPROBE_ENTRY_ONLY: */
+	"jnz 26f\n" /* no frame left while the function runs */
+	"call *pk_jd_copy(%rip)\n"
 	"mov %rax, 64(%rsp)\n"
 	"mov %rdx, 72(%rsp)\n"
 	"testb $128, pk_jd_flags(%rip)\n" /* PK_JPROBE_RECORD_ENTRY: done */
@@ -251,6 +257,8 @@ __asm__(
 	"add $88, %rsp\n"
 	"pk_jd_ret:\n"
 	"ret\n"
+	"26: add $88, %rsp\n"
+	"jmp *pk_jd_copy(%rip)\n"
 	".balign 8\n"
 	"pk_jd_copy: .quad 0\n"
 	"pk_jd_ring: .quad 0\n"

@@ -237,7 +237,8 @@ int pk_jprobes_nested_ret(const struct pk_jprobes *j, uint64_t ret)
 	if (pk_jprobes_in_detour(j, ret))
 		return 1;
 	for (size_t i = 0; i < j->n; i++)
-		if (j->v[i].size && ret >= j->v[i].addr && ret < j->v[i].addr + j->v[i].size)
+		if (j->v[i].size && ret >= j->v[i].addr && ret < j->v[i].addr + j->v[i].size &&
+		    !(j->v[i].flags & PK_JPROBE_ENTRY_ONLY))
 			return 1;
 	return 0;
 }

@@ -106,7 +106,7 @@ int pk_jprobe_add(struct pk_jprobes *j, uint64_t addr, uint64_t size, const char
 	memset(pr, 0, sizeof(*pr));
 	pr->addr = addr;
 	pr->size = size;
-	pr->flags = flags;
+	pr->flags = flags & PK_JPROBE_ENTRY_ONLY ? flags | PK_JPROBE_RECORD_ENTRY : flags;
 	pr->name = strdup(name ? name : "?");
 	if (!pr->name)
 		return -ENOMEM;
@@ -290,7 +290,7 @@ static int arm_one(struct pk_jprobes *j, int id, const pid_t *tids, struct user_
 	uint8_t jmp[5];
 	int32_t rel;
 
-	if (pr->flags & PK_JPROBE_MAY_THROW) {
+	if ((pr->flags & PK_JPROBE_MAY_THROW) && !(pr->flags & PK_JPROBE_ENTRY_ONLY)) {
 		pr->refusal = "may throw: an exception cannot unwind through the detour frame";
 		return 0;
 	}

@@ -121,6 +121,13 @@ struct pk_jprobes;
  * hands.  With PK_JPROBE_TRAP_SLOW, no room stops the thread at the
  * entry trap (PK_JPROBE_TRAP_ENTRY's registers), before the call. */
 #define PK_JPROBE_RECORD_ENTRY 128u
+/* Only the entry is recorded (implies PK_JPROBE_RECORD_ENTRY): after its
+ * record the detour drops its frame and jumps to the relocated
+ * instructions, so no detour frame is on the stack while the function
+ * runs and its return is not seen.  Such a function may throw (operator
+ * new: PK_JPROBE_MAY_THROW does not refuse it); a call it makes is not
+ * `nested` for the drain. */
+#define PK_JPROBE_ENTRY_ONLY 256u
 
 #define PK_JSTACK_MAX 65536u
 

@@ -18,3 +18,13 @@ alloc_expect "leaks" "$J" 'leaks_of("make_objects()")' "[(40, 3)]"
 alloc_expect "leak allocator" "$J" 'sorted(set(l["allocator"] for l in d["leaks"] if l["stack"][0] == "make_objects()"))' "['operator new(unsigned long)']"
 alloc_expect "no wrapper site" "$J" '[s["function"] for s in d["sites"] if s["function"].startswith("operator")]' "[]"
 alloc_expect "failed new" "$J" 'd["totals"]["failed_allocs"]' "1"
+# With a jump backend operator new is patched too (its detour records the
+# entry and leaves no frame behind, so bad_alloc unwinds through it):
+# nothing is left to int3 probes, and no allocator call stopped at an
+# int3 probe.
+if [ "${PK_ALLOC_BACKEND:-auto}" != int3 ]; then
+	[ "$(alloc_stat cxx alloc_jump_fallbacks)" = 0 ] ||
+		pk_fail "$(alloc_stat cxx alloc_jump_fallbacks) allocator functions were left to int3 probes"
+	[ "$(alloc_stat cxx alloc_probe_stops)" -le 1 ] ||
+		pk_fail "$(alloc_stat cxx alloc_probe_stops) int3 probe stops: operator new was not patched"
+fi
