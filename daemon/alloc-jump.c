@@ -3,8 +3,8 @@
  * jump, or auto): the allocators are patched with jumps to detours
  * (daemon/jprobe.h) that write each call into a ring shared with
  * perfkitd, and the int3 engine of alloc-instrument.c keeps only what the
- * jump engine refuses (operator new: it may throw), function by function,
- * stated in the session ("alloc_jump_fallbacks") and on stderr.
+ * jump engine refuses, function by function, stated in the session
+ * ("alloc_jump_fallbacks") and on stderr.
  *
  * Every call the ring hands out is fed to the same tracker as an int3
  * entry and return (pk_alloc_feed_call), so sessions, reports and JSON are
@@ -15,9 +15,12 @@
  *             in a probed function or in a detour (realloc -> malloc inside
  *             libc, a tail jump out of realloc); a signal handler's call
  *             returns into the handler and counts.  No per-thread state in
- *             the target.  operator new is int3: its inner malloc (a jump
- *             record) is matched to new's entry by the tracker's per-thread
- *             marker, so the ring is drained before every int3 event.
+ *             the target.  operator new may throw: its detour records
+ *             its entry only and leaves no frame behind
+ *             (PK_JPROBE_ENTRY_ONLY, not a nesting function); its inner
+ *             malloc, a later record of the same thread, is matched to
+ *             new's entry by the tracker's per-thread marker.  The ring
+ *             is drained before every int3 event.
  *   order     an allocation is recorded after its return, a free at its
  *             entry, before the call (PK_JPROBE_RECORD_ENTRY): each
  *             before its block can reach another thread, so the ring's

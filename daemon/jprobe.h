@@ -28,8 +28,9 @@
  * complete.  The price: the function runs one frame deeper, so it must not
  * read arguments from the stack (true of the malloc family; not of every
  * function --probe may name), and an exception cannot unwind through the
- * detour frame (no unwind info): functions that may throw (operator new)
- * are refused with PK_JPROBE_MAY_THROW and left to the int3 backend.
+ * detour frame (no unwind info): functions that may throw are refused
+ * with PK_JPROBE_MAY_THROW and left to the int3 backend, unless only
+ * their entry is wanted (PK_JPROBE_ENTRY_ONLY: operator new).
  * Registers and stack above the entry stack pointer are the caller's and
  * unchanged when the function returns, so recording after the return
  * loses nothing an unwinder needs.

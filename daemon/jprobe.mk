@@ -29,7 +29,11 @@ EXTRA_DIST += tests/bench/jprobe.sh
 EXTRA_PROGRAMS += tests/bench/jprobe-work
 tests_bench_jprobe_work_SOURCES = tests/bench/jprobe-work.c
 tests_bench_jprobe_work_CFLAGS = $(PK_TARGET_CFLAGS)
-CLEANFILES += tests/bench/jprobe-bench$(EXEEXT) tests/bench/jprobe-work$(EXEEXT)
+EXTRA_PROGRAMS += tests/bench/new-work
+tests_bench_new_work_SOURCES = tests/bench/new-work.cc
+tests_bench_new_work_CXXFLAGS = $(PK_TARGET_CXXFLAGS)
+CLEANFILES += tests/bench/jprobe-bench$(EXEEXT) tests/bench/jprobe-work$(EXEEXT) \
+	tests/bench/new-work$(EXEEXT)
 
 # perfkitd --alloc on the jump backend (daemon/alloc-jump.c): the fail-safe
 # and attach/detach cycle tests (jump, and trap under a heavy load), and

@@ -9,6 +9,7 @@
 #          of 16..271 bytes per step, the block filled and summed)
 #   work4  the same folding each block 4 times: about the allocation
 #          density of the benchmark where heaptrack was measured at 5.6x
+#   new4   work4 in C++ (tests/bench/new-work N 4): new[] and delete[]
 # Runs, interleaved, R of each, medians:
 #   plain      the workload alone
 #   jump       perfkitd run --alloc --probe-backend jump
@@ -22,14 +23,14 @@
 # Prints ns per step, added us per allocation event, the slowdown against
 # plain, and the allocation counts each tool recorded (perfkitd's
 # alloc_calls and ring drops, heaptrack's "allocations").
-# Usage: tests/bench/alloc-jump.sh [BUILDDIR] [N] [R]
+# Usage: tests/bench/alloc-jump.sh [BUILDDIR] [N] [R]   (WORKLOADS="work4 new4" for some)
 set -u
 B=${1:-${top_builddir:-.}}
 N=${2:-1000000}
 R=${3:-5}
 INT3_DIV=${INT3_DIV:-100}
 B=$(cd "$B" && pwd)
-for p in tests/targets/alloc-suite tests/bench/jprobe-work daemon/perfkitd src/perfkit; do
+for p in tests/targets/alloc-suite tests/bench/jprobe-work tests/bench/new-work daemon/perfkitd src/perfkit; do
 	[ -x "$B/$p" ] || make -C "$B" "$p" >/dev/null || exit 1
 done
 HT=$(command -v heaptrack || true)
@@ -47,6 +48,7 @@ one() {
 	micro) set -- "$B/tests/targets/alloc-suite" bench "$n" ;;
 	work) set -- "$B/tests/bench/jprobe-work" "$n" ;;
 	work4) set -- "$B/tests/bench/jprobe-work" "$n" 4 ;;
+	new4) set -- "$B/tests/bench/new-work" "$n" 4 ;;
 	esac
 	run_id=$((run_id + 1))
 	case $how in
@@ -71,7 +73,7 @@ median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { if (NR == 
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs; N=$N steps (int3: N/$INT3_DIV), median of $R"
 hows="plain jump trap int3"
 [ -n "$HT" ] && hows="$hows heaptrack"
-for w in micro work work4; do
+for w in ${WORKLOADS:-micro work work4 new4}; do
 	for h in $hows; do : >"$TMP/$h.ns"; : >"$TMP/$h.calls"; done
 	for r in $(seq "$R"); do
 		for h in $hows; do
