@@ -109,14 +109,21 @@ static int is_hijack(const struct pk_probes *p, uint64_t ret)
 }
 
 /* The table entry a timed return of this call would take, -1 when it
- * must stop at its return. */
+ * must stop at its return.  With a pending call in the same slot only
+ * the return address tells a tail call from a call made after that one
+ * was left (by longjmp): tail set, it is to be read first. */
 static long timed_entry(const struct pk_probes *p, const struct pk_probe *pr,
-			const struct pk_probe_thread *t, uint64_t rsp)
+			const struct pk_probe_thread *t, uint64_t rsp, int *tail)
 {
 	unsigned i;
 
-	if (!p->ttab || !pr->tprefix || p->stack_copy > 8 || tail_possible(t, rsp))
+	*tail = 0;
+	if (!p->ttab || !pr->tprefix || p->stack_copy > 8)
 		return -1;
+	if (tail_possible(t, rsp)) {
+		*tail = 1;
+		return -1;
+	}
 	i = pk_timed_index(rsp);
 	return p->tused[i] ? -1 : (long)i;
 }
@@ -130,9 +137,10 @@ static int handle_entry(struct pk_probes *p, pid_t tid, struct pk_probe *pr,
 	ssize_t got;
 	int err, want;
 	long tidx;
+	int maybe_tail;
 
 	pk_timed_reap(p, t); /* its calls that returned come first */
-	tidx = timed_entry(p, pr, t, regs->rsp);
+	tidx = timed_entry(p, pr, t, regs->rsp, &maybe_tail);
 	regs->rip = pr->addr;
 	memset(&ev, 0, sizeof(ev));
 	if ((pr->no_stack && t->n == 0) || tidx >= 0) {
@@ -174,6 +182,9 @@ static int handle_entry(struct pk_probes *p, pid_t tid, struct pk_probe *pr,
 			}
 	} else {
 		pk_probe_return_prune(p, t, regs->rsp);
+		/* not a tail call: the pending call in this slot was left */
+		if (maybe_tail && !p->tused[pk_timed_index(regs->rsp)])
+			tidx = pk_timed_index(regs->rsp);
 	}
 	ev.depth = (unsigned)t->n;
 	ev.outer_probe = t->n ? t->v[t->n - 1].probe : -1;

@@ -546,6 +546,7 @@ static void test_run_mode(void)
 struct call_counts {
 	int id_fib, id_escape, id_plain;
 	long entries[3], returns[3], lost[3];
+	long timed[3];            /* returns through a timed stub */
 	long max_depth;
 };
 
@@ -566,8 +567,12 @@ static int on_call(void *ctx, struct pk_probe_event *ev)
 		return 1;
 	case PK_PROBE_RETURN:
 		c->returns[k]++;
-		if (k == 2) /* plain(x) returns x + 1 */
+		if (ev->timed) {
+			c->timed[k]++;
+			CU_ASSERT(ev->duration_ns < 1000000000ull);
+		} else if (k == 2) { /* plain(x) returns x + 1 */
 			CU_ASSERT_EQUAL(ev->retval & 0xffffffff, (ev->cookie + 1) & 0xffffffff);
+		}
 		break;
 	case PK_PROBE_LOST:
 		c->lost[k]++;
@@ -576,11 +581,12 @@ static int on_call(void *ctx, struct pk_probe_event *ev)
 	return 0;
 }
 
-static void test_function_probes(void)
+static void function_probes(int timed)
 {
 	struct tracee t;
 	struct call_counts c;
 	struct pk_probes *p;
+	struct pk_probe_stats st;
 	uint64_t lo = 0, hi = 0;
 	int r;
 
@@ -588,6 +594,7 @@ static void test_function_probes(void)
 	CU_ASSERT_EQUAL_FATAL(pd_start(&t, "probe-calls", NULL, NULL), 0);
 	CU_ASSERT_EQUAL_FATAL(pd_seize(&t), 0);
 	p = pk_probes_new(t.pid, on_call, &c);
+	CU_ASSERT_EQUAL(pk_probes_set_timed(p, timed), 0);
 	CU_ASSERT_EQUAL_FATAL(pd_func_range(&t, "fib", &lo, &hi), 0);
 	c.id_fib = pk_probe_add(p, lo, "fib");
 	CU_ASSERT_EQUAL_FATAL(pd_func_range(&t, "escape", &lo, &hi), 0);
@@ -620,7 +627,98 @@ static void test_function_probes(void)
 	CU_ASSERT_EQUAL(c.entries[2], 100);
 	CU_ASSERT_EQUAL(c.returns[2], 100);
 	CU_ASSERT_EQUAL(c.lost[2], 0);
+	pk_probes_stats(p, &st);
+	if (timed) {
+		/* each call stopped once; a return stops only where fib's
+		 * recursion makes two pending calls share a table entry */
+		CU_ASSERT_EQUAL(c.timed[2], 100);
+		CU_ASSERT(c.timed[0] >= 1900);
+		CU_ASSERT_EQUAL(st.timed, (uint64_t)(c.timed[0] + c.timed[2]));
+		CU_ASSERT_EQUAL(st.traps, 1973 + 100 + 100 + (uint64_t)(1973 - c.timed[0]));
+	} else {
+		CU_ASSERT_EQUAL(c.timed[0] + c.timed[1] + c.timed[2], 0);
+	}
 	pk_probes_free(p);
+}
+
+static void test_function_probes(void)
+{
+	function_probes(0);
+}
+
+static void test_timed_returns(void)
+{
+	function_probes(1);
+}
+
+/*
+ * Detach wherever the thread may be in a timed call: at plain()'s 50th
+ * entry, step it k instructions (through the prefix, the out-of-line
+ * copy, plain's body, the stub and the common tail, and back into main),
+ * then detach there, unmapping the engine's code and table.  The program
+ * must finish as if never probed.
+ */
+static int detach_after_steps(int k)
+{
+	struct tracee t;
+	struct call_counts c;
+	struct pk_probes *p;
+	uint64_t lo = 0, hi = 0;
+	int st, entries = 0, ok = 0;
+
+	memset(&c, 0, sizeof(c));
+	if (pd_start(&t, "probe-calls", NULL, NULL) != 0 || pd_seize(&t) != 0)
+		return -1;
+	p = pk_probes_new(t.pid, on_call, &c);
+	pk_probes_set_timed(p, 1);
+	if (pd_func_range(&t, "plain", &lo, &hi) != 0)
+		return -1;
+	c.id_plain = pk_probe_add(p, lo, "plain");
+	c.id_fib = c.id_escape = -1;
+	if (pk_probes_arm(p, t.pid) != 1)
+		return -1;
+	ptrace(PTRACE_CONT, t.pid, 0, 0);
+	pd_go(&t);
+	while (waitpid(t.pid, &st, __WALL) == t.pid && WIFSTOPPED(st)) {
+		int sig = WSTOPSIG(st) == SIGTRAP && (st >> 16) == 0 ? 0 : WSTOPSIG(st);
+
+		if ((st >> 16) != 0) {
+			sig = 0; /* an event stop (exit) */
+		} else if (sig == 0 && pk_probe_handle_trap(p, t.pid) == 1 && ++entries == 50) {
+			for (int i = 0; i < k; i++)
+				if (ptrace(PTRACE_SINGLESTEP, t.pid, 0, 0) < 0 ||
+				    waitpid(t.pid, &st, __WALL) != t.pid || !WIFSTOPPED(st) ||
+				    WSTOPSIG(st) != SIGTRAP)
+					break;
+			/* unmapping the stubs and the table too: a thread left
+			 * in them would crash */
+			ok = pk_probes_detach(p, &t.pid, 1, PK_PROBE_DETACH_UNMAP) == 0;
+			ptrace(PTRACE_DETACH, t.pid, 0, 0);
+			break;
+		}
+		ptrace(PTRACE_CONT, t.pid, 0, (void *)(long)sig);
+	}
+	pk_probes_free(p);
+	pd_read_output(&t, 1);
+	close(t.in_fd);
+	close(t.out_fd);
+	waitpid(t.pid, &t.status, 0);
+	if (!ok || !pd_exited_ok(&t) || !strstr(t.out, "done\n"))
+		return 0;
+	return 1;
+}
+
+static void test_timed_detach(void)
+{
+	/* the prefix is 23 instructions, the stub and tail 15, plain a few */
+	for (int k = 0; k <= 60; k++) {
+		int r = detach_after_steps(k);
+
+		if (r != 1)
+			fprintf(stderr, "detach after %d steps into a timed call: %s\n", k,
+				r < 0 ? "setup failed" : "the program did not finish right");
+		CU_ASSERT_EQUAL(r, 1);
+	}
 }
 
 /* Bare stop: interrupt, wait, getregs, cont on a spinning child. */
@@ -761,6 +859,8 @@ int main(int argc, char **argv)
 	CU_add_test(s, "disarm and re-arm (sampling window)", test_window);
 	CU_add_test(s, "run mode: armed at the entry point", test_run_mode);
 	CU_add_test(s, "function probes: recursion, longjmp, return values", test_function_probes);
+	CU_add_test(s, "function probes with timed returns", test_timed_returns);
+	CU_add_test(s, "timed returns: detach at every step of a call", test_timed_detach);
 	CU_add_test(s, "cost per event", test_cost);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
