@@ -47,6 +47,7 @@
 #include <unistd.h>
 
 #include "daemon/probe.h"
+#include "daemon/unwind.h"
 #include "error.h"
 #include "util.h"
 
@@ -199,6 +200,15 @@ static int on_event(void *ctx, struct pk_probe_event *ev)
 
 /* ---- arming ----------------------------------------------------------- */
 
+/* pk_unwind_ret_map for the sampler's unwinder: the return addresses of
+ * probed calls in flight are the engine's. */
+static int ret_map(void *ctx, uint64_t ret, uint64_t slot, uint64_t *orig)
+{
+	struct fprobe *f = ctx;
+
+	return f->p && pk_probes_orig_ret(f->p, ret, slot, orig);
+}
+
 /* An engine for pid whose returns are timed in the target (no stop)
  * unless PERFKIT_PROBE_RETURNS=stop. */
 static struct pk_probes *new_engine(struct fprobe *f, pid_t pid)
@@ -208,6 +218,8 @@ static struct pk_probes *new_engine(struct fprobe *f, pid_t pid)
 
 	if (p && !(how && strcmp(how, "stop") == 0))
 		pk_probes_set_timed(p, 1);
+	if (f->ctx && f->ctx->unwinder)
+		pk_unwinder_set_ret_map(f->ctx->unwinder, ret_map, f);
 	return p;
 }
 
@@ -722,6 +734,8 @@ static void fp_free(void *self)
 
 	if (!f)
 		return;
+	if (f->ctx && f->ctx->unwinder)
+		pk_unwinder_set_ret_map(f->ctx->unwinder, NULL, NULL);
 	pk_probes_free(f->p);
 	pk_fprobe_matcher_release(&f->m);
 	for (size_t i = 0; i < f->n_fns; i++) {

@@ -97,11 +97,14 @@ struct pk_probes {
  * tick, a detach) finds the call done. */
 #define PK_TIMED_SLOTS 2048u       /* table entries (a power of two) */
 #define PK_TIMED_STUB 16u          /* bytes per stub */
-#define PK_TIMED_PREFIX_LEN 128u   /* a timed prefix, with its jump */
+#define PK_TIMED_PREFIX_LEN 136u   /* a timed prefix, with its jump */
 struct pk_timed_entry {
 	uint64_t orig;             /* the return address the stub replaced */
 	uint64_t entry_tsc, ret_tsc;
 	uint64_t done;             /* written last by the stub: 1 */
+	uint64_t slot;             /* where the return address was (the
+				      stack pointer at the entry) */
+	uint64_t pad[3];
 };
 int pk_timed_setup(struct pk_probes *p, pid_t tid);
 int pk_timed_write_prefix(struct pk_probes *p, const struct pk_probe *pr, uint64_t base);

@@ -13,7 +13,7 @@
  *   prefix, per probe (the entry trap resumes the thread here):
  *     mov %rax,-8(%rsp); mov %rdx,-16(%rsp)
  *     r11 = &table[((rsp >> 3) ^ (rsp >> 17)) & (SLOTS - 1)]
- *     table[i].orig = (%rsp); table[i].entry_tsc = rdtsc
+ *     table[i].orig = (%rsp); table[i].slot = rsp; table[i].entry_tsc = rdtsc
  *     (%rsp) = stubs + 16 * i                         (the hijack)
  *     mov -8(%rsp),%rax; mov -16(%rsp),%rdx
  *     jmp *the out-of-line copy of the first instruction
@@ -61,18 +61,19 @@ static const uint8_t prefix_code[PK_TIMED_PREFIX_LEN] = {
 	0x48, 0xc1, 0xe8, 0x11,                   /* shr $17,%rax */
 	0x49, 0x31, 0xc3,                         /* xor %rax,%r11 */
 	0x41, 0x81, 0xe3, 0, 0, 0, 0,             /* and $MASK,%r11d */
-	0x49, 0xc1, 0xe3, 0x05,                   /* shl $5,%r11 */
+	0x49, 0xc1, 0xe3, 0x06,                   /* shl $6,%r11 */
 	0x48, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0,       /* movabs $TABLE,%rax */
 	0x49, 0x01, 0xc3,                         /* add %rax,%r11 */
 	0x48, 0x8b, 0x04, 0x24,                   /* mov (%rsp),%rax */
 	0x49, 0x89, 0x03,                         /* mov %rax,(%r11) */
+	0x49, 0x89, 0x63, 0x20,                   /* mov %rsp,0x20(%r11) */
 	0x0f, 0x31,                               /* rdtsc */
 	0x48, 0xc1, 0xe2, 0x20,                   /* shl $32,%rdx */
 	0x48, 0x09, 0xd0,                         /* or %rdx,%rax */
 	0x49, 0x89, 0x43, 0x08,                   /* mov %rax,0x8(%r11) */
 	0x48, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0,       /* movabs $TABLE,%rax */
 	0x49, 0x29, 0xc3,                         /* sub %rax,%r11 */
-	0x49, 0xd1, 0xeb,                         /* shr %r11 */
+	0x49, 0xc1, 0xeb, 0x02,                   /* shr $2,%r11 */
 	0x48, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0,       /* movabs $STUBS,%rax */
 	0x4c, 0x01, 0xd8,                         /* add %r11,%rax */
 	0x48, 0x89, 0x04, 0x24,                   /* mov %rax,(%rsp) */
@@ -80,15 +81,16 @@ static const uint8_t prefix_code[PK_TIMED_PREFIX_LEN] = {
 	0x48, 0x8b, 0x54, 0x24, 0xf0,             /* mov -0x10(%rsp),%rdx */
 	0xff, 0x25, 0, 0, 0, 0,                   /* jmp *0(%rip) */
 	0, 0, 0, 0, 0, 0, 0, 0,                   /* the copy's address */
+	0xcc, 0xcc, 0xcc,
 };
 #define P_MASK 0x1e
 #define P_TABLE1 0x28
-#define P_TABLE2 0x49
-#define P_STUBS 0x59
-#define P_SLOT 0x78
+#define P_TABLE2 0x4d
+#define P_STUBS 0x5e
+#define P_SLOT 0x7d
 #define P_SPILLED_RAX 0x05   /* from here on, -8(%rsp) holds rax */
 #define P_SPILLED_RDX 0x0a
-#define P_HIJACKED 0x68      /* from here on, (%rsp) holds the stub */
+#define P_HIJACKED 0x6d      /* from here on, (%rsp) holds the stub */
 
 static const uint8_t common_code[] = {
 	0x48, 0x89, 0x44, 0x24, 0xf8,             /* mov %rax,-0x8(%rsp) */
@@ -96,7 +98,7 @@ static const uint8_t common_code[] = {
 	0x0f, 0x31,                               /* rdtsc */
 	0x48, 0xc1, 0xe2, 0x20,                   /* shl $32,%rdx */
 	0x48, 0x09, 0xd0,                         /* or %rdx,%rax */
-	0x49, 0xc1, 0xe3, 0x05,                   /* shl $5,%r11 */
+	0x49, 0xc1, 0xe3, 0x06,                   /* shl $6,%r11 */
 	0x48, 0xba, 0, 0, 0, 0, 0, 0, 0, 0,       /* movabs $TABLE,%rdx */
 	0x4c, 0x01, 0xda,                         /* add %r11,%rdx */
 	0x48, 0x89, 0x42, 0x10,                   /* mov %rax,0x10(%rdx) */
@@ -112,6 +114,9 @@ static const uint8_t common_code[] = {
 /* From here on done is written and r11 holds the return address: the
  * entry may be taken by another call once perfkitd has seen done. */
 #define C_DONE 0x33
+
+_Static_assert(sizeof(struct pk_timed_entry) == 64, "the code indexes the table by << 6");
+_Static_assert(sizeof(prefix_code) == PK_TIMED_PREFIX_LEN, "prefix length");
 
 static const char table_name[] = "perfkit-timed";
 
@@ -458,5 +463,35 @@ int pk_probes_restore_slot(struct pk_probes *p, uint64_t slot, uint64_t ret)
 		return pk_probes_write(p, slot, &ret, 8);
 	if ((i = pk_timed_stub_index(p, cur)) >= 0)
 		return pk_probes_write(p, slot, &p->ttab[i].orig, 8);
+	return 0;
+}
+
+int pk_probes_orig_ret(const struct pk_probes *p, uint64_t ret, uint64_t slot, uint64_t *orig)
+{
+	long i = pk_timed_stub_index(p, ret);
+
+	if (i >= 0) {
+		/* the entry names the slot it was filled for: a sample read
+		 * after that call returned and the entry went to another call
+		 * (another slot) is not misread */
+		const struct pk_timed_entry *e = &p->ttab[i];
+
+		if (__atomic_load_n(&e->slot, __ATOMIC_RELAXED) != slot)
+			return 0;
+		*orig = __atomic_load_n(&e->orig, __ATOMIC_RELAXED);
+		return *orig != 0;
+	}
+	if (!p->tramp || ret != p->tramp)
+		return 0;
+	for (size_t k = 0; k < p->nthreads; k++) {
+		const struct pk_probe_thread *t = &p->threads[k];
+
+		for (size_t j = t->n; j-- > 0;)
+			if (t->v[j].slot == slot && t->v[j].orig_ret != p->tramp &&
+			    pk_timed_stub_index(p, t->v[j].orig_ret) < 0) {
+				*orig = t->v[j].orig_ret;
+				return 1;
+			}
+	}
 	return 0;
 }

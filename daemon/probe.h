@@ -193,6 +193,11 @@ void pk_probes_reap(struct pk_probes *p);
  * 0, or -errno. */
 int pk_probes_restore_slot(struct pk_probes *p, uint64_t slot, uint64_t ret);
 
+/* A return address read from stack slot `slot`: is it one the engine put
+ * there (the trampoline or a timed stub)?  Then 1, with the caller's
+ * original address in *orig (for unwinders; 0 when it cannot be told). */
+int pk_probes_orig_ret(const struct pk_probes *p, uint64_t ret, uint64_t slot, uint64_t *orig);
+
 /* Name and address of probe id, NULL / 0 when out of range. */
 const char *pk_probe_name(const struct pk_probes *p, int id);
 uint64_t pk_probe_address(const struct pk_probes *p, int id);

@@ -79,6 +79,8 @@ struct pk_unwinder {
 	unsigned synth_count;             /* synthesized tables handed out */
 	pk_unwind_resolver resolver;      /* perfkit's own code in the target */
 	void *resolver_ctx;
+	pk_unwind_ret_map ret_map;        /* return addresses perfkit replaced */
+	void *ret_map_ctx;
 
 	/* The unwind in progress. */
 	unw_word_t regs[UNW_X86_64_RIP + 1];

@@ -136,24 +136,24 @@ void pk_unwinder_set_resolver(struct pk_unwinder *u, pk_unwind_resolver fn, void
 	u->resolver_ctx = ctx;
 }
 
+void pk_unwinder_set_ret_map(struct pk_unwinder *u, pk_unwind_ret_map fn, void *ctx)
+{
+	u->ret_map = fn;
+	u->ret_map_ctx = ctx;
+}
+
 /*
- * The frame at (pc, sp) is perfkit's code (u->resolver): step over it to
- * its caller, whose return address goes to *ip, with a fresh cursor there
- * (callee-saved registers carried over, as in fp_fallback).  c may be NULL
- * for the first frame (the registers are u->regs already).  Returns 0, or
- * -1 when the return address is not in the copy.
+ * Go on from return address ret with the caller's stack pointer
+ * ret_slot + 8: a fresh cursor there (callee-saved registers carried over
+ * from c, as in fp_fallback).  c may be NULL for the first frame (the
+ * registers are u->regs already).  0, or -1.
  */
-static int resolver_hop(struct pk_unwinder *u, unw_cursor_t *c, uint64_t ret_slot, uint64_t *ip)
+static int hop_to(struct pk_unwinder *u, unw_cursor_t *c, uint64_t ret_slot, uint64_t ret)
 {
 	static const int saved[] = { UNW_X86_64_RBX, UNW_X86_64_RBP, UNW_X86_64_R12,
 				     UNW_X86_64_R13, UNW_X86_64_R14, UNW_X86_64_R15 };
-	uint64_t ret;
 	unw_word_t v;
 
-	if (ret_slot < u->stack_lo || ret_slot + 8 > u->stack_hi)
-		return -1;
-	memcpy(&ret, u->stack + (ret_slot - u->stack_lo), 8);
-	pk_unwind_log_word(u, ret_slot - u->stack_lo);
 	if (c) {
 		for (size_t i = 0; i < sizeof(saved) / sizeof(saved[0]); i++)
 			if (unw_get_reg(c, saved[i], &v) == 0)
@@ -168,6 +168,24 @@ static int resolver_hop(struct pk_unwinder *u, unw_cursor_t *c, uint64_t ret_slo
 	u->regs[UNW_X86_64_RSP] = ret_slot + 8;
 	u->regs[UNW_X86_64_RIP] = ret - 1;
 	if (c && unw_init_remote(c, u->as, u) < 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * The frame at (pc, sp) is perfkit's code (u->resolver): step over it to
+ * its caller, whose return address goes to *ip (see hop_to).  Returns 0,
+ * or -1 when the return address is not in the copy.
+ */
+static int resolver_hop(struct pk_unwinder *u, unw_cursor_t *c, uint64_t ret_slot, uint64_t *ip)
+{
+	uint64_t ret;
+
+	if (ret_slot < u->stack_lo || ret_slot + 8 > u->stack_hi)
+		return -1;
+	memcpy(&ret, u->stack + (ret_slot - u->stack_lo), 8);
+	pk_unwind_log_word(u, ret_slot - u->stack_lo);
+	if (hop_to(u, c, ret_slot, ret) < 0)
 		return -1;
 	*ip = ret;
 	return 0;
@@ -216,6 +234,16 @@ static enum walk_end walk(struct pk_unwinder *u, uint64_t *ips, int *n, int max)
 		if ((sp == prev_sp && ip == prev_ip) ||
 		    (sp < prev_sp && sp >= u->stack_map_lo && sp < u->stack_map_hi))
 			return END_FAILED;
+		if (u->ret_map) {
+			uint64_t orig;
+
+			/* a return address perfkit replaced: the original */
+			if (u->ret_map(u->ret_map_ctx, ip, sp - 8, &orig)) {
+				if (hop_to(u, &c, sp - 8, orig) < 0)
+					return END_TRUNCATED;
+				ip = orig;
+			}
+		}
 		if (u->resolver) {
 			uint64_t slot, fn, rip;
 

@@ -62,6 +62,16 @@ typedef int (*pk_unwind_resolver)(void *ctx, uint64_t pc, uint64_t sp, uint64_t 
 				  uint64_t *leaf_fn);
 void pk_unwinder_set_resolver(struct pk_unwinder *u, pk_unwind_resolver fn, void *ctx);
 
+/*
+ * Return addresses perfkit replaced in the target (function probes: a
+ * trampoline or a stub where the caller's address was).  A map says, for
+ * a return address ret read from the stack slot at slot, whether it is
+ * such a replacement: then it returns 1 with the original in *orig, and
+ * the walk goes on from there.  NULL removes the map.
+ */
+typedef int (*pk_unwind_ret_map)(void *ctx, uint64_t ret, uint64_t slot, uint64_t *orig);
+void pk_unwinder_set_ret_map(struct pk_unwinder *u, pk_unwind_ret_map fn, void *ctx);
+
 /* Drop every cached module and unwind entry (after exec). */
 void pk_unwinder_flush(struct pk_unwinder *u);
 

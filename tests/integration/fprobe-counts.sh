@@ -9,7 +9,8 @@
 # total (no probed callee), g's min
 # >= 1 ms minus the 10%; the report says the times include the probe
 # overhead; sessions show states the probe stops and their cost, and how
-# the returns were caught; perfkit
+# the returns were caught; samples inside a probed call unwind through the
+# replaced return address; perfkit
 # report adds calls/avg/p99 to the probed functions; table and CSV work.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib.sh"
@@ -89,4 +90,24 @@ PY
 )
 [ "$calls" = 1000 ] || pk_fail "perfkit report: g has calls $calls, expected 1000"
 pk_log "ok: perfkit report shows g with 1000 calls"
+
+# Samples taken inside g (about a second of it) unwind through the stub
+# or trampoline that holds g's return address, on to main: the sampler's
+# unwinder reads the original address from the engine.  Some samples
+# fall in the entry stop itself or in the engine's code (a few percent).
+pk_run_limited 30 "$PERFKIT" export counts --format folded >"$PK_TMP/folded" 2>&1 ||
+	{ pk_show "$PK_TMP/folded"; pk_fail "perfkit export --format folded failed"; }
+python3 - "$PK_TMP/folded" <<'PY' || pk_fail "samples inside g do not unwind on to main"
+import sys
+in_g = through = 0
+for line in open(sys.argv[1]):
+    stack, n = line.rsplit(" ", 1)
+    frames = stack.split(";")
+    if "g" in frames:
+        in_g += int(n)
+        if "main" in frames[:frames.index("g")]:
+            through += int(n)
+print("fprobe-counts.sh: %d of %d samples inside g unwind on to main" % (through, in_g))
+sys.exit(0 if in_g >= 20 and through >= 0.8 * in_g else 1)
+PY
 exit 0
