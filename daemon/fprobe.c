@@ -209,6 +209,19 @@ static int ret_map(void *ctx, uint64_t ret, uint64_t slot, uint64_t *orig)
 	return f->p && pk_probes_orig_ret(f->p, ret, slot, orig);
 }
 
+/* pk_unwind_resolver: a thread at a probed function's entry (its stop, or
+ * the engine's code before the function's first instruction ran) is in
+ * that function, its return address at sp. */
+static int resolve_entry(void *ctx, uint64_t pc, uint64_t sp, uint64_t *ret_slot, uint64_t *leaf_fn)
+{
+	struct fprobe *f = ctx;
+
+	if (!f->p || !pk_probes_entry_pc(f->p, pc, leaf_fn))
+		return 0;
+	*ret_slot = sp;
+	return 1;
+}
+
 /* An engine for pid whose returns are timed in the target (no stop)
  * unless PERFKIT_PROBE_RETURNS=stop. */
 static struct pk_probes *new_engine(struct fprobe *f, pid_t pid)
@@ -218,8 +231,10 @@ static struct pk_probes *new_engine(struct fprobe *f, pid_t pid)
 
 	if (p && !(how && strcmp(how, "stop") == 0))
 		pk_probes_set_timed(p, 1);
-	if (f->ctx && f->ctx->unwinder)
+	if (f->ctx && f->ctx->unwinder) {
 		pk_unwinder_set_ret_map(f->ctx->unwinder, ret_map, f);
+		pk_unwinder_set_resolver(f->ctx->unwinder, resolve_entry, f);
+	}
 	return p;
 }
 
@@ -734,8 +749,10 @@ static void fp_free(void *self)
 
 	if (!f)
 		return;
-	if (f->ctx && f->ctx->unwinder)
+	if (f->ctx && f->ctx->unwinder) {
 		pk_unwinder_set_ret_map(f->ctx->unwinder, NULL, NULL);
+		pk_unwinder_set_resolver(f->ctx->unwinder, NULL, NULL);
+	}
 	pk_probes_free(f->p);
 	pk_fprobe_matcher_release(&f->m);
 	for (size_t i = 0; i < f->n_fns; i++) {

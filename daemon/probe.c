@@ -259,6 +259,25 @@ struct pk_probe *pk_probe_find_armed(struct pk_probes *p, uint64_t addr)
 	return pr && pr->armed ? pr : NULL;
 }
 
+int pk_probes_entry_pc(const struct pk_probes *p, uint64_t pc, uint64_t *fn)
+{
+	const struct pk_probe *pr = pk_probe_find_placed((struct pk_probes *)p, pc - 1);
+
+	if (pr && pr->armed) {
+		*fn = pr->addr;
+		return 1;
+	}
+	for (size_t i = 0; i < p->nby_addr; i++) {
+		pr = &p->probes[p->by_addr[i]];
+		if ((pr->slot && pc >= pr->hijack && pc <= pr->slot) ||
+		    (pr->tprefix && pc >= pr->tprefix && pc < pr->tprefix + PK_TIMED_PREFIX_LEN)) {
+			*fn = pr->addr;
+			return 1;
+		}
+	}
+	return 0;
+}
+
 static int within_rel32(uint64_t from, uint64_t to)
 {
 	int64_t d = (int64_t)(to - from);

@@ -198,6 +198,12 @@ int pk_probes_restore_slot(struct pk_probes *p, uint64_t slot, uint64_t ret);
  * original address in *orig (for unwinders; 0 when it cannot be told). */
 int pk_probes_orig_ret(const struct pk_probes *p, uint64_t ret, uint64_t slot, uint64_t *orig);
 
+/* Is pc where a thread is at a probed function's entry, not yet in its
+ * body: just past its int3 (the entry stop), or in its out-of-line code
+ * before the displaced instruction ran?  Then 1 with the function's
+ * address in *fn: its return address is still at the stack pointer. */
+int pk_probes_entry_pc(const struct pk_probes *p, uint64_t pc, uint64_t *fn);
+
 /* Name and address of probe id, NULL / 0 when out of range. */
 const char *pk_probe_name(const struct pk_probes *p, int id);
 uint64_t pk_probe_address(const struct pk_probes *p, int id);

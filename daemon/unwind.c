@@ -185,6 +185,12 @@ static int resolver_hop(struct pk_unwinder *u, unw_cursor_t *c, uint64_t ret_slo
 		return -1;
 	memcpy(&ret, u->stack + (ret_slot - u->stack_lo), 8);
 	pk_unwind_log_word(u, ret_slot - u->stack_lo);
+	if (u->ret_map) {
+		uint64_t orig;
+
+		if (u->ret_map(u->ret_map_ctx, ret, ret_slot, &orig))
+			ret = orig;
+	}
 	if (hop_to(u, c, ret_slot, ret) < 0)
 		return -1;
 	*ip = ret;

@@ -93,8 +93,10 @@ pk_log "ok: perfkit report shows g with 1000 calls"
 
 # Samples taken inside g (about a second of it) unwind through the stub
 # or trampoline that holds g's return address, on to main: the sampler's
-# unwinder reads the original address from the engine.  Some samples
-# fall in the entry stop itself or in the engine's code (a few percent).
+# unwinder reads the original address from the engine (and a sample at
+# g's entry stop or in the engine's code before g's first instruction is
+# g's, its return address at the stack pointer).  A sample in a stub
+# after g returned ends there (rare).
 pk_run_limited 30 "$PERFKIT" export counts --format folded >"$PK_TMP/folded" 2>&1 ||
 	{ pk_show "$PK_TMP/folded"; pk_fail "perfkit export --format folded failed"; }
 python3 - "$PK_TMP/folded" <<'PY' || pk_fail "samples inside g do not unwind on to main"
