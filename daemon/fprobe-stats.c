@@ -221,12 +221,17 @@ void pk_fprobe_stats_return_timed(struct pk_fprobe_stats *s, pid_t tid, uint64_t
 {
 	struct thread *t = thread_get(s, tid);
 	long i = find_frame(t, cookie);
+	uint64_t inside;
 
+	if (i < 0)
+		return;
 	/* the call's own stop lies outside raw_ns; each one taken inside it
-	 * (its probed callees' entries, their stopped returns) is in it */
-	if (i >= 0)
-		close_frame(t, (size_t)i, raw_ns,
-			    s->correction_ns * (t->stops - t->v[i].stops_at_entry));
+	 * (its probed callees' entries, their stopped returns) is in it, so
+	 * raw_ns / inside bounds the cost of a stop from above too */
+	inside = t->stops - t->v[i].stops_at_entry;
+	if (inside && (!s->leaf_min_ns || raw_ns / inside < s->leaf_min_ns))
+		s->leaf_min_ns = raw_ns / inside;
+	close_frame(t, (size_t)i, raw_ns, s->correction_ns * inside);
 }
 
 void pk_fprobe_stats_lost(struct pk_fprobe_stats *s, pid_t tid, uint64_t cookie)

@@ -100,9 +100,10 @@ void pk_fprobe_stats_free(struct pk_fprobe_stats *s);
  * once per stop inside it (entry resume + return trap counts as one). */
 void pk_fprobe_stats_set_correction(struct pk_fprobe_stats *s, uint64_t stop_ns);
 uint64_t pk_fprobe_stats_correction(const struct pk_fprobe_stats *s);
-/* The shortest measured (uncorrected) call with no probe stop inside:
- * one stop plus the shortest body, so an upper bound of the cost of a
- * stop.  0 before the first such call. */
+/* An upper bound of the cost of a stop, from the calls measured: the
+ * shortest (uncorrected) stopped call with no probe stop inside (one
+ * stop plus its body), or the smallest time per stop inside a timed call
+ * (its stops plus its body, over their number).  0 before the first. */
 uint64_t pk_fprobe_stats_leaf_min(const struct pk_fprobe_stats *s);
 
 /* A thread entered function fn at time t; its return address ret is in

@@ -97,7 +97,7 @@ struct pk_probes {
  * tick, a detach) finds the call done. */
 #define PK_TIMED_SLOTS 2048u       /* table entries (a power of two) */
 #define PK_TIMED_STUB 16u          /* bytes per stub */
-#define PK_TIMED_PREFIX_LEN 136u   /* a timed prefix, with its jump */
+#define PK_TIMED_PREFIX_LEN 152u   /* a timed prefix, with its first instruction */
 struct pk_timed_entry {
 	uint64_t orig;             /* the return address the stub replaced */
 	uint64_t entry_tsc, ret_tsc;
@@ -108,6 +108,8 @@ struct pk_timed_entry {
 };
 int pk_timed_setup(struct pk_probes *p, pid_t tid);
 int pk_timed_write_prefix(struct pk_probes *p, const struct pk_probe *pr, uint64_t base);
+/* Is pc in pr's timed prefix, before its first instruction ran? */
+int pk_timed_prefix_entry(const struct pk_probe *pr, uint64_t pc);
 unsigned pk_timed_index(uint64_t rsp);
 /* Is addr a stub?  Its table index, else -1. */
 long pk_timed_stub_index(const struct pk_probes *p, uint64_t addr);

@@ -52,7 +52,7 @@
 #define CODE_BYTES ((NAME_OFF + 32 + 4095) & ~(size_t)4095)
 
 /* the prefix: immediates patched at these offsets */
-static const uint8_t prefix_code[PK_TIMED_PREFIX_LEN] = {
+static const uint8_t prefix_code[] = {
 	0x48, 0x89, 0x44, 0x24, 0xf8,             /* mov %rax,-0x8(%rsp) */
 	0x48, 0x89, 0x54, 0x24, 0xf0,             /* mov %rdx,-0x10(%rsp) */
 	0x49, 0x89, 0xe3,                         /* mov %rsp,%r11 */
@@ -79,18 +79,20 @@ static const uint8_t prefix_code[PK_TIMED_PREFIX_LEN] = {
 	0x48, 0x89, 0x04, 0x24,                   /* mov %rax,(%rsp) */
 	0x48, 0x8b, 0x44, 0x24, 0xf8,             /* mov -0x8(%rsp),%rax */
 	0x48, 0x8b, 0x54, 0x24, 0xf0,             /* mov -0x10(%rsp),%rdx */
-	0xff, 0x25, 0, 0, 0, 0,                   /* jmp *0(%rip) */
-	0, 0, 0, 0, 0, 0, 0, 0,                   /* the copy's address */
-	0xcc, 0xcc, 0xcc,
+	/* P_TAIL: the first instruction, see write_tail */
 };
 #define P_MASK 0x1e
 #define P_TABLE1 0x28
 #define P_TABLE2 0x4d
 #define P_STUBS 0x5e
-#define P_SLOT 0x7d
-#define P_SPILLED_RAX 0x05   /* from here on, -8(%rsp) holds rax */
+#define P_SPILLED_RAX 0x05   /* from here on, -8(%rsp) holds rax ... */
 #define P_SPILLED_RDX 0x0a
 #define P_HIJACKED 0x6d      /* from here on, (%rsp) holds the stub */
+#define P_RELOADED_RAX 0x72  /* ... up to here (rax is rax again) */
+#define P_RELOADED_RDX 0x77
+#define P_TAIL 0x77          /* then the function's first instruction */
+#define P_PUSHED (P_TAIL + 4) /* an emulated call: from here on rsp is
+				 8 lower (the return address it pushes) */
 
 static const uint8_t common_code[] = {
 	0x48, 0x89, 0x44, 0x24, 0xf8,             /* mov %rax,-0x8(%rsp) */
@@ -116,7 +118,8 @@ static const uint8_t common_code[] = {
 #define C_DONE 0x33
 
 _Static_assert(sizeof(struct pk_timed_entry) == 64, "the code indexes the table by << 6");
-_Static_assert(sizeof(prefix_code) == PK_TIMED_PREFIX_LEN, "prefix length");
+_Static_assert(sizeof(prefix_code) == P_TAIL, "prefix length");
+_Static_assert(P_TAIL + 33 <= PK_TIMED_PREFIX_LEN, "room for the longest tail");
 
 static const char table_name[] = "perfkit-timed";
 
@@ -278,18 +281,64 @@ int pk_timed_setup(struct pk_probes *p, pid_t tid)
 	return 0;
 }
 
+/* jmp *0(%rip); .quad to */
+static size_t abs_jmp(uint8_t *out, uint64_t to)
+{
+	memcpy(out, "\xff\x25\0\0\0\0", 6);
+	memcpy(out + 6, &to, 8);
+	return 14;
+}
+
+/*
+ * After the prefix, the function's first instruction: a jump to its
+ * out-of-line copy, or emulated (a relative jump: to its target; a
+ * relative call: the return address pushed, then to its target, as the
+ * entry trap emulates them without timed returns).  Returns the bytes
+ * written at out, 0 for an instruction of another kind.
+ */
+static size_t write_tail(const struct pk_probe *pr, uint8_t *out)
+{
+	uint64_t next = pr->addr + pr->insn.len, to = next + (uint64_t)pr->insn.rel;
+	uint32_t lo = (uint32_t)next, hi = (uint32_t)(next >> 32);
+
+	switch (pr->insn.cls) {
+	case PK_INSN_PLAIN:
+		return abs_jmp(out, pr->slot);
+	case PK_INSN_JMP_REL:
+		return abs_jmp(out, to);
+	case PK_INSN_CALL_REL:
+		memcpy(out, "\x48\x83\xec\x08", 4);          /* sub $8,%rsp */
+		memcpy(out + 4, "\xc7\x04\x24", 3);           /* movl $lo,(%rsp) */
+		memcpy(out + 7, &lo, 4);
+		memcpy(out + 11, "\xc7\x44\x24\x04", 4);      /* movl $hi,4(%rsp) */
+		memcpy(out + 15, &hi, 4);
+		return 19 + abs_jmp(out + 19, to);
+	default:
+		return 0;
+	}
+}
+
 int pk_timed_write_prefix(struct pk_probes *p, const struct pk_probe *pr, uint64_t base)
 {
 	uint8_t buf[PK_TIMED_PREFIX_LEN];
 	uint32_t mask = PK_TIMED_SLOTS - 1;
+	size_t tail;
 
-	memcpy(buf, prefix_code, sizeof(buf));
+	memset(buf, 0xcc, sizeof(buf));
+	memcpy(buf, prefix_code, sizeof(prefix_code));
 	memcpy(buf + P_MASK, &mask, 4);
 	memcpy(buf + P_TABLE1, &p->ttab_addr, 8);
 	memcpy(buf + P_TABLE2, &p->ttab_addr, 8);
 	memcpy(buf + P_STUBS, &p->tstubs, 8);
-	memcpy(buf + P_SLOT, &pr->slot, 8);
-	return pk_probes_write(p, base, buf, sizeof(buf));
+	tail = write_tail(pr, buf + P_TAIL);
+	if (!tail)
+		return -ENOTSUP;
+	return pk_probes_write(p, base, buf, P_TAIL + tail);
+}
+
+int pk_timed_prefix_entry(const struct pk_probe *pr, uint64_t pc)
+{
+	return pr->tprefix && pc >= pr->tprefix && pc <= pr->tprefix + P_TAIL;
 }
 
 void pk_timed_release(struct pk_probes *p, pid_t tid)
@@ -386,9 +435,11 @@ static int out_of_prefix(struct pk_probes *p, const struct pk_probe *pr,
 	uint64_t o = regs->rip - pr->tprefix;
 	int err = 0;
 
-	if (o >= P_SPILLED_RAX)
+	if (pr->insn.cls == PK_INSN_CALL_REL && o >= P_PUSHED)
+		regs->rsp += 8; /* the emulated call's push, undone */
+	if (o >= P_SPILLED_RAX && o < P_RELOADED_RAX)
 		err = read_word(p, regs->rsp - 8, &regs->rax);
-	if (err == 0 && o >= P_SPILLED_RDX)
+	if (err == 0 && o >= P_SPILLED_RDX && o < P_RELOADED_RDX)
 		err = read_word(p, regs->rsp - 16, &regs->rdx);
 	if (err == 0 && o >= P_HIJACKED) {
 		uint64_t orig = p->ttab[pk_timed_index(regs->rsp)].orig;

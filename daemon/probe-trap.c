@@ -190,21 +190,22 @@ static int handle_entry(struct pk_probes *p, pid_t tid, struct pk_probe *pr,
 	ev.outer_probe = t->n ? t->v[t->n - 1].probe : -1;
 	p->stats.entries++;
 	want = p->cb ? p->cb(p->ctx, &ev) : 0;
-	err = leave_entry(p, pr, regs);
-	if (err < 0 || want != 1 || !p->tramp)
-		return err;
 	struct pk_pending pend = { .slot = ev.entry_sp, .cookie = ev.cookie, .probe = ev.probe,
 				   .tidx = -1, .t0_ns = p->trap_t0 };
 
 	memcpy(pend.args, ev.args, sizeof(pend.args));
-	if (tidx >= 0 && regs->rip == pr->slot) {
-		/* the prefix saves the return address and hijacks it */
+	if (want == 1 && tidx >= 0) {
+		/* the prefix saves the return address, hijacks it, and runs
+		 * (or emulates) the first instruction */
 		pend.tidx = (int)tidx;
 		p->tused[tidx] = 1;
 		__atomic_store_n(&p->ttab[tidx].done, 0, __ATOMIC_RELEASE);
 		regs->rip = pr->tprefix;
 		return pk_probe_return_push(p, t, &pend);
 	}
+	err = leave_entry(p, pr, regs);
+	if (err < 0 || want != 1 || !p->tramp)
+		return err;
 	if (p->ttab)
 		p->stats.untimed++;
 	if (ev.ret_unread && (err = pk_probe_event_ret(p, &ev)) < 0)

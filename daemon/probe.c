@@ -269,8 +269,7 @@ int pk_probes_entry_pc(const struct pk_probes *p, uint64_t pc, uint64_t *fn)
 	}
 	for (size_t i = 0; i < p->nby_addr; i++) {
 		pr = &p->probes[p->by_addr[i]];
-		if ((pr->slot && pc >= pr->hijack && pc <= pr->slot) ||
-		    (pr->tprefix && pc >= pr->tprefix && pc < pr->tprefix + PK_TIMED_PREFIX_LEN)) {
+		if ((pr->slot && pc >= pr->hijack && pc <= pr->slot) || pk_timed_prefix_entry(pr, pc)) {
 			*fn = pr->addr;
 			return 1;
 		}
@@ -387,7 +386,7 @@ static int arm_one(struct pk_probes *p, pid_t tid, struct pk_probe *pr)
 			pr->name, (unsigned long long)pr->addr);
 		return -ENOTSUP;
 	}
-	pr->slot = pr->hijack = 0;
+	pr->slot = pr->hijack = pr->tprefix = 0;
 	if (pr->insn.cls == PK_INSN_PLAIN) {
 		uint64_t base;
 
@@ -398,9 +397,12 @@ static int arm_one(struct pk_probes *p, pid_t tid, struct pk_probe *pr)
 			return err;
 		pr->hijack = base;
 		pr->slot = base + PK_PROBE_HIJACK_LEN;
-		pr->tprefix = 0;
+	}
+	if (p->ttab) {
+		uint64_t base;
+
 		/* without one the return stops, as without timed returns */
-		if (p->ttab && get_slot(p, tid, pr, PK_TIMED_PREFIX_LEN, &base) == 0 &&
+		if (get_slot(p, tid, pr, PK_TIMED_PREFIX_LEN, &base) == 0 &&
 		    pk_timed_write_prefix(p, pr, base) == 0)
 			pr->tprefix = base;
 	}

@@ -1,8 +1,9 @@
 /*
  * probe-calls.c - tracee for the generic probe engine (function probes):
  * fib(15) (1,973 calls, all returning), escape() left 100 times by longjmp
- * (never returns), plain() called 100 times from a loop.  Writes "ready",
- * waits for a byte on stdin, prints "fib 610" and "done".
+ * (never returns), plain() called 100 times from a loop, callfirst()
+ * (whose first instruction is a call) 100 times.  Writes "ready", waits
+ * for a byte on stdin, prints "fib 610", "callfirst ok" and "done".
  */
 #include <setjmp.h>
 #include <stdio.h>
@@ -37,6 +38,23 @@ NOINLINE static int plain(int x)
 	return x + 1;
 }
 
+/* callfirst(x) = bump(x) + 2 = x + 3, its first instruction a call (an
+ * instruction the probe engine emulates), in assembly to be sure of it */
+int callfirst(int x);
+__asm__(".text\n"
+	".globl callfirst\n"
+	".type callfirst, @function\n"
+	"callfirst:\n"
+	"\tcall bump\n"
+	"\tadd $2, %eax\n"
+	"\tret\n"
+	".size callfirst, .-callfirst\n"
+	".type bump, @function\n"
+	"bump:\n"
+	"\tlea 1(%rdi), %eax\n"
+	"\tret\n"
+	".size bump, .-bump\n");
+
 int main(void)
 {
 	char c;
@@ -52,6 +70,10 @@ int main(void)
 		plain(i);
 	}
 	printf("fib %d\n", f);
+	f = 0;
+	for (int i = 0; i < 100; i++)
+		f += callfirst(i) - i;
+	printf("callfirst %s\n", f == 300 ? "ok" : "WRONG");
 	printf("done\n");
 	return 0;
 }

@@ -153,7 +153,7 @@ static void test_timed(void)
 	d = pk_fprobe_stats_enter(s, 1, 2, 300, 0, 0);
 	pk_fprobe_stats_return(s, 1, d, 340);          /* stopped: 40 - 10 = 30 */
 	pk_fprobe_stats_return_timed(s, 1, a, 1000);   /* 3 stops inside: 970 */
-	CU_ASSERT_EQUAL(pk_fprobe_stats_leaf_min(s), 40); /* timed calls do not bound it */
+	CU_ASSERT_EQUAL(pk_fprobe_stats_leaf_min(s), 40); /* a's 1000 / 3 stops is more */
 	memset(&c, 0, sizeof(c));
 	pk_fprobe_stats_foreach(s, collect, &c);
 	CU_ASSERT_EQUAL(c.r[1].total_ns, 50);
@@ -162,6 +162,12 @@ static void test_timed(void)
 	CU_ASSERT_EQUAL(c.r[0].self_ns, 890);
 	CU_ASSERT_EQUAL(c.r[0].calls, 1);
 	CU_ASSERT_EQUAL(c.r[0].lost, 0);
+	/* a timed call of 90 over 3 stops inside bounds a stop at 30 */
+	a = pk_fprobe_stats_enter(s, 1, 0, 0, 0, 0);
+	for (int k = 0; k < 3; k++)
+		pk_fprobe_stats_return_timed(s, 1, pk_fprobe_stats_enter(s, 1, 1, 0, 0, 0), 1);
+	pk_fprobe_stats_return_timed(s, 1, a, 90);
+	CU_ASSERT_EQUAL(pk_fprobe_stats_leaf_min(s), 30);
 	pk_fprobe_stats_free(s);
 }
 

@@ -544,9 +544,9 @@ static void test_run_mode(void)
 /* ---- the engine alone: function probes (issue 5's use) ---- */
 
 struct call_counts {
-	int id_fib, id_escape, id_plain;
-	long entries[3], returns[3], lost[3];
-	long timed[3];            /* returns through a timed stub */
+	int id_fib, id_escape, id_plain, id_callfirst;
+	long entries[4], returns[4], lost[4];
+	long timed[4];            /* returns through a timed stub */
 	long max_depth;
 };
 
@@ -554,7 +554,7 @@ static int on_call(void *ctx, struct pk_probe_event *ev)
 {
 	struct call_counts *c = ctx;
 	int k = ev->probe == c->id_fib ? 0 : ev->probe == c->id_escape ? 1 :
-		ev->probe == c->id_plain ? 2 : -1;
+		ev->probe == c->id_plain ? 2 : ev->probe == c->id_callfirst ? 3 : -1;
 
 	if (k < 0)
 		return 0;
@@ -602,8 +602,10 @@ static void function_probes(int timed)
 	CU_ASSERT_EQUAL_FATAL(pd_func_range(&t, "plain", &lo, &hi), 0);
 	c.id_plain = pk_probe_add(p, lo, "plain");
 	CU_ASSERT_EQUAL(pk_probe_add(p, lo, "plain alias"), c.id_plain);
+	CU_ASSERT_EQUAL_FATAL(pd_func_range(&t, "callfirst", &lo, &hi), 0);
+	c.id_callfirst = pk_probe_add(p, lo, "callfirst");
 	r = pk_probes_arm(p, t.pid);
-	CU_ASSERT_EQUAL(r, 3);
+	CU_ASSERT_EQUAL(r, 4);
 	ptrace(PTRACE_CONT, t.pid, 0, 0);
 	pd_go(&t);
 	CU_ASSERT_EQUAL(pd_run(&t, p), 0);
@@ -627,16 +629,21 @@ static void function_probes(int timed)
 	CU_ASSERT_EQUAL(c.entries[2], 100);
 	CU_ASSERT_EQUAL(c.returns[2], 100);
 	CU_ASSERT_EQUAL(c.lost[2], 0);
+	/* its first instruction (a call) emulated, the result right */
+	CU_ASSERT(strstr(t.out, "callfirst ok\n") != NULL);
+	CU_ASSERT_EQUAL(c.entries[3], 100);
+	CU_ASSERT_EQUAL(c.returns[3], 100);
 	pk_probes_stats(p, &st);
 	if (timed) {
 		/* each call stopped once; a return stops only where fib's
 		 * recursion makes two pending calls share a table entry */
 		CU_ASSERT_EQUAL(c.timed[2], 100);
+		CU_ASSERT_EQUAL(c.timed[3], 100);
 		CU_ASSERT(c.timed[0] >= 1900);
-		CU_ASSERT_EQUAL(st.timed, (uint64_t)(c.timed[0] + c.timed[2]));
-		CU_ASSERT_EQUAL(st.traps, 1973 + 100 + 100 + (uint64_t)(1973 - c.timed[0]));
+		CU_ASSERT_EQUAL(st.timed, (uint64_t)(c.timed[0] + c.timed[2] + c.timed[3]));
+		CU_ASSERT_EQUAL(st.traps, 1973 + 100 + 100 + 100 + (uint64_t)(1973 - c.timed[0]));
 	} else {
-		CU_ASSERT_EQUAL(c.timed[0] + c.timed[1] + c.timed[2], 0);
+		CU_ASSERT_EQUAL(c.timed[0] + c.timed[1] + c.timed[2] + c.timed[3], 0);
 	}
 	pk_probes_free(p);
 }
@@ -658,7 +665,7 @@ static void test_timed_returns(void)
  * then detach there, unmapping the engine's code and table.  The program
  * must finish as if never probed.
  */
-static int detach_after_steps(int k)
+static int detach_after_steps(const char *fn, int k)
 {
 	struct tracee t;
 	struct call_counts c;
@@ -671,10 +678,10 @@ static int detach_after_steps(int k)
 		return -1;
 	p = pk_probes_new(t.pid, on_call, &c);
 	pk_probes_set_timed(p, 1);
-	if (pd_func_range(&t, "plain", &lo, &hi) != 0)
+	if (pd_func_range(&t, fn, &lo, &hi) != 0)
 		return -1;
-	c.id_plain = pk_probe_add(p, lo, "plain");
-	c.id_fib = c.id_escape = -1;
+	c.id_plain = pk_probe_add(p, lo, fn);
+	c.id_fib = c.id_escape = c.id_callfirst = -1;
 	if (pk_probes_arm(p, t.pid) != 1)
 		return -1;
 	ptrace(PTRACE_CONT, t.pid, 0, 0);
@@ -685,11 +692,16 @@ static int detach_after_steps(int k)
 		if ((st >> 16) != 0) {
 			sig = 0; /* an event stop (exit) */
 		} else if (sig == 0 && pk_probe_handle_trap(p, t.pid) == 1 && ++entries == 50) {
-			for (int i = 0; i < k; i++)
+			for (int i = 0; i < k; i++) {
+				struct user_regs_struct regs;
+
 				if (ptrace(PTRACE_SINGLESTEP, t.pid, 0, 0) < 0 ||
 				    waitpid(t.pid, &st, __WALL) != t.pid || !WIFSTOPPED(st) ||
-				    WSTOPSIG(st) != SIGTRAP)
+				    WSTOPSIG(st) != SIGTRAP || ptrace(PTRACE_GETREGS, t.pid, 0, &regs) < 0)
 					break;
+				if (regs.rip - 1 == lo)
+					break; /* at the next call's int3: its trap is the detach's */
+			}
 			/* unmapping the stubs and the table too: a thread left
 			 * in them would crash */
 			ok = pk_probes_detach(p, &t.pid, 1, PK_PROBE_DETACH_UNMAP) == 0;
@@ -703,22 +715,27 @@ static int detach_after_steps(int k)
 	close(t.in_fd);
 	close(t.out_fd);
 	waitpid(t.pid, &t.status, 0);
-	if (!ok || !pd_exited_ok(&t) || !strstr(t.out, "done\n"))
+	if (!ok || !pd_exited_ok(&t) || !strstr(t.out, "callfirst ok\ndone\n"))
 		return 0;
 	return 1;
 }
 
 static void test_timed_detach(void)
 {
-	/* the prefix is 23 instructions, the stub and tail 15, plain a few */
-	for (int k = 0; k <= 60; k++) {
-		int r = detach_after_steps(k);
+	/* the prefix is 24 instructions, the stub and tail 15, plain a few;
+	 * callfirst's first instruction, a call, is emulated at the end of
+	 * its prefix (3 more) */
+	static const char *const fns[] = { "plain", "callfirst" };
 
-		if (r != 1)
-			fprintf(stderr, "detach after %d steps into a timed call: %s\n", k,
-				r < 0 ? "setup failed" : "the program did not finish right");
-		CU_ASSERT_EQUAL(r, 1);
-	}
+	for (size_t f = 0; f < 2; f++)
+		for (int k = 0; k <= 64; k++) {
+			int r = detach_after_steps(fns[f], k);
+
+			if (r != 1)
+				fprintf(stderr, "detach after %d steps into a timed call of %s: %s\n", k,
+					fns[f], r < 0 ? "setup failed" : "the program did not finish right");
+			CU_ASSERT_EQUAL(r, 1);
+		}
 }
 
 /* Bare stop: interrupt, wait, getregs, cont on a spinning child. */
