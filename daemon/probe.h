@@ -176,9 +176,9 @@ int pk_probe_event_ret(struct pk_probes *p, struct pk_probe_event *ev);
  * done calls at the thread's next trap (before anything else of that
  * thread is reported, so the order of its events is kept), at
  * pk_probes_reap and at a detach, and reports them as RETURN events with
- * timed = 1.  Where no entry is free (another pending call holds it), a
- * first instruction is emulated, or the call may be a tail call out of a
- * pending one, the return stops as before.  The stubs need no perfkitd:
+ * timed = 1.  Where no entry is free (another pending call holds it) or
+ * the call may be a tail call out of a pending one, the return stops as
+ * before.  The stubs need no perfkitd:
  * a return through one after a detach still goes home.  Call before the
  * first arm.  0 or -EINVAL.
  */
