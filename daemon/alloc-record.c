@@ -270,16 +270,36 @@ static int cmp_live(const void *a, const void *b)
 	return (x->size > y->size) - (x->size < y->size);
 }
 
-static int cmp_point(const void *a, const void *b)
+/* Which of two points came first by their counts (calls only grow). */
+static int cmp_counts(const struct pk_alloc_point *x, const struct pk_alloc_point *y)
 {
-	const struct pk_alloc_point *x = a, *y = b;
-
-	/* at one time, in the order they were made (calls only grow) */
-	if (x->time_ns != y->time_ns)
-		return (x->time_ns > y->time_ns) - (x->time_ns < y->time_ns);
 	if (x->alloc_calls != y->alloc_calls)
 		return (x->alloc_calls > y->alloc_calls) - (x->alloc_calls < y->alloc_calls);
 	return (x->free_calls > y->free_calls) - (x->free_calls < y->free_calls);
+}
+
+/*
+ * The peak itself, between two ticks' points: placed by its counts, which
+ * only grow, and its time kept between its neighbours'.  (Its time is its
+ * record's, converted from the time stamp counter; the points' are the
+ * main loop's clock: under load the two can disagree by microseconds,
+ * enough to put a peak inside a window after that window's last point.)
+ */
+static void insert_peak(struct alloc_inst *ai)
+{
+	struct pk_alloc_point pk = ai->peak_point;
+	size_t i = 0;
+
+	while (i < ai->n_points && cmp_counts(&ai->points[i], &pk) <= 0)
+		i++;
+	if (i > 0 && pk.time_ns < ai->points[i - 1].time_ns)
+		pk.time_ns = ai->points[i - 1].time_ns;
+	if (i < ai->n_points && pk.time_ns > ai->points[i].time_ns)
+		pk.time_ns = ai->points[i].time_ns;
+	pk_xgrow((void **)&ai->points, &ai->cap_points, ai->n_points + 1, sizeof(*ai->points));
+	memmove(&ai->points[i + 1], &ai->points[i], (ai->n_points - i) * sizeof(*ai->points));
+	ai->points[i] = pk;
+	ai->n_points++;
 }
 
 /* Live blocks grouped by stack and size. */
@@ -365,12 +385,8 @@ int pk_ai_finish(struct alloc_inst *ai, uint64_t end)
 
 	if (ai->first_armed_ns) {
 		pk_ai_add_point(ai, end);
-		if (ai->peak_bytes) {
-			/* the peak itself, between two ticks */
-			pk_xgrow((void **)&ai->points, &ai->cap_points, ai->n_points + 1, sizeof(*ai->points));
-			ai->points[ai->n_points++] = ai->peak_point;
-			qsort(ai->points, ai->n_points, sizeof(*ai->points), cmp_point);
-		}
+		if (ai->peak_bytes)
+			insert_peak(ai);
 	}
 	group_live(ai, &live);
 	/* live blocks as samples, so that flame graphs can show them */
