@@ -116,46 +116,17 @@ static void main_stack(pid_t pid, uint64_t *lo, uint64_t *hi)
  */
 int pk_jring_map(struct pk_jprobes *j, pid_t tid)
 {
-	uint64_t name_at = j->pages[0] + PK_JPAGE - 32, lo, hi;
-	char path[64];
-	long fd = -1, addr = 0, r;
-	int lfd, err;
+	uint64_t name_at = j->pages[0] + PK_JPAGE - 32, lo, hi, addr;
 	void *m;
+	int err;
 
 	err = pk_probes_write(j->inj, name_at, ring_name, sizeof(ring_name));
-	if (err < 0)
-		return err;
-	err = pk_inject_call(j->inj, tid, SYS_memfd_create, name_at, MFD_CLOEXEC, 0, 0, 0, &fd);
-	if (err < 0)
-		return err;
-	err = pk_inject_call(j->inj, tid, SYS_ftruncate, (uint64_t)fd, j->ring_size, 0, 0, 0, &r);
 	if (err == 0)
-		/* populated: no page fault on the target's first lap */
-		err = pk_inject_call(j->inj, tid, SYS_mmap, 0, j->ring_size, PROT_READ | PROT_WRITE,
-			     MAP_SHARED | MAP_POPULATE, (uint64_t)fd, &addr);
-	if (err == 0) {
-		snprintf(path, sizeof(path), "/proc/%d/fd/%ld", (int)j->pid, fd);
-		lfd = open(path, O_RDWR | O_CLOEXEC);
-		if (lfd < 0) {
-			err = -errno;
-		} else {
-			m = mmap(NULL, j->ring_size, PROT_READ | PROT_WRITE,
-				 MAP_SHARED | MAP_POPULATE, lfd, 0);
-			if (m == MAP_FAILED)
-				err = -errno;
-			else
-				j->ring = m;
-			close(lfd);
-		}
-	}
-	/* the mapping keeps the memfd alive: the target needs no descriptor */
-	pk_inject_call(j->inj, tid, SYS_close, (uint64_t)fd, 0, 0, 0, 0, &r);
-	if (err < 0) {
-		if (addr > 0)
-			pk_inject_call(j->inj, tid, SYS_munmap, (uint64_t)addr, j->ring_size, 0, 0, 0, &r);
+		err = pk_inject_shared(j->inj, tid, name_at, j->ring_size, &addr, &m);
+	if (err < 0)
 		return err;
-	}
-	j->ring_target = (uint64_t)addr;
+	j->ring = m;
+	j->ring_target = addr;
 	main_stack(j->pid, &lo, &hi);
 	memset(j->ring, 0, PK_JRING_SLOTS);
 	*(uint64_t *)(j->ring + PK_JRING_MASK) = j->ring_slots - 1;

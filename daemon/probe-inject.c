@@ -15,6 +15,7 @@
 #include "daemon/probe-int.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -222,6 +223,46 @@ int pk_inject_call(struct pk_probes *p, pid_t tid, long nr, uint64_t a0, uint64_
 	if (err < 0)
 		return err;
 	return *res < 0 && *res > -4096 ? (int)*res : 0;
+}
+
+int pk_inject_shared(struct pk_probes *p, pid_t tid, uint64_t name_at, size_t size, uint64_t *addr,
+		     void **local)
+{
+	long fd = -1, at = 0, r;
+	char path[64];
+	int lfd, err;
+	void *m = MAP_FAILED;
+
+	err = pk_inject_call(p, tid, SYS_memfd_create, name_at, MFD_CLOEXEC, 0, 0, 0, &fd);
+	if (err < 0)
+		return err;
+	err = pk_inject_call(p, tid, SYS_ftruncate, (uint64_t)fd, size, 0, 0, 0, &r);
+	if (err == 0)
+		/* populated: no page fault when the target first writes */
+		err = pk_inject_call(p, tid, SYS_mmap, 0, size, PROT_READ | PROT_WRITE,
+				     MAP_SHARED | MAP_POPULATE, (uint64_t)fd, &at);
+	if (err == 0) {
+		snprintf(path, sizeof(path), "/proc/%d/fd/%ld", (int)p->pid, fd);
+		lfd = open(path, O_RDWR | O_CLOEXEC);
+		if (lfd < 0) {
+			err = -errno;
+		} else {
+			m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, lfd, 0);
+			if (m == MAP_FAILED)
+				err = -errno;
+			close(lfd);
+		}
+	}
+	/* the mappings keep the memfd alive: the target needs no descriptor */
+	pk_inject_call(p, tid, SYS_close, (uint64_t)fd, 0, 0, 0, 0, &r);
+	if (err < 0) {
+		if (at > 0)
+			pk_inject_call(p, tid, SYS_munmap, (uint64_t)at, size, 0, 0, 0, &r);
+		return err;
+	}
+	*addr = (uint64_t)at;
+	*local = m;
+	return 0;
 }
 
 int pk_inject_map_page(struct pk_probes *p, pid_t tid, uint64_t near, uint64_t *addr)

@@ -203,45 +203,23 @@ static int write_stubs(struct pk_probes *p)
  * target through stopped thread tid, and the table into perfkitd. */
 static int map_all(struct pk_probes *p, pid_t tid)
 {
-	uint64_t name_at;
-	long code = 0, fd = -1, table = 0, r;
-	char path[64];
-	int err, lfd;
-	void *m;
+	uint64_t name_at, table = 0;
+	long code = 0, r;
+	void *m = NULL;
+	int err;
 
 	err = pk_inject_call(p, tid, SYS_mmap, 0, CODE_BYTES, PROT_READ | PROT_EXEC,
-		     MAP_PRIVATE | MAP_ANONYMOUS, (uint64_t)-1, &code);
+			     MAP_PRIVATE | MAP_ANONYMOUS, (uint64_t)-1, &code);
 	if (err < 0)
 		return err;
 	p->tstubs = (uint64_t)code;
 	name_at = p->tstubs + NAME_OFF;
 	err = pk_probes_write(p, name_at, table_name, sizeof(table_name));
 	if (err == 0)
-		err = pk_inject_call(p, tid, SYS_memfd_create, name_at, MFD_CLOEXEC, 0, 0, 0, &fd);
-	if (err == 0)
-		err = pk_inject_call(p, tid, SYS_ftruncate, (uint64_t)fd, TABLE_BYTES, 0, 0, 0, &r);
-	if (err == 0)
-		err = pk_inject_call(p, tid, SYS_mmap, 0, TABLE_BYTES, PROT_READ | PROT_WRITE,
-			     MAP_SHARED | MAP_POPULATE, (uint64_t)fd, &table);
+		err = pk_inject_shared(p, tid, name_at, TABLE_BYTES, &table, &m);
 	if (err == 0) {
-		snprintf(path, sizeof(path), "/proc/%d/fd/%ld", (int)p->pid, fd);
-		lfd = open(path, O_RDWR | O_CLOEXEC);
-		if (lfd < 0) {
-			err = -errno;
-		} else {
-			m = mmap(NULL, TABLE_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
-				 lfd, 0);
-			if (m == MAP_FAILED)
-				err = -errno;
-			else
-				p->ttab = m;
-			close(lfd);
-		}
-	}
-	if (fd >= 0) /* the mapping keeps the memfd alive */
-		pk_inject_call(p, tid, SYS_close, (uint64_t)fd, 0, 0, 0, 0, &r);
-	if (err == 0) {
-		p->ttab_addr = (uint64_t)table;
+		p->ttab = m;
+		p->ttab_addr = table;
 		err = write_stubs(p);
 	}
 	if (err < 0) {

@@ -262,11 +262,17 @@ struct pk_probe *pk_probe_find_armed(struct pk_probes *p, uint64_t addr)
 int pk_probes_entry_pc(const struct pk_probes *p, uint64_t pc, uint64_t *fn)
 {
 	const struct pk_probe *pr = pk_probe_find_placed((struct pk_probes *)p, pc - 1);
+	size_t k = 0;
 
 	if (pr && pr->armed) {
 		*fn = pr->addr;
 		return 1;
 	}
+	/* the unwinder asks at every frame: most pcs are in no page of ours */
+	while (k < p->npages && (pc < p->pages[k].addr || pc >= p->pages[k].addr + PK_PROBE_PAGE_SIZE))
+		k++;
+	if (k == p->npages)
+		return 0;
 	for (size_t i = 0; i < p->nby_addr; i++) {
 		pr = &p->probes[p->by_addr[i]];
 		if ((pr->slot && pc >= pr->hijack && pc <= pr->slot) || pk_timed_prefix_entry(pr, pc)) {

@@ -5,7 +5,9 @@
  * checksum (about one allocation and one free per 0.1 us of work here).
  * Writes "ready", waits for a byte on stdin (so a tracer can arm first),
  * runs N steps and prints "work NS_PER_STEP CHECKSUM".  A second argument
- * folds each block that many times (more work per allocation).
+ * folds each block that many times (more work per allocation).  Compiled
+ * as C++ (tests/bench/new-work.cc) the blocks come from new[] and go to
+ * delete[].
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +16,14 @@
 #include <unistd.h>
 
 #define LIVE 4096
+
+#ifdef __cplusplus
+#define BLOCK_NEW(n) (new unsigned char[n])
+#define BLOCK_DELETE(p) (delete[] (p))
+#else
+#define BLOCK_NEW(n) ((unsigned char *)malloc(n))
+#define BLOCK_DELETE(p) free(p)
+#endif
 
 static unsigned char *table[LIVE];
 
@@ -38,8 +48,8 @@ int main(int argc, char **argv)
 		x ^= x << 17;
 		k = x % LIVE;
 		len = 16 + (x >> 32) % 256;
-		free(table[k]);
-		p = malloc(len);
+		BLOCK_DELETE(table[k]);
+		p = BLOCK_NEW(len);
 		memset(p, (int)(i & 255), len);
 		for (long r = 0; r < passes; r++)
 			for (size_t q = 0; q < len; q += 8)
@@ -48,7 +58,7 @@ int main(int argc, char **argv)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	for (size_t k = 0; k < LIVE; k++)
-		free(table[k]);
+		BLOCK_DELETE(table[k]);
 	printf("work %.1f %lu\n", ((b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec)) / (double)n,
 	       sum);
 	return 0;
