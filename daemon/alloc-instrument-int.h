@@ -46,6 +46,15 @@ struct unwind_memo {
 	uint64_t stack_id;
 };
 
+/* A chain (fn and return addresses) already made a stack id. */
+#define CHAIN_CACHE 64       /* entries, a power of two */
+struct chain_memo {
+	uint64_t fn;
+	uint64_t *ras;
+	size_t n;
+	uint64_t stack_id;
+};
+
 struct alloc_inst;
 
 /*
@@ -78,6 +87,10 @@ struct pk_ai_backend {
 	/* every thread stopped (final detach); unmap: tids[0] is fit for an
 	 * injected syscall (whether the process catches signals or not) */
 	void (*detach)(struct alloc_inst *ai, const pid_t *tids, size_t n, int unmap);
+	/* A stack unwound from regs and the copy (len bytes) gave ips[0..n)
+	 * (complete: to the outermost frame).  NULL: nothing. */
+	void (*learn)(struct alloc_inst *ai, const struct user_regs_struct *regs, const void *stack,
+		      size_t len, const uint64_t *ips, int n, int complete);
 	void (*finish)(struct alloc_inst *ai);          /* its statistics */
 	void (*free)(struct alloc_inst *ai);
 };
@@ -93,6 +106,8 @@ struct alloc_inst {
 	int store_failed;
 	struct unwind_memo memo[UNWIND_CACHE];
 	uint64_t memo_hits, unwinds;
+	struct chain_memo chain_memo[CHAIN_CACHE];
+	uint64_t chains;
 	unsigned probes_placed;
 
 	uint64_t entry;           /* waiting for the program entry point */
@@ -130,6 +145,7 @@ uint64_t pk_ai_rel_ns(const struct alloc_inst *ai, uint64_t t);
 /* The tracker's hooks (struct pk_alloc_hooks), ctx = ai. */
 uint64_t pk_ai_on_stack(void *ctx, pid_t tid, const struct user_regs_struct *regs,
 			const void *stack, size_t stack_len);
+uint64_t pk_ai_on_chain(void *ctx, uint64_t fn, const uint64_t *ras, size_t n);
 void pk_ai_on_event(void *ctx, const struct pk_alloc_event *ev);
 /* The process exec'd: forget memoized unwinds and the old image's blocks
  * (neither freed nor leaked). */

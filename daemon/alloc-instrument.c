@@ -35,7 +35,8 @@
 
 static int new_tracker(struct alloc_inst *ai)
 {
-	struct pk_alloc_hooks hooks = { pk_ai_on_stack, pk_ai_on_event, ai };
+	struct pk_alloc_hooks hooks = { .stack = pk_ai_on_stack, .chain = pk_ai_on_chain,
+					.event = pk_ai_on_event, .ctx = ai };
 	size_t copy = ai->opt->stack_bytes ? ai->opt->stack_bytes : 16384;
 
 	ai->alloc = pk_alloc_new(ai->pid, &hooks);

@@ -78,6 +78,7 @@
 #define EXACT_STACK_BYTES 8192u  /* its slice: a deeper stack takes the trap */
 #define STOP_TIMEOUT_NS 3000000000ull
 #define DRAIN_CHUNK 4096
+#define SITE_ENTRIES 65536u      /* the site table: 1 MiB */
 #define STAGE_LIMIT (16u << 20)   /* bytes of slices staged at most: memory, and
 				     the time one feed holds the main loop */
 #define DRAIN_PAUSE_NS 200000     /* the drain thread's nap when the ring is empty */
@@ -190,6 +191,11 @@ struct alloc_jump {
 	uint8_t *trap_stack;         /* the stopped thread's stack copy */
 	size_t trap_stack_len;
 	uint64_t trap_stops, trap_ns;
+
+	/* walked stacks: the detours walk through a site table that this
+	 * learns from the stacks it unwinds (PERFKIT_ALLOC_WALK=off: slices) */
+	int walk;
+	uint64_t learned, unlearnable, chains, voids, sites;
 
 	/* over every image */
 	uint64_t events, foreign, drops, patched, fallbacks;
@@ -359,6 +365,14 @@ static int jump_find(struct alloc_inst *ai, pid_t tid)
 		cfg.stack_bytes = EXACT_STACK_BYTES;
 		if (aj->trap_stack_len < cfg.stack_bytes)
 			cfg.stack_bytes = (unsigned)aj->trap_stack_len;
+	}
+	if (aj->walk) {
+		/* records carry the return addresses the detour walks through
+		 * the site table, once it knows every frame of the stack; a
+		 * chain as deep as the unwinder goes is truncated as it would be */
+		cfg.sites = SITE_ENTRIES;
+		cfg.walk_max = cfg.stack_bytes / 8 < MAX_FRAMES - 1 ? cfg.stack_bytes / 8 : MAX_FRAMES - 1;
+		cfg.walk_trunc = cfg.walk_max == MAX_FRAMES - 1;
 	}
 	if (!aj->j && !aj->unusable) {
 		aj->j = pk_jprobes_new(ai->pid, &cfg);
@@ -715,6 +729,66 @@ static void event_regs(const struct alloc_jump *aj, const struct pk_jprobe_event
 	regs->rdx = ev->args[2];
 }
 
+static int slice_word(const uint8_t *stack, size_t len, uint64_t sp, uint64_t addr, uint64_t *v)
+{
+	if (addr < sp || addr - sp > len || addr - sp + 8 > len)
+		return -1;
+	memcpy(v, stack + (addr - sp), 8);
+	return 0;
+}
+
+/*
+ * The backend's learn hook: an unwind of regs (rip = a probed function's
+ * entry, rsp = the entry's) over the copy gave ips.  Walk the copy as a
+ * detour would, with each return address's rule from the CFI, and put in
+ * the site table the rules of the frames where that walk and the unwind
+ * agree (the unwinder may have done what a walk cannot: read beyond the
+ * copy, map a replaced return address, fall back to frame pointers).  Once
+ * a stack's every frame is known, its calls carry walked chains.
+ */
+static void jump_learn(struct alloc_inst *ai, const struct user_regs_struct *regs, const void *stack,
+		       size_t len, const uint64_t *ips, int n, int complete)
+{
+	struct alloc_jump *aj = aj_of(ai);
+	uint64_t sp = regs->rsp + 8, bp = regs->rbp, ra, cfa, lo = regs->rsp;
+	struct pk_unwind_rule rule;
+	struct pk_jsite_rule js;
+
+	if (!aj->walk || !aj->j || slice_word(stack, len, lo, regs->rsp, &ra) < 0)
+		return;
+	for (int i = 1; i < n; i++) {
+		if (ra != ips[i])
+			return;
+		if (!pk_jprobes_site_get(aj->j, ra, &js)) {
+			if (pk_unwind_rule_at(ai->ctx->unwinder, ra, &rule) < 0) {
+				aj->unlearnable++;
+				return;
+			}
+			js = (struct pk_jsite_rule){ rule.cfa_off, rule.rbp_off, rule.base_rbp, rule.end };
+			if (js.end && !(complete && i == n - 1))
+				return;
+		} else if (js.end) {
+			return;
+		}
+		if (js.end) {
+			if (pk_jprobes_site_put(aj->j, ra, &js) > 0)
+				aj->learned++;
+			return;
+		}
+		cfa = (js.base_rbp ? bp : sp) + (uint64_t)(int64_t)js.cfa_off;
+		if (cfa <= lo || (js.rbp_off && slice_word(stack, len, lo, cfa + (uint64_t)(int64_t)js.rbp_off,
+							   &bp) < 0) ||
+		    slice_word(stack, len, lo, cfa - 8, &ra) < 0)
+			return;
+		/* the next frame as the unwinder found it, or the end */
+		if (i + 1 < n ? ra != ips[i + 1] : !(complete && ra == 0) && n < MAX_FRAMES)
+			return;
+		if (pk_jprobes_site_put(aj->j, ips[i], &js) > 0)
+			aj->learned++;
+		sp = cfa;
+	}
+}
+
 /* One call to the tracker; stack: ev->stack_len bytes from ev->sp (made
  * canonical in place for an allocation).  stack_id >= 0: the stack's id,
  * found already (trap mode, while the thread was stopped). */
@@ -739,7 +813,7 @@ static void feed_event(struct alloc_inst *ai, struct alloc_jump *aj, const struc
 	/* a free's stack is not unwound; a trap's is the live stack's copy,
 	 * taken as it is (the int3 engine's memo), since words that point into
 	 * code mapped after the session last read the maps would be lost */
-	if (f->fn != PK_ALLOC_FREE && f->fn != PK_ALLOC_DELETE && stack_id < 0)
+	if (f->fn != PK_ALLOC_FREE && f->fn != PK_ALLOC_DELETE && stack_id < 0 && !ev->chain)
 		canon = canonical_stack(aj, ev->sp, stack, ev->stack_len, &regs);
 	memset(&pe, 0, sizeof(pe));
 	pe.probe = -1;
@@ -754,6 +828,7 @@ static void feed_event(struct alloc_inst *ai, struct alloc_jump *aj, const struc
 	pe.regs = &regs;
 	pe.stack = canon;
 	pe.stack_len = ev->stack_len;
+	pe.chain = ev->chain;
 	if (stack_id >= 0) {
 		pe.stack_known = 1;
 		pe.cookie = (uint64_t)stack_id;
@@ -999,6 +1074,9 @@ static void keep_stats(struct alloc_jump *aj)
 		return;
 	pk_jprobes_stats(aj->j, &s);
 	aj->drops += s.drops; /* trap mode: none, a call stops instead */
+	aj->chains += s.chains;
+	aj->voids += s.voids;
+	aj->sites += s.sites;
 }
 
 static void jump_exec(struct alloc_inst *ai)
@@ -1117,6 +1195,11 @@ static void jump_finish(struct alloc_inst *ai)
 				  aj->trap_stops ? (double)aj->trap_ns / 1e3 / (double)aj->trap_stops : 0);
 	}
 	pk_store_set_stat(st, sid, "alloc_ring_left_in_target", (double)aj->ring_left);
+	if (aj->walk) {
+		pk_store_set_stat(st, sid, "alloc_walked_stacks", (double)aj->chains);
+		pk_store_set_stat(st, sid, "alloc_walk_sites", (double)aj->sites);
+		pk_store_set_stat(st, sid, "alloc_walk_unlearnable", (double)aj->unlearnable);
+	}
 	if (aj->drops)
 		pk_warn("allocations: the target dropped %llu events (the ring was full); the counts are "
 			"short by as many",
@@ -1165,6 +1248,7 @@ static const struct pk_ai_backend jump_backend = {
 	.window = jump_window,
 	.synced = jump_synced,
 	.detach = jump_detach,
+	.learn = jump_learn,
 	.finish = jump_finish,
 	.free = jump_free,
 };
@@ -1194,6 +1278,7 @@ int pk_alloc_jump_create(const struct pk_options *opt, struct pk_instrument *out
 	ai = out->self;
 	aj = pk_xcalloc(1, sizeof(*aj));
 	aj->trap = !opt->probe_backend || strcmp(opt->probe_backend, "jump") != 0;
+	aj->walk = !getenv("PERFKIT_ALLOC_WALK") || strcmp(getenv("PERFKIT_ALLOC_WALK"), "off") != 0;
 	aj->trap_stack_len = opt->stack_bytes ? opt->stack_bytes : 16384;
 	aj->trap_stack = pk_xmalloc(aj->trap_stack_len);
 	pk_u64map_init(&aj->gone);

@@ -115,6 +115,8 @@ uint64_t pk_ai_on_stack(void *ctx, pid_t tid, const struct user_regs_struct *reg
 	id = pk_recorder_stack(ai->ctx->recorder, ips, n);
 	if (id <= 0)
 		return 0;
+	if (ai->backend && ai->backend->learn)
+		ai->backend->learn(ai, regs, stack, stack_len, ips, n, complete);
 	/* an unwind that read the live stack depends on more than it logged */
 	if (pk_unwinder_stats(ai->ctx->unwinder)->remote_reads == remote)
 		memo_store(m, &log, regs, stack, stack_len, (uint64_t)id);
@@ -123,10 +125,48 @@ uint64_t pk_ai_on_stack(void *ctx, pid_t tid, const struct user_regs_struct *reg
 	return (uint64_t)id;
 }
 
+static void forget_chains(struct alloc_inst *ai)
+{
+	for (size_t i = 0; i < CHAIN_CACHE; i++) {
+		free(ai->chain_memo[i].ras);
+		ai->chain_memo[i].ras = NULL;
+	}
+}
+
+uint64_t pk_ai_on_chain(void *ctx, uint64_t fn, const uint64_t *ras, size_t n)
+{
+	struct alloc_inst *ai = ctx;
+	uint64_t ips[MAX_FRAMES], h = fn;
+	struct chain_memo *m;
+	int64_t id;
+
+	if (n > MAX_FRAMES - 1)
+		n = MAX_FRAMES - 1;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ ras[i]) * 0x100000001b3ull;
+	m = &ai->chain_memo[(h >> 20) & (CHAIN_CACHE - 1)];
+	ai->chains++;
+	if (m->ras && m->fn == fn && m->n == n && memcmp(m->ras, ras, n * 8) == 0)
+		return m->stack_id;
+	ips[0] = fn;
+	memcpy(ips + 1, ras, n * 8);
+	id = pk_recorder_stack(ai->ctx->recorder, ips, (int)n + 1);
+	if (id <= 0)
+		return 0;
+	free(m->ras);
+	m->ras = pk_xmalloc(n ? n * 8 : 1);
+	memcpy(m->ras, ras, n * 8);
+	m->fn = fn;
+	m->n = n;
+	m->stack_id = (uint64_t)id;
+	return (uint64_t)id;
+}
+
 void pk_ai_forget_image(struct alloc_inst *ai)
 {
 	for (size_t i = 0; i < UNWIND_CACHE; i++)
 		ai->memo[i].valid = 0;
+	forget_chains(ai);
 	for (size_t i = 0; i < ai->n_aggs; i++)
 		ai->aggs[i].live_count = ai->aggs[i].live_bytes = 0;
 	pk_u64map_clear(&ai->ptr_stack);
@@ -435,4 +475,5 @@ void pk_ai_release_records(struct alloc_inst *ai)
 	free(ai->aggs);
 	free(ai->points);
 	free(ai->windows);
+	forget_chains(ai);
 }

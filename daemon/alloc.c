@@ -212,7 +212,10 @@ static int on_entry(struct pk_alloc *a, struct pk_probe_event *ev, const struct 
 			return 0;
 		}
 	}
-	if (!ev->stack_known)
+	if (!ev->stack_known && ev->chain)
+		ev->cookie = a->hooks.chain ? a->hooks.chain(a->hooks.ctx, ev->regs->rip, ev->stack,
+							     ev->stack_len / 8) : 0;
+	else if (!ev->stack_known)
 		ev->cookie = a->hooks.stack ? a->hooks.stack(a->hooks.ctx, ev->tid, ev->regs, ev->stack,
 							     ev->stack_len) : 0;
 	ev->cookie &= ~COOKIE_FOR_NEW;

@@ -134,12 +134,16 @@ __asm__(
 	"and $4095, %edx\n"
 	"jnz 12f\n"
 	"mov $4096, %edx\n"
-	"12: cmp %rdx, %r10\n"
+	"12: mov %rdx, %r9\n" /* the distance to the stack's end: the walk's bound */
+	"cmp %rdx, %r10\n"
 	"jb 18f\n"
 	"mov %rdx, %r10\n"
 	"jmp 15f\n"
 	"18: testb $64, pk_jd_flags(%rip)\n" /* PK_JPROBE_TRAP_SLOW: deep */
-	"jnz 7f\n"
+	"jz 15f\n"
+	"cmpq $0, 184(%r11)\n" /* no site table: no record, the trap */
+	"je 7f\n"
+	"mov $-1, %r10\n" /* a chain, or a void record and the trap */
 	"15: mov 0(%r11), %rax\n"
 	"1: mov %rax, %rdi\n"
 	"and 128(%r11), %rdi\n"
@@ -204,15 +208,91 @@ __asm__(
 	"mov %r13, 120(%rdi)\n"
 	"mov %r14, 128(%rdi)\n"
 	"mov %r15, 136(%rdi)\n"
-	"mov %r10, %rcx\n"
-	"mov %ecx, 144(%rdi)\n"
-	"mov %rdi, %r9\n"
-	"lea 160(%rdi), %rdi\n"
+	"mov %r10d, 144(%rdi)\n" /* the slice's length (-1: deep) */
+	"mov %r8, 152(%rdi)\n" /* pos, while r8 bounds the walk */
+	"lea (%rsi,%r9), %r8\n" /* the stack's end (rsi = E) */
+	"mov %rdi, %r9\n" /* r9 = the record */
+	"test %r10, %r10\n" /* PK_JPROBE_NO_STACK */
+	"jz 30f\n"
+	"cmpq $0, 184(%r11)\n" /* no site table */
+	"je 30f\n"
+	/* the walk: ra = [E], sp = E + 8, rbp as at entry; per return
+	 * address, its site's rule from the table (4 probes from its hash) */
+	"lea 160(%r9), %rdi\n"
+	"mov 200(%r11), %r10\n"
+	"lea 160(%r9,%r10), %r10\n" /* the end of the chain's room */
+	"lea 8(%rsi), %rsi\n"
+	"mov -8(%rsi), %rax\n"
+	"mov %rbp, %rdx\n"
+	"31: test %rax, %rax\n" /* a zero return address: the end */
+	"jz 35f\n"
+	"cmp %r10, %rdi\n"
+	"jae 36f\n"
+	"imul $-1640531535, %rax, %rcx\n"
+	"shr $16, %rcx\n"
+	"and 192(%r11), %rcx\n"
+	"shl $4, %rcx\n"
+	"add 184(%r11), %rcx\n"
+	"add %r11, %rcx\n"
+	"cmp %rax, (%rcx)\n"
+	"je 32f\n"
+	"add $16, %rcx\n"
+	"cmp %rax, (%rcx)\n"
+	"je 32f\n"
+	"add $16, %rcx\n"
+	"cmp %rax, (%rcx)\n"
+	"je 32f\n"
+	"add $16, %rcx\n"
+	"cmp %rax, (%rcx)\n"
+	"jne 30f\n" /* an unknown site: the slice */
+	"32: mov %rax, (%rdi)\n"
+	"add $8, %rdi\n"
+	"cmpb $2, 15(%rcx)\n" /* the outermost frame */
+	"je 35f\n"
+	"cmpb $1, 15(%rcx)\n"
+	"jne 30f\n"
+	"mov %rsi, %rax\n" /* the CFA: sp or rbp, plus the offset */
+	"cmpb $0, 14(%rcx)\n"
+	"cmovne %rdx, %rax\n"
+	"movslq 8(%rcx), %rsi\n"
+	"add %rsi, %rax\n"
+	"cmp 80(%r9), %rax\n" /* above the entry's sp, within the stack */
+	"jbe 30f\n"
+	"cmp %r8, %rax\n"
+	"ja 30f\n"
+	"movswq 12(%rcx), %rsi\n" /* rbp saved at CFA + that */
+	"test %rsi, %rsi\n"
+	"jz 34f\n"
+	"mov (%rax,%rsi), %rdx\n"
+	"34: mov %rax, %rsi\n"
+	"mov -8(%rsi), %rax\n"
+	"jmp 31b\n"
+	"35: mov $0xc0000000, %ecx\n" /* PK_JREC_CHAIN | PK_JREC_COMPLETE */
+	"jmp 37f\n"
+	"36: cmpq $0, 208(%r11)\n" /* the depth limit: truncated, or the slice */
+	"je 30f\n"
+	"mov $0x80000000, %ecx\n" /* PK_JREC_CHAIN */
+	"37: lea -160(%rdi), %rax\n"
+	"sub %r9, %rax\n"
+	"shr $3, %eax\n"
+	"or %eax, %ecx\n"
+	"mov %ecx, 144(%r9)\n"
+	"jmp 39f\n"
+	"30: mov 144(%r9), %ecx\n" /* no chain: the slice, or (deep) none */
+	"cmp $-1, %ecx\n"
+	"je 38f\n"
+	"lea 160(%r9), %rdi\n"
+	"lea 88(%rsp), %rsi\n"
 	"rep movsb\n"
-	"lea 1(%r8), %rcx\n"
+	"39: mov 152(%r9), %rcx\n"
+	"lea 1(%rcx), %rcx\n"
 	"mov %rcx, (%r9)\n"
 	"mov %r9, %r10\n"
 	"jmp 8f\n"
+	"38: movl $0x20000000, 144(%r9)\n" /* PK_JREC_VOID, then the trap */
+	"mov 152(%r9), %rcx\n"
+	"lea 1(%rcx), %rcx\n"
+	"mov %rcx, (%r9)\n"
 	"7: xor %r10d, %r10d\n" /* no record */
 	"pk_jd_done:\n"
 	"8: cmpq $0, 80(%rsp)\n" /* recorded at the entry: on to the call */

@@ -11,6 +11,7 @@
 
 #define PK_JPAGE 4096u
 #define PK_JPATCH_MAX 24u         /* displaced bytes at most */
+#define PK_JDETOUR_ROOM 2048u     /* a detour's code at most (template + copy) */
 
 /* Ring header (offset 0 of the memfd); the detour template hard-codes
  * these offsets. */
@@ -23,6 +24,10 @@
 #define PK_JRING_MSLO 160         /* main thread's stack mapping */
 #define PK_JRING_MSHI 168
 #define PK_JRING_MAGIC 176
+#define PK_JRING_SITES 184        /* the site table's offset in the ring, 0: none */
+#define PK_JRING_SITEMASK 192     /* its entries - 1 (4 more follow, for probing) */
+#define PK_JRING_WALKROOM 200     /* bytes of return addresses a record takes */
+#define PK_JRING_WALKTRUNC 208    /* 1: a walk out of room is a truncated chain */
 #define PK_JRING_SLOTS 4096       /* first slot */
 
 /* Record (one slot); offsets hard-coded in the template too. */
@@ -33,11 +38,31 @@ struct pk_jrec {
 	uint64_t args[3];
 	uint64_t ret, out0, rsp, ret_addr;
 	uint64_t rbx, rbp, r12, r13, r14, r15;
-	uint32_t stack_len, pad;
-	uint64_t pad2;
-	/* uint8_t stack[] at PK_JREC_STACK */
+	uint32_t stack_len, pad;  /* bytes of slice, or PK_JREC_* flags */
+	uint64_t pad2;            /* the detour's scratch */
+	/* uint8_t stack[] at PK_JREC_STACK: the slice, or the chain */
 };
 #define PK_JREC_STACK 160
+/* stack_len: a chain of return addresses (their count in the low bits)
+ * walked by the detour through the site table, ending at the outermost
+ * frame (COMPLETE) or at the walk's room; VOID: no call (a deep stack
+ * whose walk failed: the call takes the trap) */
+#define PK_JREC_CHAIN 0x80000000u
+#define PK_JREC_COMPLETE 0x40000000u
+#define PK_JREC_VOID 0x20000000u
+#define PK_JREC_COUNT 0xffffu
+
+/* A site table entry (16 bytes, hard-coded in the template): the unwind
+ * rule of the caller's frame at return address key */
+struct pk_jsite {
+	uint64_t key;             /* 0: empty; written last */
+	int32_t cfa_off;
+	int16_t rbp_off;          /* rbp saved at CFA + this; 0: unchanged */
+	uint8_t base_rbp;         /* CFA = rbp + cfa_off, else rsp + cfa_off */
+	uint8_t kind;             /* PK_JSITE_STEP, PK_JSITE_END */
+};
+#define PK_JSITE_PROBES 4u
+#define PK_JSITE_MUL 0xffffffff9e3779b1ull /* imul's sign-extended imm32 */
 
 struct pk_jprobe {
 	uint64_t addr, size;
@@ -58,6 +83,9 @@ struct pk_jprobes {
 	struct pk_jprobe *v;
 	size_t n, cap;
 	unsigned ring_slots, stack_bytes, recsz;
+	unsigned sites, walk_max;  /* site table entries (0: none), chain room */
+	int walk_trunc;
+	uint64_t sites_off;        /* the table's offset in the ring */
 	uint64_t ring_size;
 	uint64_t ring_target;      /* the ring's address in the target */
 	uint8_t *ring;             /* ... and in perfkitd */
@@ -111,6 +139,9 @@ void pk_jring_unmap_local(struct pk_jprobes *j);
 /* munmap the ring in the target through stopped thread tid. */
 int pk_jring_unmap_target(struct pk_jprobes *j, pid_t tid);
 uint64_t pk_jring_drops(const struct pk_jprobes *j);
+/* Fill ev's stack from record r (slice or chain); -1: a void record, or
+ * a length that cannot be. */
+int pk_jrec_stack(const struct pk_jprobes *j, const struct pk_jrec *r, struct pk_jprobe_event *ev);
 uint64_t pk_jtsc(void);
 
 #endif

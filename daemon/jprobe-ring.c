@@ -135,6 +135,12 @@ int pk_jring_map(struct pk_jprobes *j, pid_t tid)
 	*(uint64_t *)(j->ring + PK_JRING_STACKLEN) = j->stack_bytes;
 	*(uint64_t *)(j->ring + PK_JRING_MSLO) = lo;
 	*(uint64_t *)(j->ring + PK_JRING_MSHI) = hi;
+	if (j->sites) {
+		*(uint64_t *)(j->ring + PK_JRING_SITEMASK) = j->sites - 1;
+		*(uint64_t *)(j->ring + PK_JRING_WALKROOM) = (uint64_t)j->walk_max * 8;
+		*(uint64_t *)(j->ring + PK_JRING_WALKTRUNC) = j->walk_trunc ? 1 : 0;
+		*(uint64_t *)(j->ring + PK_JRING_SITES) = j->sites_off;
+	}
 	memcpy(j->ring + PK_JRING_MAGIC, "pkjring1", 8);
 	for (uint64_t i = 0; i < j->ring_slots; i++)
 		((struct pk_jrec *)(j->ring + PK_JRING_SLOTS + i * j->recsz))->seq = i;
@@ -231,6 +237,78 @@ uint64_t pk_jprobes_ring_tail(const struct pk_jprobes *j)
 	return j && j->ring ? j->tail : 0;
 }
 
+int pk_jrec_stack(const struct pk_jprobes *j, const struct pk_jrec *r, struct pk_jprobe_event *ev)
+{
+	uint32_t len = r->stack_len;
+
+	ev->stack = (const uint8_t *)r + PK_JREC_STACK;
+	ev->chain = ev->chain_complete = 0;
+	if (len & PK_JREC_CHAIN) {
+		/* the target wrote this: never trust a length */
+		if ((len & PK_JREC_COUNT) > j->walk_max || (len & ~(PK_JREC_CHAIN | PK_JREC_COMPLETE |
+								   PK_JREC_COUNT)))
+			return -1;
+		ev->chain = 1;
+		ev->chain_complete = !!(len & PK_JREC_COMPLETE);
+		ev->stack_len = (size_t)(len & PK_JREC_COUNT) * 8;
+		return 0;
+	}
+	if (len > j->stack_bytes)
+		return -1;
+	ev->stack_len = len;
+	return 0;
+}
+
+static struct pk_jsite *site_slot(const struct pk_jprobes *j, uint64_t ra)
+{
+	uint64_t i = ((ra * PK_JSITE_MUL) >> 16) & (j->sites - 1);
+
+	return (struct pk_jsite *)(j->ring + j->sites_off) + i;
+}
+
+int pk_jprobes_site_get(const struct pk_jprobes *j, uint64_t ra, struct pk_jsite_rule *r)
+{
+	const struct pk_jsite *e;
+
+	if (!j || !j->ring || !j->sites || !ra)
+		return 0;
+	e = site_slot(j, ra);
+	for (unsigned k = 0; k < PK_JSITE_PROBES; k++, e++)
+		if (e->key == ra) {
+			r->cfa_off = e->cfa_off;
+			r->rbp_off = e->rbp_off;
+			r->base_rbp = e->base_rbp;
+			r->end = e->kind == 2;
+			return 1;
+		}
+	return 0;
+}
+
+int pk_jprobes_site_put(struct pk_jprobes *j, uint64_t ra, const struct pk_jsite_rule *r)
+{
+	struct pk_jsite *e;
+
+	if (!j || !j->ring || !j->sites || !ra)
+		return -1;
+	e = site_slot(j, ra);
+	for (unsigned k = 0; k < PK_JSITE_PROBES; k++, e++) {
+		if (e->key == ra)
+			return 0;
+		if (e->key)
+			continue;
+		e->cfa_off = r->cfa_off;
+		e->rbp_off = r->rbp_off;
+		e->base_rbp = r->base_rbp;
+		e->kind = r->end ? 2 : 1;
+		/* the rule before the key: a walk that finds the key reads it whole */
+		__atomic_store_n(&e->key, ra, __ATOMIC_RELEASE);
+		j->stats.sites++;
+		return 1;
+	}
+	j->stats.sites_full++;
+	return -1;
+}
+
 long pk_jprobes_drain(struct pk_jprobes *j, pk_jprobe_callback cb, void *ctx, size_t max)
 {
 	long count = 0;
@@ -267,11 +345,11 @@ long pk_jprobes_drain(struct pk_jprobes *j, pk_jprobe_callback cb, void *ctx, si
 		ev.r14 = r->r14;
 		ev.r15 = r->r15;
 		ev.nested = pk_jprobes_nested_ret(j, r->ret_addr);
-		/* the target wrote this: never trust a length */
-		ev.stack_len = r->stack_len <= j->stack_bytes ? r->stack_len : j->stack_bytes;
-		ev.stack = (const uint8_t *)r + PK_JREC_STACK;
 		/* the target wrote this: a probe id out of range is not passed on */
-		if (cb && r->probe < j->n)
+		j->stats.chains += (r->stack_len & PK_JREC_CHAIN) != 0;
+		if (pk_jrec_stack(j, r, &ev) < 0)
+			j->stats.voids += (r->stack_len == PK_JREC_VOID);
+		else if (cb && r->probe < j->n)
 			cb(ctx, &ev);
 		else if (r->probe >= j->n)
 			j->stats.corrupt++;

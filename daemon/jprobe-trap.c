@@ -38,7 +38,7 @@ static struct pk_jrec *trap_record(const struct pk_jprobes *j, uint64_t r10, int
 	r = (struct pk_jrec *)(j->ring + off);
 	/* the target wrote this: check everything */
 	if (!r->seq || ((r->seq - 1) & (j->ring_slots - 1)) != idx || r->probe != (uint32_t)id ||
-	    r->rsp != sp || r->stack_len > j->stack_bytes)
+	    r->rsp != sp)
 		return NULL;
 	return r;
 }
@@ -96,12 +96,10 @@ int pk_jprobes_trap_event(struct pk_jprobes *j, pid_t tid, const struct user_reg
 			ev->tsc = pk_jtsc();
 		if (at_return && !(pr->flags & PK_JPROBE_TRAP_SLOW))
 			ev->rec = trap_record(j, regs->r10, (int)i, ev->sp);
+		if (ev->rec && pk_jrec_stack(j, ev->rec, ev) < 0)
+			ev->rec = NULL;
 		if (ev->rec) {
-			const struct pk_jrec *r = ev->rec;
-
-			ev->stack = (const uint8_t *)r + PK_JREC_STACK;
-			ev->stack_len = r->stack_len;
-			ev->out0 = r->out0;
+			ev->out0 = ((const struct pk_jrec *)ev->rec)->out0;
 		} else if (at_return && (pr->flags & PK_JPROBE_OUT_ARG0) && regs->rax == 0 &&
 			   pk_probes_read(j->inj, ev->args[0], &ev->out0, 8) < 0) {
 			ev->out0 = 0;

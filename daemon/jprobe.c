@@ -54,6 +54,15 @@ struct pk_jprobes *pk_jprobes_new(pid_t pid, const struct pk_jprobe_config *cfg)
 	j->stack_bytes = stack;
 	j->recsz = (PK_JREC_STACK + stack + 63u) & ~63u;
 	j->ring_size = PK_JRING_SLOTS + (uint64_t)slots * j->recsz;
+	if (cfg && cfg->sites && (cfg->sites & (cfg->sites - 1)) == 0 && cfg->walk_max &&
+	    cfg->walk_max <= stack / 8) {
+		j->sites = cfg->sites;
+		j->walk_max = cfg->walk_max;
+		j->walk_trunc = cfg->walk_trunc;
+		j->sites_off = j->ring_size;
+		j->ring_size += (uint64_t)(j->sites + PK_JSITE_PROBES) * sizeof(struct pk_jsite);
+		j->ring_size = (j->ring_size + PK_JPAGE - 1) & ~(uint64_t)(PK_JPAGE - 1);
+	}
 	j->tid_offset = -1;
 	j->inj = pk_probes_new(pid, no_events, NULL);
 	if (!j->inj) {
@@ -282,7 +291,7 @@ static int arm_one(struct pk_jprobes *j, int id, const pid_t *tids, struct user_
 {
 	pid_t tid = tids[0];
 	struct pk_jprobe *pr = &j->v[id];
-	uint8_t buf[1024], *code;
+	uint8_t buf[PK_JDETOUR_ROOM], *code;
 	const char *why = NULL;
 	uint64_t at;
 	size_t idx, scan;
@@ -304,6 +313,10 @@ static int arm_one(struct pk_jprobes *j, int id, const pid_t *tids, struct user_
 	}
 	if (pr->detour) /* armed before: its detour is still in place */
 		goto patch;
+	if (pk_jdetour_size() + 3 * PK_JPATCH_MAX + 16 > sizeof(buf)) {
+		pr->refusal = "the detour template is larger than its buffer (a build error)";
+		return 0;
+	}
 	err = pk_probes_read(j->inj, pr->addr, pr->orig, PK_JPATCH_MAX);
 	if (err < 0)
 		return err;

@@ -136,6 +136,13 @@ struct pk_jprobe_config {
 	unsigned ring_slots;       /* power of two (default 16384) */
 	unsigned stack_bytes;      /* stack slice per event (default 512,
 				      at most PK_JSTACK_MAX) */
+	unsigned sites;            /* site table entries (a power of two;
+				      0: records carry slices only) */
+	unsigned walk_max;         /* return addresses a walk writes at most
+				      (<= stack_bytes / 8) */
+	int walk_trunc;            /* a walk reaching walk_max is a truncated
+				      chain (the unwinder's depth limit),
+				      else the record takes the slice */
 };
 
 /* A new engine for process pid; nothing is touched yet.  cfg may be NULL
@@ -267,8 +274,30 @@ struct pk_jprobe_event {
 	const void *stack;         /* stack_len bytes from sp; valid during
 				      the callback */
 	size_t stack_len;
+	/* chain: stack holds stack_len / 8 return addresses instead (the
+	 * caller's first), walked in the target through the site table;
+	 * chain_complete: up to the outermost frame */
+	int chain, chain_complete;
 	void *rec;                 /* trap mode: the ring record read */
 };
+
+/*
+ * The site table: the unwind rule of the frame a return address returns
+ * into, for the detours' walk (see struct pk_jsite in jprobe-int.h): CFA
+ * = (base_rbp ? rbp : rsp) + cfa_off; the caller's return address at CFA
+ * - 8, its rbp at CFA + rbp_off (0: unchanged); end: the outermost frame.
+ * Learned by the caller from the stacks it unwinds; entries are never
+ * changed once written.  Returns 1 when added, 0 when there already, -1
+ * when there is no room (or no table).
+ */
+struct pk_jsite_rule {
+	int32_t cfa_off;
+	int16_t rbp_off;
+	uint8_t base_rbp, end;
+};
+int pk_jprobes_site_put(struct pk_jprobes *j, uint64_t ra, const struct pk_jsite_rule *r);
+/* The rule at ra when the table has it: 1, else 0. */
+int pk_jprobes_site_get(const struct pk_jprobes *j, uint64_t ra, struct pk_jsite_rule *r);
 
 typedef void (*pk_jprobe_callback)(void *ctx, const struct pk_jprobe_event *ev);
 
@@ -302,6 +331,11 @@ struct pk_jprobe_stats {
 	uint64_t corrupt;          /* records with an impossible probe id (the
 				      target overwrote its ring): not handed
 				      out */
+	uint64_t chains;           /* records with a walked chain */
+	uint64_t voids;            /* deep stacks the walk could not take:
+				      their calls took the trap */
+	unsigned sites;            /* site table entries written */
+	unsigned sites_full;       /* rules with no room in the table */
 	unsigned patched;          /* probes patched now */
 	unsigned refused;
 	unsigned pages;            /* detour pages mapped */

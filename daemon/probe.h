@@ -113,6 +113,10 @@ struct pk_probe_event {
 	 * the return address, so unwinding costs no extra read. */
 	const void *stack;
 	size_t stack_len;
+	/* fed by a caller: stack holds stack_len / 8 return addresses, the
+	 * caller's first, walked in the target (the jump backend), instead
+	 * of a copy of the stack */
+	int chain;
 };
 
 /*

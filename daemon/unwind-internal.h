@@ -43,6 +43,8 @@ struct pk_unwind_module {
 	int has_synth;                /* no .eh_frame_hdr: a table built here */
 	int32_t *synth_table;         /* from .eh_frame (unwind-ehframe.c) */
 	uint64_t synth_addr;          /* where the accessor serves it */
+	void *cfi_elf, *cfi;          /* libdw's view of its CFI (unwind-rule.c) */
+	int cfi_failed;
 };
 
 /* Synthesized tables are served from addresses no user mapping can have
@@ -116,6 +118,9 @@ void pk_unwind_modules_free(struct pk_unwinder *u);
 /* unwind-ehframe.c: build mod's search table from .eh_frame (elf is the
  * module's Elf *) when it has no .eh_frame_hdr; sets has_synth. */
 void pk_unwind_build_table(struct pk_unwind_module *mod, void *elf);
+
+/* unwind-rule.c: release a module's libdw CFI */
+void pk_unwind_module_cfi_end(struct pk_unwind_module *mod);
 
 /* unwind-fp.c: one frame-pointer step over the stack copy.  From a frame
  * (ip, sp, bp) finds the caller's return address *ip_out, its sp and bp.

@@ -475,6 +475,7 @@ void pk_unwind_modules_free(struct pk_unwinder *u)
 			free((void *)mod->image);
 		free(mod->path);
 		free(mod->synth_table);
+		pk_unwind_module_cfi_end(mod);
 		free(mod);
 	}
 	u->modules = NULL;

@@ -88,6 +88,20 @@ void pk_unwinder_flush(struct pk_unwinder *u);
 int pk_unwind(struct pk_unwinder *u, const struct pk_unwind_input *in,
 	      uint64_t *ips, int max, int *complete);
 
+/*
+ * The unwind rule of the frame that return address ra returns into, when
+ * it is simple (the jump backend's site table: daemon/jprobe.h): CFA =
+ * (base_rbp ? rbp : rsp) + cfa_off, the return address at CFA - 8, rbp
+ * unchanged (rbp_off 0) or saved at CFA + rbp_off; or end: the outermost
+ * frame.  0, or -1 when there is no CFI for ra or its rule is not simple.
+ */
+struct pk_unwind_rule {
+	int32_t cfa_off;
+	int16_t rbp_off;
+	uint8_t base_rbp, end;
+};
+int pk_unwind_rule_at(struct pk_unwinder *u, uint64_t ra, struct pk_unwind_rule *out);
+
 const struct pk_unwind_stats *pk_unwinder_stats(const struct pk_unwinder *u);
 
 /*

@@ -3,7 +3,8 @@
 daemon_libpkdaemon_a_SOURCES += \
 	daemon/maps.c daemon/maps.h \
 	daemon/unwind.c daemon/unwind.h daemon/unwind-internal.h \
-	daemon/unwind-access.c daemon/unwind-modules.c daemon/unwind-fp.c daemon/unwind-ehframe.c
+	daemon/unwind-access.c daemon/unwind-modules.c daemon/unwind-fp.c daemon/unwind-ehframe.c \
+	daemon/unwind-rule.c
 
 # The test unwinds a tracee whose truth it knows: built at -O2 without frame
 # pointers, with asynchronous unwind tables, as PIE and as non-PIE.
@@ -22,6 +23,6 @@ check_PROGRAMS += tests/unit/test-unwind
 TESTS += tests/unit/test-unwind
 tests_unit_test_unwind_SOURCES = tests/unit/test-unwind.c \
 	daemon/maps.c daemon/unwind.c daemon/unwind-access.c \
-	daemon/unwind-modules.c daemon/unwind-fp.c daemon/unwind-ehframe.c
-tests_unit_test_unwind_CFLAGS = $(AM_CFLAGS) $(LIBUNWIND_CFLAGS) $(LIBELF_CFLAGS) $(CUNIT_CFLAGS)
-tests_unit_test_unwind_LDADD = lib/libpkcommon.a $(LIBUNWIND_LIBS) $(LIBELF_LIBS) $(CUNIT_LIBS)
+	daemon/unwind-modules.c daemon/unwind-fp.c daemon/unwind-ehframe.c daemon/unwind-rule.c
+tests_unit_test_unwind_CFLAGS = $(AM_CFLAGS) $(LIBUNWIND_CFLAGS) $(LIBDW_CFLAGS) $(LIBELF_CFLAGS) $(CUNIT_CFLAGS)
+tests_unit_test_unwind_LDADD = lib/libpkcommon.a $(LIBUNWIND_LIBS) $(LIBDW_LIBS) $(LIBELF_LIBS) $(CUNIT_LIBS)
