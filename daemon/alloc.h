@@ -80,13 +80,13 @@ struct pk_alloc_hooks {
 	 * from the copy).  May be NULL: stack ids are then 0. */
 	uint64_t (*stack)(void *ctx, pid_t tid, const struct user_regs_struct *regs,
 			  const void *stack, size_t stack_len);
-	/* The same for a stack walked in the target (an event's chain: see
-	 * struct pk_probe_event): fn, then n return addresses, caller
-	 * first.  May be NULL: stack ids are then 0. */
-	uint64_t (*chain)(void *ctx, uint64_t fn, const uint64_t *ras, size_t n);
 	/* Every allocation and free, in order per thread.  May be NULL. */
 	void (*event)(void *ctx, const struct pk_alloc_event *ev);
 	void *ctx;
+	/* What stack does, for a stack walked in the target (an event's chain: see
+	 * struct pk_probe_event): fn, then n return addresses, caller
+	 * first.  May be NULL: stack ids are then 0. */
+	uint64_t (*chain)(void *ctx, uint64_t fn, const uint64_t *ras, size_t n);
 };
 
 struct pk_alloc_stats {
