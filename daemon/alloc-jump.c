@@ -74,12 +74,12 @@
 
 #define JUMP_STACK_BYTES 512u    /* stack slice per record: the engine's default */
 #define JUMP_RING_SLOTS 65536u
-#define EXACT_RING_SLOTS 512u   /* trap (exact) mode: the drain thread empties it; 4 MiB */
+#define EXACT_RING_SLOTS 4096u   /* trap (exact) mode: the drain thread empties it; 4 MiB */
 #define EXACT_STACK_BYTES 8192u  /* its slice: a deeper stack takes the trap */
 #define STOP_TIMEOUT_NS 3000000000ull
 #define DRAIN_CHUNK 4096
 #define SITE_ENTRIES 65536u      /* the site table: 1 MiB */
-#define STAGE_LIMIT (16u << 20)   /* bytes of slices staged at most: memory, and
+#define STAGE_LIMIT (1024u << 20)   /* bytes of slices staged at most: memory, and
 				     the time one feed holds the main loop */
 #define DRAIN_PAUSE_NS 200000     /* the drain thread's nap when the ring is empty */
 #define FEED_BUDGET_NS 20000000ull /* feeding per tick, then the main loop goes on */

@@ -28,9 +28,11 @@
  *   and rdx, the return registers, saved):
  *     PK_JPROBE_TRAP_ENTRY: nothing more, return as below;
  *     no ring (its pointer zeroed by a final detach): skip recording;
- *     reserve a ring slot: slot = pos & mask; free when its seq == pos;
- *     seq < pos means full -> lock inc drops, skip the record; else claim
- *     pos with lock cmpxchg on head (retry on a race);
+ *     reserve a ring slot: pos = head, full when pos - tail (the
+ *     consumer's, in a line of its own) > mask -> lock inc drops, skip
+ *     the record; else claim pos with lock cmpxchg on head (retry on a
+ *     race); slot = pos & mask.  perfkitd never writes a slot: the
+ *     record's lines stay with the producers;
  *     fill the record (offsets: struct pk_jrec), copy the stack slice with
  *     rep movsb (length clamped, see jprobe.h; none for
  *     PK_JPROBE_NO_STACK), then publish seq = pos + 1
@@ -145,21 +147,18 @@ __asm__(
 	"je 7f\n"
 	"mov $-1, %r10\n" /* a chain, or a void record and the trap */
 	"15: mov 0(%r11), %rax\n"
-	"1: mov %rax, %rdi\n"
+	"1: mov %rax, %rcx\n"
+	"sub 320(%r11), %rcx\n" /* pos - the consumer's tail */
+	"cmp 128(%r11), %rcx\n"
+	"ja 4f\n" /* a ring's worth ahead: full */
+	"lea 1(%rax), %rcx\n"
+	"lock cmpxchg %rcx, 0(%r11)\n"
+	"jne 1b\n" /* rax = the head another producer moved on */
+	"mov %rax, %rdi\n"
 	"and 128(%r11), %rdi\n"
 	"imul 136(%r11), %rdi\n"
 	"lea 4096(%r11,%rdi), %rdi\n"
-	"mov (%rdi), %rsi\n"
-	"cmp %rax, %rsi\n"
-	"jne 2f\n"
-	"lea 1(%rax), %rcx\n"
-	"lock cmpxchg %rcx, 0(%r11)\n"
-	"jne 1b\n"
 	"jmp 3f\n"
-	"2: sub %rax, %rsi\n"
-	"js 4f\n"
-	"mov 0(%r11), %rax\n"
-	"jmp 1b\n"
 	"4: testb $64, pk_jd_flags(%rip)\n" /* PK_JPROBE_TRAP_SLOW: no drop */
 	"jnz 7f\n"
 	"lock incq 64(%r11)\n"

@@ -28,11 +28,13 @@
 #define PK_JRING_SITEMASK 192     /* its entries - 1 (4 more follow, for probing) */
 #define PK_JRING_WALKROOM 200     /* bytes of return addresses a record takes */
 #define PK_JRING_WALKTRUNC 208    /* 1: a walk out of room is a truncated chain */
+#define PK_JRING_TAIL 320         /* records consumed (perfkitd writes it) */
 #define PK_JRING_SLOTS 4096       /* first slot */
 
 /* Record (one slot); offsets hard-coded in the template too. */
 struct pk_jrec {
-	uint64_t seq;             /* pos + 1 when written, pos + nslots free */
+	uint64_t seq;             /* pos + 1 when written (| PK_JREC_TAKEN:
+				     read in place at a trap) */
 	uint32_t probe, tid;
 	uint64_t tcb, t0, t1;
 	uint64_t args[3];
@@ -47,6 +49,7 @@ struct pk_jrec {
  * walked by the detour through the site table, ending at the outermost
  * frame (COMPLETE) or at the walk's room; VOID: no call (a deep stack
  * whose walk failed: the call takes the trap) */
+#define PK_JREC_TAKEN (1ull << 62)
 #define PK_JREC_CHAIN 0x80000000u
 #define PK_JREC_COMPLETE 0x40000000u
 #define PK_JREC_VOID 0x20000000u
@@ -139,6 +142,8 @@ void pk_jring_unmap_local(struct pk_jprobes *j);
 /* munmap the ring in the target through stopped thread tid. */
 int pk_jring_unmap_target(struct pk_jprobes *j, pid_t tid);
 uint64_t pk_jring_drops(const struct pk_jprobes *j);
+/* Tell the producers how far perfkitd has consumed (j->tail). */
+void pk_jring_publish_tail(struct pk_jprobes *j);
 /* Fill ev's stack from record r (slice or chain); -1: a void record, or
  * a length that cannot be. */
 int pk_jrec_stack(const struct pk_jprobes *j, const struct pk_jrec *r, struct pk_jprobe_event *ev);

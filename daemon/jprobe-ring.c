@@ -141,9 +141,10 @@ int pk_jring_map(struct pk_jprobes *j, pid_t tid)
 		*(uint64_t *)(j->ring + PK_JRING_WALKTRUNC) = j->walk_trunc ? 1 : 0;
 		*(uint64_t *)(j->ring + PK_JRING_SITES) = j->sites_off;
 	}
-	memcpy(j->ring + PK_JRING_MAGIC, "pkjring1", 8);
+	memcpy(j->ring + PK_JRING_MAGIC, "pkjring2", 8);
 	for (uint64_t i = 0; i < j->ring_slots; i++)
-		((struct pk_jrec *)(j->ring + PK_JRING_SLOTS + i * j->recsz))->seq = i;
+		((struct pk_jrec *)(j->ring + PK_JRING_SLOTS + i * j->recsz))->seq = 0;
+	*(uint64_t *)(j->ring + PK_JRING_TAIL) = 0;
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	j->tail = 0;
 	return 0;
@@ -324,7 +325,13 @@ long pk_jprobes_drain(struct pk_jprobes *j, pk_jprobe_callback cb, void *ctx, si
 						       (j->tail & (j->ring_slots - 1)) * j->recsz);
 		struct pk_jprobe_event ev;
 
-		if (__atomic_load_n(&r->seq, __ATOMIC_ACQUIRE) != j->tail + 1)
+		uint64_t seq = __atomic_load_n(&r->seq, __ATOMIC_ACQUIRE);
+
+		if (seq == ((j->tail + 1) | PK_JREC_TAKEN)) { /* read at its trap */
+			j->tail++;
+			continue;
+		}
+		if (seq != j->tail + 1)
 			break;
 		memset(&ev, 0, sizeof(ev));
 		ev.probe = (int)r->probe;
@@ -353,10 +360,23 @@ long pk_jprobes_drain(struct pk_jprobes *j, pk_jprobe_callback cb, void *ctx, si
 			cb(ctx, &ev);
 		else if (r->probe >= j->n)
 			j->stats.corrupt++;
-		__atomic_store_n(&r->seq, j->tail + j->ring_slots, __ATOMIC_RELEASE);
 		j->tail++;
 		count++;
+		/* the producers learn of the room a batch at a time: the
+		 * tail's line moves to them once per batch */
+		if ((j->tail & 255) == 0)
+			pk_jring_publish_tail(j);
 	}
+	pk_jring_publish_tail(j);
 	j->stats.events += (uint64_t)count;
 	return count;
+}
+
+void pk_jring_publish_tail(struct pk_jprobes *j)
+{
+	uint64_t *t = (uint64_t *)(j->ring + PK_JRING_TAIL);
+
+	/* after every read of the records before it */
+	if (__atomic_load_n(t, __ATOMIC_RELAXED) != j->tail)
+		__atomic_store_n(t, j->tail, __ATOMIC_RELEASE);
 }

@@ -37,7 +37,8 @@ static struct pk_jrec *trap_record(const struct pk_jprobes *j, uint64_t r10, int
 	idx = (off - PK_JRING_SLOTS) / j->recsz;
 	r = (struct pk_jrec *)(j->ring + off);
 	/* the target wrote this: check everything */
-	if (!r->seq || ((r->seq - 1) & (j->ring_slots - 1)) != idx || r->probe != (uint32_t)id ||
+	if (!r->seq || (r->seq & PK_JREC_TAKEN) || ((r->seq - 1) & (j->ring_slots - 1)) != idx ||
+	    r->probe != (uint32_t)id ||
 	    r->rsp != sp)
 		return NULL;
 	return r;
@@ -49,9 +50,20 @@ void pk_jprobes_trap_release(struct pk_jprobes *j, const struct pk_jprobe_event 
 
 	if (!r)
 		return;
-	/* seq = pos + 1: free for pos + slots */
-	__atomic_store_n(&r->seq, r->seq - 1 + j->ring_slots, __ATOMIC_RELEASE);
+	/* taken: the drain passes over it, and the tail moves past the
+	 * records taken so far */
+	__atomic_store_n(&r->seq, r->seq | PK_JREC_TAKEN, __ATOMIC_RELEASE);
 	j->stats.trap_records++;
+	for (;;) {
+		const struct pk_jrec *t = (const struct pk_jrec *)(j->ring + PK_JRING_SLOTS +
+								   (j->tail & (j->ring_slots - 1)) *
+									   j->recsz);
+
+		if (__atomic_load_n(&t->seq, __ATOMIC_ACQUIRE) != ((j->tail + 1) | PK_JREC_TAKEN))
+			break;
+		j->tail++;
+	}
+	pk_jring_publish_tail(j);
 }
 
 int pk_jprobes_trap_event(struct pk_jprobes *j, pid_t tid, const struct user_regs_struct *regs,
