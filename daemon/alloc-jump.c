@@ -155,6 +155,7 @@ struct alloc_jump {
 
 	struct held *batch;
 	size_t nbatch, capbatch;
+	size_t bstart;               /* batch[bstart..nbatch): taken, not fed */
 	uint8_t *arena;
 	size_t narena, caparena;
 	struct held *merged;         /* merge_held's room */
@@ -927,12 +928,13 @@ static int in_order(const struct held *v, size_t n)
 	return 1;
 }
 
-/* batch[0..held) and batch[held..) are each in order: merge them. */
+/* batch[bstart..held) and batch[held..) are each in order: merge them. */
 static void merge_held(struct alloc_jump *aj, size_t held)
 {
-	size_t i = 0, j = held, k = 0;
+	size_t i = aj->bstart, j = held, k = 0;
 
-	if (!held || held == aj->nbatch || cmp_held(&aj->batch[held - 1], &aj->batch[held]) <= 0)
+	if (held == aj->bstart || held == aj->nbatch ||
+	    cmp_held(&aj->batch[held - 1], &aj->batch[held]) <= 0)
 		return;
 	pk_xgrow((void **)&aj->merged, &aj->capmerged, aj->nbatch, sizeof(*aj->merged));
 	while (i < held && j < aj->nbatch)
@@ -941,14 +943,24 @@ static void merge_held(struct alloc_jump *aj, size_t held)
 		aj->merged[k++] = aj->batch[i++];
 	while (j < aj->nbatch)
 		aj->merged[k++] = aj->batch[j++];
-	memcpy(aj->batch, aj->merged, k * sizeof(*aj->batch));
+	memcpy(aj->batch + aj->bstart, aj->merged, k * sizeof(*aj->batch));
 }
 
-/* Keep batch[from..] (and their slices) as the start of the next batch. */
+/* Keep batch[from..] (and their slices) as the start of the batch: when
+ * half of it or more was fed (the copy costs at most what feeding did). */
 static void keep_held(struct alloc_jump *aj, size_t from)
 {
 	size_t n = 0, len = 0;
+	uint8_t *t;
+	size_t c;
 
+	aj->bstart = from;
+	if (from == aj->nbatch) {
+		aj->nbatch = aj->bstart = aj->narena = 0;
+		return;
+	}
+	if (from * 2 < aj->nbatch)
+		return;
 	for (size_t i = from; i < aj->nbatch; i++)
 		len += aj->batch[i].ev.stack_len;
 	pk_xgrow((void **)&aj->arena2, &aj->caparena2, len + 1, 1);
@@ -962,15 +974,13 @@ static void keep_held(struct alloc_jump *aj, size_t from)
 		aj->batch[n++] = h;
 	}
 	aj->nbatch = n;
-	{
-		uint8_t *t = aj->arena;
-		size_t c = aj->caparena;
-
-		aj->arena = aj->arena2;
-		aj->caparena = aj->caparena2;
-		aj->arena2 = t;
-		aj->caparena2 = c;
-	}
+	aj->bstart = 0;
+	t = aj->arena;
+	c = aj->caparena;
+	aj->arena = aj->arena2;
+	aj->caparena = aj->caparena2;
+	aj->arena2 = t;
+	aj->caparena2 = c;
 	aj->narena = len;
 }
 
@@ -984,28 +994,28 @@ static void keep_held(struct alloc_jump *aj, size_t from)
 static void drain(struct alloc_inst *ai, struct alloc_jump *aj, int hold_back)
 {
 
-	size_t held = aj->nbatch, cut; /* held: kept from before, in order */
+	size_t held = aj->nbatch, cut; /* [bstart, held): kept from before, in order */
 	uint64_t t0 = pk_monotonic_ns();
 
 	if (!aj->j || !ai->alloc)
 		return;
 	load_code_ranges(ai, aj);
-	if (!take_staged(aj, hold_back) && (hold_back || !aj->nbatch))
+	if (!take_staged(aj, hold_back) && (hold_back || aj->nbatch == aj->bstart))
 		return;
 	if (!in_order(aj->batch + held, aj->nbatch - held)) /* one thread's: already */
 		qsort(aj->batch + held, aj->nbatch - held, sizeof(*aj->batch), cmp_held);
 	merge_held(aj, held);
 	cut = aj->nbatch;
-	if (hold_back) {
+	if (hold_back && aj->nbatch > aj->bstart) {
 		uint64_t newest = aj->batch[aj->nbatch - 1].key;
 		/* not measured yet: as if the counter ran at 10 GHz (holding
 		 * longer only feeds later) */
 		uint64_t hold_ticks = aj->hold_ticks ? aj->hold_ticks : HOLD_NS * 10;
 
-		while (cut > 0 && aj->batch[cut - 1].key + hold_ticks > newest)
+		while (cut > aj->bstart && aj->batch[cut - 1].key + hold_ticks > newest)
 			cut--;
 	}
-	for (size_t i = 0; i < cut; i++) {
+	for (size_t i = aj->bstart; i < cut; i++) {
 		feed(ai, aj, &aj->batch[i]);
 		if (hold_back && (i & 1023) == 1023 && pk_monotonic_ns() - t0 > FEED_BUDGET_NS) {
 			cut = i + 1; /* the rest at the next tick: windows, signals */
@@ -1138,7 +1148,7 @@ static uint64_t jump_synced(struct alloc_inst *ai, uint64_t now)
 	parked = aj->nparked;
 	pthread_mutex_unlock(&aj->mu);
 	/* disarmed with nothing held: every record was fed (jump_window) */
-	if (!aj->armed && !aj->nbatch && !parked)
+	if (!aj->armed && aj->nbatch == aj->bstart && !parked)
 		return now;
 	return ai->last_event_ns;
 }
