@@ -46,7 +46,7 @@
  *             thread goes on: the producers wait for perfkitd, one stop
  *             per ring's worth of calls.
  *   draining  a thread of perfkitd empties the ring into memory while the
- *             target runs (up to STAGE_LIMIT bytes of stack slices); the
+ *             target runs (up to STAGE_LIMIT bytes of records); the
  *             main loop's tick, an int3 event, a thread's exit, exec,
  *             detach and the end feed what it took to the tracker, in
  *             order.  Feeding (unwinding, accounting, storing) runs at
@@ -79,14 +79,16 @@
 #define STOP_TIMEOUT_NS 3000000000ull
 #define DRAIN_CHUNK 4096
 #define SITE_ENTRIES 65536u      /* the site table: 1 MiB */
-#define STAGE_LIMIT (1024u << 20)   /* bytes of slices staged at most: memory, and
-				     the time one feed holds the main loop */
+#define STAGE_LIMIT (64u << 20)   /* bytes of records (and slices) taken and not
+				     fed at most: memory, and the time one feed
+				     holds the main loop */
 #define DRAIN_PAUSE_NS 200000     /* the drain thread's nap when the ring is empty */
 #define FEED_BUDGET_NS 20000000ull /* feeding per tick, then the main loop goes on */
 
 struct jfn {
 	int fn;                      /* enum pk_alloc_fn, -1 unused */
 	uint64_t mod_start, mod_end;
+	int noted;                   /* a free's address told to the tracker */
 };
 
 /* A drained record waiting in a batch (its stack slice in the arena). */
@@ -173,7 +175,7 @@ struct alloc_jump {
 	struct stage in, spare;
 	struct parked *parked;       /* trapped calls waiting for the ring */
 	size_t nparked, capparked;
-	size_t backlog;              /* bytes of slices taken, not yet fed */
+	size_t backlog;              /* bytes of records taken, not yet fed */
 	uint64_t hold_ticks;         /* HOLD_NS in time stamp counter ticks */
 	uint64_t first_tsc, first_ns;   /* a record to measure them with */
 	struct code_range *code;     /* sorted, from the session's maps */
@@ -197,6 +199,9 @@ struct alloc_jump {
 	 * learns from the stacks it unwinds (PERFKIT_ALLOC_WALK=off: slices) */
 	int walk;
 	uint64_t learned, unlearnable, chains, voids, sites;
+
+	pid_t own_tid;               /* a thread of the tracer's, last seen */
+	struct user_regs_struct regs; /* feed_event's: only its fields set */
 
 	/* over every image */
 	uint64_t events, foreign, drops, patched, fallbacks;
@@ -500,6 +505,13 @@ static void unpark(struct alloc_jump *aj, int all)
 	aj->nparked = k;
 }
 
+/* (mu held) Bytes taken from the ring and not fed yet. */
+static size_t staged_bytes(struct alloc_jump *aj)
+{
+	return aj->in.narena + aj->in.n * sizeof(struct held) +
+	       __atomic_load_n(&aj->backlog, __ATOMIC_RELAXED);
+}
+
 static void *drain_thread(void *arg)
 {
 	struct alloc_jump *aj = arg;
@@ -514,7 +526,7 @@ static void *drain_thread(void *arg)
 		long got = 0;
 
 		pthread_mutex_lock(&aj->mu);
-		if (aj->in.narena + __atomic_load_n(&aj->backlog, __ATOMIC_RELAXED) < STAGE_LIMIT)
+		if (staged_bytes(aj) < STAGE_LIMIT)
 			/* else the ring fills, then drops (jump) or stops (trap) */
 			got = pk_jprobes_drain(aj->j, stage_put, aj, DRAIN_CHUNK);
 		if (aj->nparked)
@@ -545,11 +557,20 @@ static void stop_drain_thread(struct alloc_jump *aj)
 	aj->thread_on = 0;
 }
 
+static int cmp_held(const void *a, const void *b)
+{
+	const struct held *x = a, *y = b;
+
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	return (x->order > y->order) - (x->order < y->order);
+}
+
 /*
  * Take what the drain thread staged and what is in the ring now, after
  * the held records in aj->batch.  Returns the number of records added.
  */
-static size_t take_staged(struct alloc_jump *aj, int hold_back)
+static size_t take_staged(struct alloc_jump *aj, int hold_back, int *sorted)
 {
 	struct stage t;
 	size_t n0 = aj->nbatch;
@@ -570,11 +591,14 @@ static size_t take_staged(struct alloc_jump *aj, int hold_back)
 	pk_xgrow((void **)&aj->batch, &aj->capbatch, aj->nbatch + t.n + 1, sizeof(*aj->batch));
 	pk_xgrow((void **)&aj->arena, &aj->caparena, aj->narena + t.narena + 1, 1);
 	memcpy(aj->arena + aj->narena, t.arena, t.narena);
+	*sorted = 1;
 	for (size_t i = 0; i < t.n; i++) {
 		struct held *h = &aj->batch[aj->nbatch++];
 
 		*h = t.v[i];
 		h->stack_off += aj->narena;
+		if (i && *sorted && cmp_held(&t.v[i - 1], &t.v[i]) > 0)
+			*sorted = 0;
 	}
 	aj->narena += t.narena;
 	t.n = t.narena = 0;
@@ -582,21 +606,18 @@ static size_t take_staged(struct alloc_jump *aj, int hold_back)
 	return aj->nbatch - n0;
 }
 
-static int cmp_held(const void *a, const void *b)
-{
-	const struct held *x = a, *y = b;
-
-	if (x->key != y->key)
-		return x->key < y->key ? -1 : 1;
-	return (x->order > y->order) - (x->order < y->order);
-}
 
 static int own_thread(struct alloc_inst *ai, struct alloc_jump *aj, pid_t tid)
 {
 	if (tid <= 0)
 		return 1; /* tid unknown (no TCB offset): cannot tell */
-	return pk_tracer_find(ai->ctx->tracer, tid) != NULL ||
-	       pk_u64map_get(&aj->gone, (uint64_t)tid) != 0;
+	if (tid == aj->own_tid) /* the last one found: most records are its */
+		return 1;
+	if (pk_tracer_find(ai->ctx->tracer, tid) != NULL) {
+		aj->own_tid = tid;
+		return 1;
+	}
+	return pk_u64map_get(&aj->gone, (uint64_t)tid) != 0;
 }
 
 static void note_free_addr(struct alloc_inst *ai, uint64_t addr)
@@ -712,11 +733,11 @@ static const uint8_t *canonical_stack(struct alloc_jump *aj, uint64_t sp, uint8_
 }
 
 
-/* The registers an unwind of ev starts from (rip = the function). */
+/* The registers an unwind of ev starts from (rip = the function); the
+ * others are as regs had them (zero: event_regs sets the same ones). */
 static void event_regs(const struct alloc_jump *aj, const struct pk_jprobe_event *ev,
 		       struct user_regs_struct *regs)
 {
-	memset(regs, 0, sizeof(*regs));
 	regs->rip = pk_jprobe_address(aj->j, ev->probe);
 	regs->rsp = ev->sp;
 	regs->rbx = ev->rbx;
@@ -796,8 +817,8 @@ static void jump_learn(struct alloc_inst *ai, const struct user_regs_struct *reg
 static void feed_event(struct alloc_inst *ai, struct alloc_jump *aj, const struct pk_jprobe_event *ev,
 		       uint8_t *stack, int64_t stack_id)
 {
-	const struct jfn *f;
-	struct user_regs_struct regs;
+	struct jfn *f;
+	struct user_regs_struct *regs = &aj->regs;
 	struct pk_probe_event pe;
 	const uint8_t *canon = stack;
 
@@ -808,14 +829,16 @@ static void feed_event(struct alloc_inst *ai, struct alloc_jump *aj, const struc
 		aj->foreign++;
 		return;
 	}
-	if (f->fn == PK_ALLOC_FREE || f->fn == PK_ALLOC_DELETE)
+	if ((f->fn == PK_ALLOC_FREE || f->fn == PK_ALLOC_DELETE) && !f->noted) {
 		note_free_addr(ai, pk_jprobe_address(aj->j, ev->probe)); /* no stack unwound */
-	event_regs(aj, ev, &regs);
+		f->noted = 1;
+	}
+	event_regs(aj, ev, regs);
 	/* a free's stack is not unwound; a trap's is the live stack's copy,
 	 * taken as it is (the int3 engine's memo), since words that point into
 	 * code mapped after the session last read the maps would be lost */
 	if (f->fn != PK_ALLOC_FREE && f->fn != PK_ALLOC_DELETE && stack_id < 0 && !ev->chain)
-		canon = canonical_stack(aj, ev->sp, stack, ev->stack_len, &regs);
+		canon = canonical_stack(aj, ev->sp, stack, ev->stack_len, regs);
 	memset(&pe, 0, sizeof(pe));
 	pe.probe = -1;
 	pe.tid = ev->tid ? ev->tid : ai->pid;
@@ -826,7 +849,7 @@ static void feed_event(struct alloc_inst *ai, struct alloc_jump *aj, const struc
 	pe.retval = ev->retval;
 	pe.outer_probe = -1;
 	pe.tail_call = ev->nested;
-	pe.regs = &regs;
+	pe.regs = regs;
 	pe.stack = canon;
 	pe.stack_len = ev->stack_len;
 	pe.chain = ev->chain;
@@ -881,6 +904,7 @@ static int jump_trap(struct alloc_inst *ai, pid_t tid)
 			 * unwind may read beyond the copy) */
 			struct user_regs_struct r;
 
+			memset(&r, 0, sizeof(r));
 			event_regs(aj, &ev, &r);
 			stack_id = (int64_t)pk_ai_on_stack(ai, tid, &r, aj->trap_stack, (size_t)got);
 		}
@@ -893,7 +917,7 @@ static int jump_trap(struct alloc_inst *ai, pid_t tid)
 	pk_xgrow((void **)&aj->parked, &aj->capparked, aj->nparked + 1, sizeof(*aj->parked));
 	aj->parked[aj->nparked++] = (struct parked){ ev, stack_id, t0, pk_jprobes_ring_head(aj->j) };
 	unpark(aj, 0); /* now, unless a record before it is held up */
-	behind = aj->in.narena + __atomic_load_n(&aj->backlog, __ATOMIC_RELAXED) >= STAGE_LIMIT;
+	behind = staged_bytes(aj) >= STAGE_LIMIT;
 	pthread_mutex_unlock(&aj->mu);
 	/* perfkitd is behind (the drain thread stopped taking): feed while
 	 * the thread waits, as a tick feeds (the records of the last
@@ -918,14 +942,6 @@ static int jump_trap_pending(struct alloc_inst *ai, pid_t tid)
 	if (!aj->j || !aj->trap || ptrace(PTRACE_GETREGS, tid, NULL, &regs) < 0)
 		return 0;
 	return pk_jprobes_trap_event(aj->j, tid, &regs, &ev) >= 0 && pk_sigtrap_pending(ai->pid, tid);
-}
-
-static int in_order(const struct held *v, size_t n)
-{
-	for (size_t i = 1; i < n; i++)
-		if (cmp_held(&v[i - 1], &v[i]) > 0)
-			return 0;
-	return 1;
 }
 
 /* batch[bstart..held) and batch[held..) are each in order: merge them. */
@@ -995,14 +1011,15 @@ static void drain(struct alloc_inst *ai, struct alloc_jump *aj, int hold_back)
 {
 
 	size_t held = aj->nbatch, cut; /* [bstart, held): kept from before, in order */
+	int sorted;
 	uint64_t t0 = pk_monotonic_ns();
 
 	if (!aj->j || !ai->alloc)
 		return;
 	load_code_ranges(ai, aj);
-	if (!take_staged(aj, hold_back) && (hold_back || aj->nbatch == aj->bstart))
+	if (!take_staged(aj, hold_back, &sorted) && (hold_back || aj->nbatch == aj->bstart))
 		return;
-	if (!in_order(aj->batch + held, aj->nbatch - held)) /* one thread's: already */
+	if (!sorted) /* one thread's records are in order already */
 		qsort(aj->batch + held, aj->nbatch - held, sizeof(*aj->batch), cmp_held);
 	merge_held(aj, held);
 	cut = aj->nbatch;
@@ -1012,8 +1029,17 @@ static void drain(struct alloc_inst *ai, struct alloc_jump *aj, int hold_back)
 		 * longer only feeds later) */
 		uint64_t hold_ticks = aj->hold_ticks ? aj->hold_ticks : HOLD_NS * 10;
 
-		while (cut > aj->bstart && aj->batch[cut - 1].key + hold_ticks > newest)
-			cut--;
+		size_t lo = aj->bstart, hi = aj->nbatch; /* sorted: the first one too new */
+
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (aj->batch[mid].key + hold_ticks > newest)
+				hi = mid;
+			else
+				lo = mid + 1;
+		}
+		cut = lo;
 	}
 	for (size_t i = aj->bstart; i < cut; i++) {
 		feed(ai, aj, &aj->batch[i]);
@@ -1023,7 +1049,8 @@ static void drain(struct alloc_inst *ai, struct alloc_jump *aj, int hold_back)
 		}
 	}
 	keep_held(aj, cut);
-	__atomic_store_n(&aj->backlog, aj->narena, __ATOMIC_RELAXED);
+	__atomic_store_n(&aj->backlog, aj->narena + (aj->nbatch - aj->bstart) * sizeof(struct held),
+			 __ATOMIC_RELAXED);
 }
 
 /*
