@@ -123,8 +123,6 @@ struct alloc_inst {
 	size_t n_windows, cap_windows;
 
 	/* accounting over every image of the process */
-	struct pk_u64map ptr_stack;   /* live ptr -> stack id + 1 (absent: not live) */
-	struct pk_u64map ptr_size;
 	struct pk_u64map stack_index; /* stack id + 1 -> aggs index + 1 */
 	struct stack_agg *aggs;
 	size_t n_aggs, cap_aggs;

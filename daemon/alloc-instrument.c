@@ -601,8 +601,6 @@ int pk_alloc_instrument_create(const struct pk_options *opt, struct pk_instrumen
 		if (!ai->window_ns || ai->window_ns >= ai->period_ns)
 			ai->period_ns = ai->window_ns = 0; /* always armed: full mode */
 	}
-	pk_u64map_init(&ai->ptr_stack);
-	pk_u64map_init(&ai->ptr_size);
 	pk_u64map_init(&ai->stack_index);
 	out->ops = &alloc_ops;
 	out->self = ai;

@@ -17,9 +17,9 @@ struct pk_live_table {
 
 void pk_live_init(struct pk_live_table *t);
 void pk_live_release(struct pk_live_table *t);
-/* Insert or replace; returns the previous entry's size + 1 when ptr was
- * already live (0 otherwise) so the caller can fix its totals. */
-uint64_t pk_live_put(struct pk_live_table *t, const struct pk_alloc_live *e);
+/* Insert or replace; returns 1 with the previous entry in *old when ptr
+ * was already live (0 otherwise) so the caller can fix its totals. */
+int pk_live_put(struct pk_live_table *t, const struct pk_alloc_live *e, struct pk_alloc_live *old);
 /* Remove ptr; returns 1 and fills *out when it was live, 0 otherwise. */
 int pk_live_take(struct pk_live_table *t, uint64_t ptr, struct pk_alloc_live *out);
 const struct pk_alloc_live *pk_live_find(const struct pk_live_table *t, uint64_t ptr);

@@ -169,8 +169,6 @@ void pk_ai_forget_image(struct alloc_inst *ai)
 	forget_chains(ai);
 	for (size_t i = 0; i < ai->n_aggs; i++)
 		ai->aggs[i].live_count = ai->aggs[i].live_bytes = 0;
-	pk_u64map_clear(&ai->ptr_stack);
-	pk_u64map_clear(&ai->ptr_size);
 	ai->live_bytes = ai->live_count = 0;
 }
 
@@ -189,17 +187,12 @@ static struct stack_agg *agg_get(struct alloc_inst *ai, int64_t stack_id)
 	return g;
 }
 
-/* A block leaves the live set (freed, or replaced by an unseen free).
- * 1, or 0 when ptr was not live. */
-static int block_gone(struct alloc_inst *ai, uint64_t ptr, int counted_free)
+/* A block of the stack stack_id leaves the live set (freed, or replaced
+ * by an unseen free). */
+static void block_gone(struct alloc_inst *ai, int64_t stack_id, int64_t size, int counted_free)
 {
-	int64_t st = pk_u64map_get(&ai->ptr_stack, ptr);
-	int64_t size = st ? pk_u64map_get(&ai->ptr_size, ptr) - 1 : -1;
-	struct stack_agg *g;
+	struct stack_agg *g = agg_get(ai, stack_id);
 
-	if (!st || size < 0)
-		return 0;
-	g = agg_get(ai, st - 1);
 	if (counted_free) {
 		g->frees++;
 		g->bytes_freed += size;
@@ -208,9 +201,6 @@ static int block_gone(struct alloc_inst *ai, uint64_t ptr, int counted_free)
 	g->live_bytes -= size;
 	ai->live_count--;
 	ai->live_bytes -= size;
-	pk_u64map_del(&ai->ptr_stack, ptr);
-	pk_u64map_del(&ai->ptr_size, ptr);
-	return 1;
 }
 
 /* The counts now, as a point of the timeline at time_ns (session time). */
@@ -235,14 +225,16 @@ void pk_ai_on_event(void *ctx, const struct pk_alloc_event *ev)
 		ai->last_event_ns = ev->time_ns;
 	if (ev->is_free) {
 		ai->free_calls++;
-		if (ev->known && block_gone(ai, ev->ptr, 1)) {
+		if (ev->known) {
+			block_gone(ai, (int64_t)ev->block_stack_id, size, 1);
 			ai->bytes_freed += size;
 		} else {
 			ai->unknown_frees++;
 		}
 		return;
 	}
-	block_gone(ai, ev->ptr, 0); /* if live: freed while we did not watch */
+	if (ev->replaced) /* was live: freed while we did not watch */
+		block_gone(ai, (int64_t)ev->block_stack_id, (int64_t)ev->block_size, 0);
 	ai->alloc_calls++;
 	ai->bytes_allocated += size;
 	ai->live_bytes += size;
@@ -267,8 +259,6 @@ void pk_ai_on_event(void *ctx, const struct pk_alloc_event *ev)
 	g->live_bytes += size;
 	if (g->live_bytes > g->peak_bytes)
 		g->peak_bytes = g->live_bytes;
-	pk_u64map_put(&ai->ptr_stack, ev->ptr, stack_id + 1);
-	pk_u64map_put(&ai->ptr_size, ev->ptr, size + 1);
 	if (pk_recorder_sample(ai->ctx->recorder, ai->ev_bytes, ev->tid, t, stack_id, size, 0) < 0 ||
 	    pk_recorder_sample(ai->ctx->recorder, ai->ev_count, ev->tid, t, stack_id, 1, 0) < 0)
 		ai->store_failed = 1;
@@ -469,8 +459,6 @@ int pk_ai_finish(struct alloc_inst *ai, uint64_t end)
 
 void pk_ai_release_records(struct alloc_inst *ai)
 {
-	pk_u64map_release(&ai->ptr_stack);
-	pk_u64map_release(&ai->ptr_size);
 	pk_u64map_release(&ai->stack_index);
 	free(ai->aggs);
 	free(ai->points);

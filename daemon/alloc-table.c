@@ -33,18 +33,19 @@ void pk_live_release(struct pk_live_table *t)
 static void grow(struct pk_live_table *t)
 {
 	struct pk_live_table n;
+	struct pk_alloc_live old;
 
 	n.cap = t->cap ? t->cap * 2 : 1024;
 	n.n = 0;
 	n.v = pk_xcalloc(n.cap, sizeof(*n.v));
 	for (size_t i = 0; i < t->cap; i++)
 		if (t->v[i].ptr)
-			pk_live_put(&n, &t->v[i]);
+			pk_live_put(&n, &t->v[i], &old);
 	free(t->v);
 	*t = n;
 }
 
-uint64_t pk_live_put(struct pk_live_table *t, const struct pk_alloc_live *e)
+int pk_live_put(struct pk_live_table *t, const struct pk_alloc_live *e, struct pk_alloc_live *old)
 {
 	size_t i;
 
@@ -52,10 +53,9 @@ uint64_t pk_live_put(struct pk_live_table *t, const struct pk_alloc_live *e)
 		grow(t);
 	for (i = hash_ptr(e->ptr, t->cap); t->v[i].ptr; i = (i + 1) & (t->cap - 1)) {
 		if (t->v[i].ptr == e->ptr) {
-			uint64_t old = t->v[i].size + 1;
-
+			*old = t->v[i];
 			t->v[i] = *e;
-			return old;
+			return 1;
 		}
 	}
 	t->v[i] = *e;

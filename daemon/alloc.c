@@ -121,16 +121,18 @@ static void record_alloc(struct pk_alloc *a, const struct pk_probe_event *ev, in
 	struct pk_alloc_event e = { .is_free = 0, .fn = fn, .ptr = ptr, .size = size,
 				    .tid = ev->tid, .time_ns = ev->time_ns,
 				    .stack_id = ev->cookie, .caller = ev->ret_addr };
-	uint64_t old;
+	struct pk_alloc_live old;
 
 	if (!ptr) {
 		a->stats.failed_allocs++;
 		return;
 	}
-	old = pk_live_put(&a->live, &l);
-	if (old) { /* a free we did not see: the block is gone */
-		a->stats.live_bytes -= old - 1;
+	if (pk_live_put(&a->live, &l, &old)) { /* a free we did not see: the block is gone */
+		a->stats.live_bytes -= old.size;
 		a->stats.live_count--;
+		e.replaced = 1;
+		e.block_size = old.size;
+		e.block_stack_id = old.stack_id;
 	}
 	a->stats.alloc_calls++;
 	a->stats.bytes_allocated += size;
@@ -155,6 +157,7 @@ static void record_free(struct pk_alloc *a, const struct pk_probe_event *ev, int
 	if (pk_live_take(&a->live, ptr, &l)) {
 		e.known = 1;
 		e.size = l.size;
+		e.block_stack_id = l.stack_id;
 		a->stats.bytes_freed += l.size;
 		a->stats.live_bytes -= l.size;
 		a->stats.live_count--;

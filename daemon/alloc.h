@@ -70,6 +70,12 @@ struct pk_alloc_event {
 				   a free through a probe marked no-stack
 				   whose thread had no pending return: not
 				   read, see pk_probe_set_no_stack) */
+	/* free (known): the block's stack id; allocation with replaced set
+	 * (ptr was live: its free was not seen): the old block's stack id
+	 * and size */
+	uint64_t block_stack_id;
+	int replaced;
+	uint64_t block_size;
 };
 
 struct pk_alloc_hooks {
