@@ -126,6 +126,7 @@ struct alloc_inst {
 	struct pk_u64map stack_index; /* stack id + 1 -> aggs index + 1 */
 	struct stack_agg *aggs;
 	size_t n_aggs, cap_aggs;
+	size_t last_agg;              /* agg_get's last answer */
 	int64_t alloc_calls, free_calls, bytes_allocated, bytes_freed;
 	int64_t live_bytes, live_count, peak_bytes, unknown_frees;
 	struct pk_alloc_point peak_point; /* the counts when live_bytes peaked */

@@ -66,6 +66,7 @@
 #include <time.h>
 
 #include "daemon/alloc-jump.h"
+#include "daemon/alloc-jump-queue.h"
 #include "daemon/alloc-instrument-int.h"
 #include "daemon/demangle.h"
 #include "daemon/jprobe.h"
@@ -89,15 +90,6 @@ struct jfn {
 	int fn;                      /* enum pk_alloc_fn, -1 unused */
 	uint64_t mod_start, mod_end;
 	int noted;                   /* a free's address told to the tracker */
-};
-
-/* A drained record waiting in a batch (its stack slice in the arena). */
-struct held {
-	struct pk_jprobe_event ev;
-	uint64_t key;                /* when the block changed hands (tsc) */
-	uint64_t order;              /* ring order, for equal keys */
-	size_t stack_off;
-	int64_t stack_id;            /* found at a trap already, else -1 */
 };
 
 /* Records this close to the newest one drained wait for the next drain
@@ -138,14 +130,6 @@ struct parked {
 	uint64_t after;              /* the ring's head at the trap */
 };
 
-/* Records taken out of the ring by the drain thread, not yet fed. */
-struct stage {
-	struct held *v;
-	size_t n, cap;
-	uint8_t *arena;
-	size_t narena, caparena;
-};
-
 struct alloc_jump {
 	struct pk_jprobes *j;        /* NULL: not started, or unusable */
 	int unusable;                /* this image: int3 for everything */
@@ -155,15 +139,7 @@ struct alloc_jump {
 	int retry;                   /* a probe was skipped for this arm only */
 	struct pk_u64map gone;       /* tids of exited threads (+1) */
 
-	struct held *batch;
-	size_t nbatch, capbatch;
-	size_t bstart;               /* batch[bstart..nbatch): taken, not fed */
-	uint8_t *arena;
-	size_t narena, caparena;
-	struct held *merged;         /* merge_held's room */
-	size_t capmerged;
-	uint8_t *arena2;             /* the held records' slices move here */
-	size_t caparena2;
+	struct held_queue hq;        /* taken from the ring, not fed */
 	uint64_t order;
 	/* the drain thread: it empties the ring into `in` while the target
 	 * runs (the main loop's tick may come only every 250 ms); mu guards
@@ -172,7 +148,7 @@ struct alloc_jump {
 	int thread_on;
 	int stop;
 	pthread_mutex_t mu;
-	struct stage in, spare;
+	struct stage in;             /* the drain thread's */
 	struct parked *parked;       /* trapped calls waiting for the ring */
 	size_t nparked, capparked;
 	size_t backlog;              /* bytes of records taken, not yet fed */
@@ -448,24 +424,11 @@ static int rearm(struct alloc_inst *ai, struct alloc_jump *aj, int arm)
 static void stage_put(void *ctx, const struct pk_jprobe_event *ev)
 {
 	struct alloc_jump *aj = ctx;
-	struct stage *st = &aj->in;
-	struct held *h;
 
-	pk_xgrow((void **)&st->v, &st->cap, st->n + 1, sizeof(*st->v));
-	pk_xgrow((void **)&st->arena, &st->caparena, st->narena + ev->stack_len + 1, 1);
-	h = &st->v[st->n++];
-	h->ev = *ev;
-	h->ev.stack = NULL;
-	h->stack_off = st->narena;
-	h->stack_id = -1;
-	if (ev->stack_len)
-		memcpy(st->arena + st->narena, ev->stack, ev->stack_len);
-	st->narena += ev->stack_len;
-	/* a free (entry time) and an allocation (return time) in the order
-	 * in which the block changed hands; by the counter itself, which
-	 * does not move with the calibration of time_ns */
-	h->key = ev->tsc;
-	h->order = aj->order++;
+	/* keyed: a free (entry time) and an allocation (return time) in the
+	 * order in which the block changed hands; by the counter itself,
+	 * which does not move with the calibration of time_ns */
+	pk_hq_put(&aj->in, ev, ev->tsc, aj->order++);
 	/* ticks per HOLD_NS, from two ring records 1 ms or more apart (a
 	 * trapped call, staged with time_ns 0, has perfkitd's clock, not
 	 * the record's: it would skew the ratio) */
@@ -557,23 +520,13 @@ static void stop_drain_thread(struct alloc_jump *aj)
 	aj->thread_on = 0;
 }
 
-static int cmp_held(const void *a, const void *b)
-{
-	const struct held *x = a, *y = b;
-
-	if (x->key != y->key)
-		return x->key < y->key ? -1 : 1;
-	return (x->order > y->order) - (x->order < y->order);
-}
-
 /*
- * Take what the drain thread staged and what is in the ring now, after
- * the held records in aj->batch.  Returns the number of records added.
+ * Queue what the drain thread staged and what is in the ring now.
+ * Returns the number of records added.
  */
-static size_t take_staged(struct alloc_jump *aj, int hold_back, int *sorted)
+static size_t take_staged(struct alloc_jump *aj, int hold_back)
 {
 	struct stage t;
-	size_t n0 = aj->nbatch;
 
 	pthread_mutex_lock(&aj->mu);
 	/* a tick leaves the ring to the drain thread (when there is one):
@@ -586,24 +539,9 @@ static size_t take_staged(struct alloc_jump *aj, int hold_back, int *sorted)
 	if (aj->nparked) /* all of them when nothing drains the ring any more */
 		unpark(aj, !aj->thread_on && !hold_back);
 	t = aj->in;
-	aj->in = aj->spare;
+	aj->in = pk_hq_fresh(&aj->hq);
 	pthread_mutex_unlock(&aj->mu);
-	pk_xgrow((void **)&aj->batch, &aj->capbatch, aj->nbatch + t.n + 1, sizeof(*aj->batch));
-	pk_xgrow((void **)&aj->arena, &aj->caparena, aj->narena + t.narena + 1, 1);
-	memcpy(aj->arena + aj->narena, t.arena, t.narena);
-	*sorted = 1;
-	for (size_t i = 0; i < t.n; i++) {
-		struct held *h = &aj->batch[aj->nbatch++];
-
-		*h = t.v[i];
-		h->stack_off += aj->narena;
-		if (i && *sorted && cmp_held(&t.v[i - 1], &t.v[i]) > 0)
-			*sorted = 0;
-	}
-	aj->narena += t.narena;
-	t.n = t.narena = 0;
-	aj->spare = t; /* its memory, for the next swap */
-	return aj->nbatch - n0;
+	return pk_hq_push(&aj->hq, &t);
 }
 
 
@@ -839,31 +777,33 @@ static void feed_event(struct alloc_inst *ai, struct alloc_jump *aj, const struc
 	 * code mapped after the session last read the maps would be lost */
 	if (f->fn != PK_ALLOC_FREE && f->fn != PK_ALLOC_DELETE && stack_id < 0 && !ev->chain)
 		canon = canonical_stack(aj, ev->sp, stack, ev->stack_len, regs);
-	memset(&pe, 0, sizeof(pe));
-	pe.probe = -1;
-	pe.tid = ev->tid ? ev->tid : ai->pid;
-	pe.time_ns = ev->time_ns;
-	memcpy(pe.args, ev->args, sizeof(pe.args));
-	pe.ret_addr = ev->ret_addr;
-	pe.entry_sp = ev->sp;
-	pe.retval = ev->retval;
-	pe.outer_probe = -1;
-	pe.tail_call = ev->nested;
-	pe.regs = regs;
-	pe.stack = canon;
-	pe.stack_len = ev->stack_len;
-	pe.chain = ev->chain;
-	if (stack_id >= 0) {
-		pe.stack_known = 1;
-		pe.cookie = (uint64_t)stack_id;
-	}
+	pe = (struct pk_probe_event){
+		.probe = -1, .tid = ev->tid ? ev->tid : ai->pid, .time_ns = ev->time_ns,
+		.args = { ev->args[0], ev->args[1], ev->args[2] }, .ret_addr = ev->ret_addr,
+		.entry_sp = ev->sp, .retval = ev->retval, .outer_probe = -1, .tail_call = ev->nested,
+		.regs = regs, .stack = canon, .stack_len = ev->stack_len, .chain = ev->chain,
+		.stack_known = stack_id >= 0, .cookie = stack_id >= 0 ? (uint64_t)stack_id : 0,
+	};
 	aj->events++;
 	pk_alloc_feed_call(ai->alloc, f->fn, f->mod_start, f->mod_end, &pe, ev->out0);
 }
 
-static void feed(struct alloc_inst *ai, struct alloc_jump *aj, const struct held *h)
+struct feeding {
+	struct alloc_inst *ai;
+	struct alloc_jump *aj;
+	int hold_back;
+	uint64_t t0;
+	size_t n;
+};
+
+static int feed(void *ctx, const struct held *h, uint8_t *stack)
 {
-	feed_event(ai, aj, &h->ev, aj->arena + h->stack_off, h->stack_id);
+	struct feeding *f = ctx;
+
+	feed_event(f->ai, f->aj, &h->ev, stack, h->stack_id);
+	/* a tick's feeding stops after FEED_BUDGET_NS: the rest at the next
+	 * tick (windows, signals) */
+	return f->hold_back && (++f->n & 1023) == 0 && pk_monotonic_ns() - f->t0 > FEED_BUDGET_NS;
 }
 
 /* ---- trap mode ------------------------------------------------------- */
@@ -944,62 +884,6 @@ static int jump_trap_pending(struct alloc_inst *ai, pid_t tid)
 	return pk_jprobes_trap_event(aj->j, tid, &regs, &ev) >= 0 && pk_sigtrap_pending(ai->pid, tid);
 }
 
-/* batch[bstart..held) and batch[held..) are each in order: merge them. */
-static void merge_held(struct alloc_jump *aj, size_t held)
-{
-	size_t i = aj->bstart, j = held, k = 0;
-
-	if (held == aj->bstart || held == aj->nbatch ||
-	    cmp_held(&aj->batch[held - 1], &aj->batch[held]) <= 0)
-		return;
-	pk_xgrow((void **)&aj->merged, &aj->capmerged, aj->nbatch, sizeof(*aj->merged));
-	while (i < held && j < aj->nbatch)
-		aj->merged[k++] = cmp_held(&aj->batch[i], &aj->batch[j]) <= 0 ? aj->batch[i++] : aj->batch[j++];
-	while (i < held)
-		aj->merged[k++] = aj->batch[i++];
-	while (j < aj->nbatch)
-		aj->merged[k++] = aj->batch[j++];
-	memcpy(aj->batch + aj->bstart, aj->merged, k * sizeof(*aj->batch));
-}
-
-/* Keep batch[from..] (and their slices) as the start of the batch: when
- * half of it or more was fed (the copy costs at most what feeding did). */
-static void keep_held(struct alloc_jump *aj, size_t from)
-{
-	size_t n = 0, len = 0;
-	uint8_t *t;
-	size_t c;
-
-	aj->bstart = from;
-	if (from == aj->nbatch) {
-		aj->nbatch = aj->bstart = aj->narena = 0;
-		return;
-	}
-	if (from * 2 < aj->nbatch)
-		return;
-	for (size_t i = from; i < aj->nbatch; i++)
-		len += aj->batch[i].ev.stack_len;
-	pk_xgrow((void **)&aj->arena2, &aj->caparena2, len + 1, 1);
-	len = 0;
-	for (size_t i = from; i < aj->nbatch; i++) {
-		struct held h = aj->batch[i];
-
-		memcpy(aj->arena2 + len, aj->arena + h.stack_off, h.ev.stack_len);
-		h.stack_off = len;
-		len += h.ev.stack_len;
-		aj->batch[n++] = h;
-	}
-	aj->nbatch = n;
-	aj->bstart = 0;
-	t = aj->arena;
-	c = aj->caparena;
-	aj->arena = aj->arena2;
-	aj->caparena = aj->caparena2;
-	aj->arena2 = t;
-	aj->caparena2 = c;
-	aj->narena = len;
-}
-
 /*
  * Feed the records taken from the ring to the tracker in the order of
  * their keys.  hold_back (a tick's drain): the records of the last HOLD_NS
@@ -1009,48 +893,17 @@ static void keep_held(struct alloc_jump *aj, size_t from)
  */
 static void drain(struct alloc_inst *ai, struct alloc_jump *aj, int hold_back)
 {
-
-	size_t held = aj->nbatch, cut; /* [bstart, held): kept from before, in order */
-	int sorted;
-	uint64_t t0 = pk_monotonic_ns();
+	struct feeding f = { ai, aj, hold_back, pk_monotonic_ns(), 0 };
 
 	if (!aj->j || !ai->alloc)
 		return;
 	load_code_ranges(ai, aj);
-	if (!take_staged(aj, hold_back, &sorted) && (hold_back || aj->nbatch == aj->bstart))
+	if (!take_staged(aj, hold_back) && (hold_back || pk_hq_empty(&aj->hq)))
 		return;
-	if (!sorted) /* one thread's records are in order already */
-		qsort(aj->batch + held, aj->nbatch - held, sizeof(*aj->batch), cmp_held);
-	merge_held(aj, held);
-	cut = aj->nbatch;
-	if (hold_back && aj->nbatch > aj->bstart) {
-		uint64_t newest = aj->batch[aj->nbatch - 1].key;
-		/* not measured yet: as if the counter ran at 10 GHz (holding
-		 * longer only feeds later) */
-		uint64_t hold_ticks = aj->hold_ticks ? aj->hold_ticks : HOLD_NS * 10;
-
-		size_t lo = aj->bstart, hi = aj->nbatch; /* sorted: the first one too new */
-
-		while (lo < hi) {
-			size_t mid = lo + (hi - lo) / 2;
-
-			if (aj->batch[mid].key + hold_ticks > newest)
-				hi = mid;
-			else
-				lo = mid + 1;
-		}
-		cut = lo;
-	}
-	for (size_t i = aj->bstart; i < cut; i++) {
-		feed(ai, aj, &aj->batch[i]);
-		if (hold_back && (i & 1023) == 1023 && pk_monotonic_ns() - t0 > FEED_BUDGET_NS) {
-			cut = i + 1; /* the rest at the next tick: windows, signals */
-			break;
-		}
-	}
-	keep_held(aj, cut);
-	__atomic_store_n(&aj->backlog, aj->narena + (aj->nbatch - aj->bstart) * sizeof(struct held),
-			 __ATOMIC_RELAXED);
+	/* hold_back: the hold not measured yet, as if the counter ran at
+	 * 10 GHz (holding longer only feeds later) */
+	pk_hq_feed(&aj->hq, hold_back, aj->hold_ticks ? aj->hold_ticks : HOLD_NS * 10, feed, &f);
+	__atomic_store_n(&aj->backlog, pk_hq_bytes(&aj->hq), __ATOMIC_RELAXED);
 }
 
 /*
@@ -1175,7 +1028,7 @@ static uint64_t jump_synced(struct alloc_inst *ai, uint64_t now)
 	parked = aj->nparked;
 	pthread_mutex_unlock(&aj->mu);
 	/* disarmed with nothing held: every record was fed (jump_window) */
-	if (!aj->armed && aj->nbatch == aj->bstart && !parked)
+	if (!aj->armed && pk_hq_empty(&aj->hq) && !parked)
 		return now;
 	return ai->last_event_ns;
 }
@@ -1257,13 +1110,8 @@ static void jump_free(struct alloc_inst *ai)
 	free(aj->parked);
 	free(aj->in.v);
 	free(aj->in.arena);
-	free(aj->spare.v);
-	free(aj->spare.arena);
+	pk_hq_free(&aj->hq);
 	free(aj->fns);
-	free(aj->batch);
-	free(aj->arena);
-	free(aj->arena2);
-	free(aj->merged);
 	free(aj->code);
 	free(aj->trap_stack);
 	forget_slices(aj);

@@ -174,11 +174,17 @@ void pk_ai_forget_image(struct alloc_inst *ai)
 
 static struct stack_agg *agg_get(struct alloc_inst *ai, int64_t stack_id)
 {
-	int64_t idx = pk_u64map_get(&ai->stack_index, (uint64_t)stack_id + 1);
+	int64_t idx;
 	struct stack_agg *g;
 
-	if (idx)
+	/* the last one asked for: a loop allocates and frees at one stack */
+	if (ai->last_agg < ai->n_aggs && ai->aggs[ai->last_agg].stack_id == stack_id)
+		return &ai->aggs[ai->last_agg];
+	idx = pk_u64map_get(&ai->stack_index, (uint64_t)stack_id + 1);
+	if (idx) {
+		ai->last_agg = (size_t)idx - 1;
 		return &ai->aggs[idx - 1];
+	}
 	pk_xgrow((void **)&ai->aggs, &ai->cap_aggs, ai->n_aggs + 1, sizeof(*ai->aggs));
 	g = &ai->aggs[ai->n_aggs++];
 	memset(g, 0, sizeof(*g));

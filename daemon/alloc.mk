@@ -4,7 +4,8 @@
 # store/allocs.c), "perfkit allocs", and their tests.
 
 daemon_libpkdaemon_a_SOURCES += daemon/alloc-instrument.c daemon/alloc-instrument.h \
-	daemon/alloc-instrument-int.h daemon/alloc-record.c daemon/alloc-jump.c daemon/alloc-jump.h
+	daemon/alloc-instrument-int.h daemon/alloc-record.c daemon/alloc-jump.c daemon/alloc-jump.h \
+	daemon/alloc-jump-queue.c daemon/alloc-jump-queue.h
 store_libpkstore_a_SOURCES += store/allocs.c
 
 # perfkit allocs: the model, the timeline chart and the command.

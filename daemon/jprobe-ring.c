@@ -333,25 +333,16 @@ long pk_jprobes_drain(struct pk_jprobes *j, pk_jprobe_callback cb, void *ctx, si
 		}
 		if (seq != j->tail + 1)
 			break;
-		memset(&ev, 0, sizeof(ev));
-		ev.probe = (int)r->probe;
-		ev.tid = (pid_t)r->tid;
-		ev.tcb = r->tcb;
-		ev.time_ns = tsc_to_ns(j, rate, r->t0);
-		ev.tsc = r->t0;
+		/* every field (no memset: this runs for every record) */
+		ev = (struct pk_jprobe_event){
+			.probe = (int)r->probe, .tid = (pid_t)r->tid, .tcb = r->tcb,
+			.time_ns = tsc_to_ns(j, rate, r->t0), .tsc = r->t0,
+			.args = { r->args[0], r->args[1], r->args[2] }, .retval = r->ret,
+			.out0 = r->out0, .ret_addr = r->ret_addr, .sp = r->rsp, .rbx = r->rbx,
+			.rbp = r->rbp, .r12 = r->r12, .r13 = r->r13, .r14 = r->r14, .r15 = r->r15,
+			.nested = pk_jprobes_nested_ret(j, r->ret_addr),
+		};
 		ev.duration_ns = r->t1 >= r->t0 ? tsc_to_ns(j, rate, r->t1) - ev.time_ns : 0;
-		memcpy(ev.args, r->args, sizeof(ev.args));
-		ev.retval = r->ret;
-		ev.out0 = r->out0;
-		ev.ret_addr = r->ret_addr;
-		ev.sp = r->rsp;
-		ev.rbx = r->rbx;
-		ev.rbp = r->rbp;
-		ev.r12 = r->r12;
-		ev.r13 = r->r13;
-		ev.r14 = r->r14;
-		ev.r15 = r->r15;
-		ev.nested = pk_jprobes_nested_ret(j, r->ret_addr);
 		/* the target wrote this: a probe id out of range is not passed on */
 		j->stats.chains += (r->stack_len & PK_JREC_CHAIN) != 0;
 		if (pk_jrec_stack(j, r, &ev) < 0)
