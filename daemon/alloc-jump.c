@@ -32,10 +32,15 @@
  *             cleaned like the int3 child, and records of threads that are
  *             not the target's (a child before it is cleaned) are counted
  *             and dropped ("alloc_jump_foreign_events").
- *   stacks    each record carries the callee-saved registers and a slice of
- *             the stack at entry; the session's unwinder unwinds it as it
- *             does the int3 engine's stack copy (frames beyond the slice are
- *             read from the live stack, as for int3 beyond its copy).
+ *   stacks    each record carries the callee-saved registers and either
+ *             the return addresses its detour walked through the site
+ *             table (jump_learn fills it from the stacks unwound here,
+ *             daemon/unwind-rule.c gives the rules), taken as the stack
+ *             (pk_ai_on_chain), or, when the walk met a frame the table
+ *             lacks, a slice of the stack at entry, which the session's
+ *             unwinder unwinds as it does the int3 engine's stack copy
+ *             (frames beyond the slice are read from the live stack, as
+ *             for int3 beyond its copy).
  *   drops     jump: a full ring drops events in the target (counted
  *             there, never blocking); shown as "alloc_ring_drops" and on
  *             stderr.  trap (the default): a call whose record cannot be
@@ -49,10 +54,10 @@
  *             target runs (up to STAGE_LIMIT bytes of records); the
  *             main loop's tick, an int3 event, a thread's exit, exec,
  *             detach and the end feed what it took to the tracker, in
- *             order.  Feeding (unwinding, accounting, storing) runs at
- *             about a million events a second here: a program allocating
- *             faster than that for long fills the ring, and drops (jump)
- *             or waits (trap).
+ *             order (daemon/alloc-jump-queue.c).  Feeding (accounting,
+ *             storing) runs at about three million events a second here:
+ *             a program allocating faster than that for long fills the
+ *             ring, and drops (jump) or waits (trap).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -75,7 +80,8 @@
 
 #define JUMP_STACK_BYTES 512u    /* stack slice per record: the engine's default */
 #define JUMP_RING_SLOTS 65536u
-#define EXACT_RING_SLOTS 4096u   /* trap (exact) mode: the drain thread empties it; 4 MiB */
+#define EXACT_RING_SLOTS 4096u   /* trap (exact) mode: the drain thread empties it; 34 MiB
+				   resident in the target (2048: 10-20% slower) */
 #define EXACT_STACK_BYTES 8192u  /* its slice: a deeper stack takes the trap */
 #define STOP_TIMEOUT_NS 3000000000ull
 #define DRAIN_CHUNK 4096

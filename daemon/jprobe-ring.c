@@ -142,8 +142,8 @@ int pk_jring_map(struct pk_jprobes *j, pid_t tid)
 		*(uint64_t *)(j->ring + PK_JRING_SITES) = j->sites_off;
 	}
 	memcpy(j->ring + PK_JRING_MAGIC, "pkjring2", 8);
-	for (uint64_t i = 0; i < j->ring_slots; i++)
-		((struct pk_jrec *)(j->ring + PK_JRING_SLOTS + i * j->recsz))->seq = 0;
+	/* a new memfd reads as zeros: every seq is 0 (no record), and the
+	 * slots' pages stay untouched until a record is written there */
 	*(uint64_t *)(j->ring + PK_JRING_TAIL) = 0;
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	j->tail = 0;

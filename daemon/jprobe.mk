@@ -37,8 +37,9 @@ CLEANFILES += tests/bench/jprobe-bench$(EXEEXT) tests/bench/jprobe-work$(EXEEXT)
 
 # perfkitd --alloc on the jump backend (daemon/alloc-jump.c): the fail-safe
 # and attach/detach cycle tests (jump, and trap under a heavy load), and
-# the allocation suite once more on the jump (ring) backend and on int3
-# (the suite itself runs the default, trap).
+# the allocation suite once more on the jump (ring) backend, on int3, and
+# on trap with slices instead of walked stacks (the suite itself runs the
+# default, trap, walking).
 check_PROGRAMS += tests/targets/alloc-paced
 tests_targets_alloc_paced_SOURCES = tests/targets/alloc-paced.c
 tests_targets_alloc_paced_CFLAGS = $(PK_TARGET_CFLAGS) -pthread
@@ -48,7 +49,8 @@ PK_ALLOC_JUMP_TESTS = \
 	tests/integration/alloc-jump-cycles.sh \
 	tests/integration/alloc-trap-cycles.sh \
 	tests/integration/alloc-jump-suite.sh \
-	tests/integration/alloc-int3-suite.sh
+	tests/integration/alloc-int3-suite.sh \
+	tests/integration/alloc-walkoff-suite.sh
 TESTS += $(PK_ALLOC_JUMP_TESTS)
 EXTRA_DIST += $(PK_ALLOC_JUMP_TESTS) tests/bench/alloc-jump.sh \
 	tests/integration/alloc-suite-backend.sh

@@ -599,6 +599,73 @@ static void test_qsort(void)
 	target_stop(&t);
 }
 
+/* Read the word at addr from the sample's stack copy. */
+static int copy_word(const struct sample *s, uint64_t addr, uint64_t *v)
+{
+	if (addr < s->regs.rsp || addr + 8 > s->regs.rsp + s->len)
+		return -1;
+	memcpy(v, (const uint8_t *)s->stack + (addr - s->regs.rsp), 8);
+	return 0;
+}
+
+/*
+ * The rules pk_unwind_rule_at gives (what the jump backend's detours walk
+ * with) find every frame the unwinder finds, 50 recursive frames through
+ * main and libc's start to the outermost, which the rules mark as the end.
+ */
+static void test_rules_walk(void)
+{
+	struct target t;
+	struct pk_maps maps = { 0 };
+	struct pk_unwinder *u;
+	struct pk_unwind_rule r;
+	struct sample s;
+	uint64_t ips[MAX_FRAMES], sp, bp, ra, cfa;
+	int n, complete, i, ended = 0;
+
+	CU_ASSERT_FATAL(target_start(&t, target_pie, "recurse", "50", NULL) == 0);
+	if (sample_in(&t, t.pid, 256 * 1024, "spin_here", &s) < 0) {
+		CU_FAIL("cannot sample the target");
+		target_stop(&t);
+		return;
+	}
+	CU_ASSERT_FATAL(pk_maps_load(&maps, t.pid) == 0);
+	u = pk_unwinder_new(t.pid, &maps);
+	CU_ASSERT_FATAL(u != NULL);
+	n = unwind_sample(u, &s, ips, &complete);
+	CU_ASSERT_FATAL(complete == 1 && n > 54);
+	/* frame 0 by the rule at rip itself (a rule is asked for by return
+	 * address: the call before it) */
+	sp = s.regs.rsp;
+	bp = s.regs.rbp;
+	ra = s.regs.rip + 1;
+	for (i = 0; i < n; i++) {
+		CU_ASSERT_FATAL(pk_unwind_rule_at(u, ra, &r) == 0);
+		if (r.end) {
+			ended = i == n - 1;
+			break;
+		}
+		cfa = (r.base_rbp ? bp : sp) + (uint64_t)(int64_t)r.cfa_off;
+		if (r.rbp_off)
+			CU_ASSERT_FATAL(copy_word(&s, cfa + (uint64_t)(int64_t)r.rbp_off, &bp) == 0);
+		CU_ASSERT_FATAL(copy_word(&s, cfa - 8, &ra) == 0);
+		sp = cfa;
+		if (i + 1 == n) { /* the unwinder's end: a zero return address */
+			ended = ra == 0;
+			break;
+		}
+		CU_ASSERT_FATAL(ra == ips[i + 1]);
+	}
+	CU_ASSERT(ended);
+	CU_ASSERT(frame_in(&t, &maps, ips, 51, "recurse", 0));
+	/* no CFI: no rule (an address in no module) */
+	CU_ASSERT(pk_unwind_rule_at(u, 0x1000, &r) < 0);
+	pk_unwinder_free(u);
+	pk_maps_release(&maps);
+	free(s.stack);
+	target_stop(&t);
+}
+
 static void test_signal_frame(void)
 {
 	static const unsigned char restore_rt[] = { 0x48, 0xc7, 0xc0, 0x0f, 0, 0, 0, 0x0f, 0x05 };
@@ -947,6 +1014,7 @@ int main(void)
 	    !CU_add_test(suite, "recursion 200 deep, 16 KiB copy", test_recurse_truncated) ||
 	    !CU_add_test(suite, "recursion, non-PIE", test_recurse_nopie) ||
 	    !CU_add_test(suite, "through libc's qsort", test_qsort) ||
+	    !CU_add_test(suite, "simple rules walk like the unwinder", test_rules_walk) ||
 	    !CU_add_test(suite, "signal handler frame", test_signal_frame) ||
 	    !CU_add_test(suite, "second thread", test_thread) ||
 	    !CU_add_test(suite, "inside the vDSO", test_vdso) ||
