@@ -122,49 +122,15 @@ int pk_hq_empty(const struct held_queue *hq)
 	return hq->n == 0;
 }
 
-/* The first record (stage *c, index *i) whose key is within hold_ticks
- * of the newest: records before it may be fed. */
-static void hold_cut(const struct held_queue *hq, uint64_t hold_ticks, size_t *c, size_t *i)
+void pk_hq_feed(struct held_queue *hq, pk_hq_fn fn, void *ctx)
 {
-	const struct stage *last = &hq->q[hq->n - 1];
-	uint64_t newest = last->v[last->n - 1].key;
-
-	for (size_t k = hq->n; k-- > 0;) {
-		const struct stage *st = &hq->q[k];
-		size_t lo = st->start, hi = st->n;
-
-		if (st->v[lo].key + hold_ticks > newest && k > 0)
-			continue; /* all of it too new: the cut is in an older one */
-		while (lo < hi) {
-			size_t mid = lo + (hi - lo) / 2;
-
-			if (st->v[mid].key + hold_ticks > newest)
-				hi = mid;
-			else
-				lo = mid + 1;
-		}
-		*c = k;
-		*i = lo;
-		return;
-	}
-}
-
-void pk_hq_feed(struct held_queue *hq, int hold, uint64_t hold_ticks, pk_hq_fn fn, void *ctx)
-{
-	size_t cut_c, cut_i, done = 0;
+	size_t done = 0;
 	int stop = 0;
 
-	if (!hq->n)
-		return;
-	cut_c = hq->n - 1;
-	cut_i = hq->q[cut_c].n;
-	if (hold)
-		hold_cut(hq, hold_ticks, &cut_c, &cut_i);
-	for (size_t c = 0; c <= cut_c && !stop; c++) {
+	for (size_t c = 0; c < hq->n && !stop; c++) {
 		struct stage *st = &hq->q[c];
-		size_t end = c == cut_c ? cut_i : st->n;
 
-		while (st->start < end && !stop) {
+		while (st->start < st->n && !stop) {
 			struct held *h = &st->v[st->start++];
 
 			stop = fn(ctx, h, st->arena + h->stack_off);

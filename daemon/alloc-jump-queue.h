@@ -50,12 +50,11 @@ size_t pk_hq_push(struct held_queue *hq, struct stage *st);
 size_t pk_hq_bytes(const struct held_queue *hq);
 int pk_hq_empty(const struct held_queue *hq);
 /*
- * Hand the queued records to fn in key order, oldest first; with hold,
- * not those whose key is within hold_ticks of the newest one queued.
- * fn returns nonzero to stop after that record (the rest stays queued).
+ * Hand the queued records to fn in key order, oldest first.  fn returns
+ * nonzero to stop after that record (the rest stays queued).
  */
 typedef int (*pk_hq_fn)(void *ctx, const struct held *h, uint8_t *stack);
-void pk_hq_feed(struct held_queue *hq, int hold, uint64_t hold_ticks, pk_hq_fn fn, void *ctx);
+void pk_hq_feed(struct held_queue *hq, pk_hq_fn fn, void *ctx);
 void pk_hq_free(struct held_queue *hq);
 
 #endif

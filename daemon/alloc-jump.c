@@ -98,14 +98,6 @@ struct jfn {
 	int noted;                   /* a free's address told to the tracker */
 };
 
-/* Records this close to the newest one drained wait for the next drain
- * of a tick.  A free is recorded at its entry and an allocation after
- * its return, each before the block can reach another thread, so the
- * ring's order and the keys agree wherever a block changes hands; the
- * hold is a margin (a margin only: a trapped call waits for the ring
- * itself, see struct parked). */
-#define HOLD_NS 10000000ull
-
 /* An executable mapping of the target (for canonical stack slices). */
 struct code_range {
 	uint64_t start, end;
@@ -149,7 +141,7 @@ struct alloc_jump {
 	uint64_t order;
 	/* the drain thread: it empties the ring into `in` while the target
 	 * runs (the main loop's tick may come only every 250 ms); mu guards
-	 * the ring's consumer side, `in`, and order/hold_ticks/first_* */
+	 * the ring's consumer side, `in`, and order */
 	pthread_t thread;
 	int thread_on;
 	int stop;
@@ -158,8 +150,6 @@ struct alloc_jump {
 	struct parked *parked;       /* trapped calls waiting for the ring */
 	size_t nparked, capparked;
 	size_t backlog;              /* bytes of records taken, not yet fed */
-	uint64_t hold_ticks;         /* HOLD_NS in time stamp counter ticks */
-	uint64_t first_tsc, first_ns;   /* a record to measure them with */
 	struct code_range *code;     /* sorted, from the session's maps */
 	size_t ncode;
 	const struct pk_mapping *code_of;  /* maps array they came from */
@@ -435,17 +425,7 @@ static void stage_put(void *ctx, const struct pk_jprobe_event *ev)
 	 * order in which the block changed hands; by the counter itself,
 	 * which does not move with the calibration of time_ns */
 	pk_hq_put(&aj->in, ev, ev->tsc, aj->order++);
-	/* ticks per HOLD_NS, from two ring records 1 ms or more apart (a
-	 * trapped call, staged with time_ns 0, has perfkitd's clock, not
-	 * the record's: it would skew the ratio) */
-	if (ev->time_ns && ev->tsc && !aj->first_tsc) {
-		aj->first_tsc = ev->tsc;
-		aj->first_ns = ev->time_ns;
-	} else if (ev->time_ns && !aj->hold_ticks && ev->tsc > aj->first_tsc &&
-		   ev->time_ns > aj->first_ns + 1000000) {
-		aj->hold_ticks = (uint64_t)((double)(ev->tsc - aj->first_tsc) /
-					    (double)(ev->time_ns - aj->first_ns) * (double)HOLD_NS);
-	}
+
 }
 
 /*
@@ -800,16 +780,21 @@ struct feeding {
 	int hold_back;
 	uint64_t t0;
 	size_t n;
+	int stop;                    /* the budget is spent */
 };
+
+/* One record to the tracker; 1 when a tick's feeding should stop (after
+ * FEED_BUDGET_NS: the rest at the next tick, windows and signals first). */
+static int feed_one(struct feeding *f, const struct pk_jprobe_event *ev, uint8_t *stack,
+		    int64_t stack_id)
+{
+	feed_event(f->ai, f->aj, ev, stack, stack_id);
+	return f->hold_back && (++f->n & 1023) == 0 && pk_monotonic_ns() - f->t0 > FEED_BUDGET_NS;
+}
 
 static int feed(void *ctx, const struct held *h, uint8_t *stack)
 {
-	struct feeding *f = ctx;
-
-	feed_event(f->ai, f->aj, &h->ev, stack, h->stack_id);
-	/* a tick's feeding stops after FEED_BUDGET_NS: the rest at the next
-	 * tick (windows, signals) */
-	return f->hold_back && (++f->n & 1023) == 0 && pk_monotonic_ns() - f->t0 > FEED_BUDGET_NS;
+	return feed_one(ctx, &h->ev, stack, h->stack_id);
 }
 
 /* ---- trap mode ------------------------------------------------------- */
@@ -866,9 +851,7 @@ static int jump_trap(struct alloc_inst *ai, pid_t tid)
 	behind = staged_bytes(aj) >= STAGE_LIMIT;
 	pthread_mutex_unlock(&aj->mu);
 	/* perfkitd is behind (the drain thread stopped taking): feed while
-	 * the thread waits, as a tick feeds (the records of the last
-	 * HOLD_NS wait: an older one of another thread may still be
-	 * unpublished in the ring) */
+	 * the thread waits, as a tick feeds */
 	if (behind)
 		drain(ai, aj, 1);
 	pk_tracer_resume_trapped(ai->ctx->tracer, tid);
@@ -890,25 +873,49 @@ static int jump_trap_pending(struct alloc_inst *ai, pid_t tid)
 	return pk_jprobes_trap_event(aj->j, tid, &regs, &ev) >= 0 && pk_sigtrap_pending(ai->pid, tid);
 }
 
+/* The direct drain's callback: a record fed where it lies in the ring. */
+static void feed_in_ring(void *ctx, const struct pk_jprobe_event *ev)
+{
+	struct feeding *f = ctx;
+
+	f->stop |= feed_one(f, ev, (uint8_t *)ev->stack, -1);
+}
+
 /*
- * Feed the records taken from the ring to the tracker in the order of
- * their keys.  hold_back (a tick's drain): the records of the last HOLD_NS
- * wait for the next drain, and feeding stops after FEED_BUDGET_NS (the
- * rest waits too); else everything taken is fed (before an int3 event, at
- * a thread's exit, exec, detach and the end).
+ * Feed the records taken from the ring to the tracker, in ring order,
+ * then (with nothing else waiting) the ring's records where they lie: no
+ * copy, and the drain thread waits on mu meanwhile instead of taking the
+ * CPU.  hold_back (a tick's drain): feeding stops after FEED_BUDGET_NS
+ * (the rest waits); else everything taken and at most a ring's worth
+ * more is fed (before an int3 event, at a thread's exit, exec, detach
+ * and the end).
  */
 static void drain(struct alloc_inst *ai, struct alloc_jump *aj, int hold_back)
 {
-	struct feeding f = { ai, aj, hold_back, pk_monotonic_ns(), 0 };
+	struct feeding f = { ai, aj, hold_back, pk_monotonic_ns(), 0, 0 };
+	size_t left;
 
 	if (!aj->j || !ai->alloc)
 		return;
+	left = pk_jprobes_ring_slots(aj->j);
 	load_code_ranges(ai, aj);
-	if (!take_staged(aj, hold_back) && (hold_back || pk_hq_empty(&aj->hq)))
-		return;
-	/* hold_back: the hold not measured yet, as if the counter ran at
-	 * 10 GHz (holding longer only feeds later) */
-	pk_hq_feed(&aj->hq, hold_back, aj->hold_ticks ? aj->hold_ticks : HOLD_NS * 10, feed, &f);
+	take_staged(aj, hold_back);
+	pk_hq_feed(&aj->hq, feed, &f);
+	if (!pk_hq_empty(&aj->hq) || f.stop)
+		goto out;
+	pthread_mutex_lock(&aj->mu);
+	/* what the drain thread staged meanwhile, and a trapped call,
+	 * come before what is still in the ring */
+	while (!f.stop && !aj->nparked && !aj->in.n && left) {
+		long got = pk_jprobes_drain(aj->j, feed_in_ring, &f, left < 1024 ? left : 1024);
+
+		if (got <= 0)
+			break;
+		if (!hold_back)
+			left -= (size_t)got;
+	}
+	pthread_mutex_unlock(&aj->mu);
+out:
 	__atomic_store_n(&aj->backlog, pk_hq_bytes(&aj->hq), __ATOMIC_RELAXED);
 }
 
