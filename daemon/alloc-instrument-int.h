@@ -80,6 +80,7 @@ struct pk_ai_backend {
 	void (*exec)(struct alloc_inst *ai);           /* the image is gone */
 	void (*thread_exit)(struct alloc_inst *ai, pid_t tid);
 	int (*tick)(struct alloc_inst *ai, uint64_t now);
+	int (*busy)(struct alloc_inst *ai);             /* records wait to be fed */
 	int (*window)(struct alloc_inst *ai, int arm);  /* --alloc-sample */
 	/* The time (monotonic) up to which every event has been fed: now,
 	 * or earlier when records wait in a ring.  NULL: now. */

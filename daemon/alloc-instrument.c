@@ -389,6 +389,13 @@ static void alloc_on_thread_exit(void *self, pid_t tid)
 		pk_alloc_thread_exit(ai->alloc, tid);
 }
 
+static int alloc_busy(void *self)
+{
+	struct alloc_inst *ai = self;
+
+	return ai->alloc && ai->backend && ai->backend->busy && ai->backend->busy(ai);
+}
+
 static int alloc_tick(void *self, uint64_t now)
 {
 	struct alloc_inst *ai = self;
@@ -585,6 +592,7 @@ static const struct pk_instrument_ops alloc_ops = {
 	.on_thread_exiting = alloc_on_thread_exiting,
 	.on_thread_exit = alloc_on_thread_exit,
 	.tick = alloc_tick,
+	.busy = alloc_busy,
 	.detach = alloc_detach,
 	.finish = alloc_finish,
 	.free = alloc_free_self,

@@ -475,8 +475,13 @@ static void *drain_thread(void *arg)
 		long got = 0;
 
 		pthread_mutex_lock(&aj->mu);
-		if (staged_bytes(aj) < STAGE_LIMIT)
-			/* else the ring fills, then drops (jump) or stops (trap) */
+		/* the main loop feeds the ring where it lies when it can: copy
+		 * only a ring half full (it is busy elsewhere), and not beyond
+		 * STAGE_LIMIT (the ring then fills, and drops (jump) or stops
+		 * (trap)) */
+		if (staged_bytes(aj) < STAGE_LIMIT &&
+		    pk_jprobes_ring_head(aj->j) - pk_jprobes_ring_tail(aj->j) >=
+			    pk_jprobes_ring_slots(aj->j) / 2)
 			got = pk_jprobes_drain(aj->j, stage_put, aj, DRAIN_CHUNK);
 		if (aj->nparked)
 			unpark(aj, 0);
@@ -515,12 +520,13 @@ static size_t take_staged(struct alloc_jump *aj, int hold_back)
 	struct stage t;
 
 	pthread_mutex_lock(&aj->mu);
-	/* a tick leaves the ring to the drain thread (when there is one):
-	 * what it staged is bounded, the ring is not.  Else at most one
-	 * ring's worth: producers as fast as this would keep an unbounded
-	 * drain going for ever (every record written before now, e.g.
-	 * before an int3 stop, is among them) */
-	if (!hold_back || !aj->thread_on)
+	/* a tick leaves the ring to the direct feed (drain) unless a
+	 * trapped call waits for the records before it: then they are
+	 * staged now.  Else at most one ring's worth: producers as fast
+	 * as this would keep an unbounded drain going for ever (every
+	 * record written before now, e.g. before an int3 stop, is among
+	 * them) */
+	if (!hold_back || !aj->thread_on || aj->nparked)
 		pk_jprobes_drain(aj->j, stage_put, aj, JUMP_RING_SLOTS);
 	if (aj->nparked) /* all of them when nothing drains the ring any more */
 		unpark(aj, !aj->thread_on && !hold_back);
@@ -1004,6 +1010,24 @@ static void jump_thread_exit(struct alloc_inst *ai, pid_t tid)
 		pk_u64map_put(&aj->gone, (uint64_t)tid, 1);
 }
 
+/* Records in the ring or taken from it, not fed: the main loop feeds them
+ * at once (in the ring when nothing else waits) instead of after its
+ * timer, leaving the drain thread little to copy. */
+static int jump_busy(struct alloc_inst *ai)
+{
+	struct alloc_jump *aj = aj_of(ai);
+	int busy;
+
+	if (!aj->j)
+		return 0;
+	pthread_mutex_lock(&aj->mu);
+	/* a record published at the ring's tail: not a slot whose producer
+	 * is stopped before publishing it (that would spin the loop) */
+	busy = !pk_hq_empty(&aj->hq) || aj->in.n || pk_jprobes_ready(aj->j);
+	pthread_mutex_unlock(&aj->mu);
+	return busy;
+}
+
 static int jump_tick(struct alloc_inst *ai, uint64_t now)
 {
 	struct alloc_jump *aj = aj_of(ai);
@@ -1143,6 +1167,7 @@ static const struct pk_ai_backend jump_backend = {
 	.exec = jump_exec,
 	.thread_exit = jump_thread_exit,
 	.tick = jump_tick,
+	.busy = jump_busy,
 	.window = jump_window,
 	.synced = jump_synced,
 	.detach = jump_detach,

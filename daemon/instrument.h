@@ -33,6 +33,8 @@
  *   free       release (accepts a partially started instrument).
  *   status     for the live status line: a count so far and what it
  *              counts ("alloc events", "probed calls").
+ *   busy       1 when records wait that the next tick would take: the
+ *              main loop then ticks again without waiting (NULL: never).
  */
 #ifndef PK_INSTRUMENT_H
 #define PK_INSTRUMENT_H
@@ -77,6 +79,7 @@ struct pk_instrument_ops {
 	int (*finish)(void *self);
 	void (*free)(void *self);
 	uint64_t (*status)(void *self, const char **what);
+	int (*busy)(void *self);
 };
 
 struct pk_instrument {

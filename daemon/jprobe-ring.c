@@ -233,6 +233,16 @@ uint64_t pk_jprobes_ring_head(const struct pk_jprobes *j)
 	return __atomic_load_n((const uint64_t *)(j->ring + PK_JRING_HEAD), __ATOMIC_ACQUIRE);
 }
 
+int pk_jprobes_ready(const struct pk_jprobes *j)
+{
+	const struct pk_jrec *r;
+
+	if (!j || !j->ring)
+		return 0;
+	r = (const struct pk_jrec *)(j->ring + PK_JRING_SLOTS + (j->tail & (j->ring_slots - 1)) * j->recsz);
+	return (__atomic_load_n(&r->seq, __ATOMIC_ACQUIRE) & ~PK_JREC_TAKEN) == j->tail + 1;
+}
+
 uint64_t pk_jprobes_ring_tail(const struct pk_jprobes *j)
 {
 	return j && j->ring ? j->tail : 0;

@@ -320,6 +320,8 @@ size_t pk_jprobes_ring_slots(const struct pk_jprobes *j);
  * it.  0 without a ring. */
 uint64_t pk_jprobes_ring_head(const struct pk_jprobes *j);
 uint64_t pk_jprobes_ring_tail(const struct pk_jprobes *j);
+/* Is the record at the tail published (the next drain hands it out)? */
+int pk_jprobes_ready(const struct pk_jprobes *j);
 
 struct pk_jprobe_stats {
 	uint64_t events;           /* drained */

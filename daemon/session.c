@@ -248,6 +248,14 @@ static int start_instruments(struct recording *r)
 	return 0;
 }
 
+static int instruments_busy(struct recording *r)
+{
+	FOR_EACH_INSTRUMENT(r, in)
+		if (in->ops->busy && in->ops->busy(in->self))
+			return 1;
+	return 0;
+}
+
 static int tick_instruments(struct recording *r, uint64_t now)
 {
 	FOR_EACH_INSTRUMENT(r, in)
@@ -459,7 +467,7 @@ static int sample_loop(struct recording *r)
 		struct pollfd fds[3] = { { r->sigfd, POLLIN, 0 }, { r->timerfd, POLLIN, 0 },
 					 { r->view ? r->view->fd : -1, POLLIN, 0 } };
 		uint64_t now = pk_monotonic_ns(), expirations;
-		int timeout = 250;
+		int timeout = instruments_busy(r) ? 0 : 250;
 
 		if (deadline) {
 			if (now >= deadline)
