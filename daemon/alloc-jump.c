@@ -352,6 +352,7 @@ static int jump_find(struct alloc_inst *ai, pid_t tid)
 		cfg.walk_max = cfg.stack_bytes / 8 < MAX_FRAMES - 1 ? cfg.stack_bytes / 8 : MAX_FRAMES - 1;
 		cfg.walk_trunc = cfg.walk_max == MAX_FRAMES - 1;
 	}
+	cfg.count_nested = 1; /* the tracker would only count them */
 	if (!aj->j && !aj->unusable) {
 		aj->j = pk_jprobes_new(ai->pid, &cfg);
 		if (!aj->j)
@@ -975,7 +976,7 @@ static void jump_fork_child(struct alloc_inst *ai, pid_t child)
 			strerror(-rc));
 }
 
-static void keep_stats(struct alloc_jump *aj)
+static void keep_stats(struct alloc_inst *ai, struct alloc_jump *aj)
 {
 	struct pk_jprobe_stats s;
 
@@ -984,6 +985,9 @@ static void keep_stats(struct alloc_jump *aj)
 	pk_jprobes_stats(aj->j, &s);
 	aj->drops += s.drops; /* trap mode: none, a call stops instead */
 	aj->chains += s.chains;
+	/* calls nested in a probed function, counted by the detours (the
+	 * tracker counts those it is handed) */
+	ai->earlier.nested_calls += s.nested;
 	aj->voids += s.voids;
 	aj->sites += s.sites;
 }
@@ -995,7 +999,7 @@ static void jump_exec(struct alloc_inst *ai)
 	/* the image and its ring are gone; what was recorded before is not */
 	stop_drain_thread(aj);
 	drain_old_image(ai, aj);
-	keep_stats(aj);
+	keep_stats(ai, aj);
 	pk_jprobes_free(aj->j);
 	aj->j = NULL;
 	aj->nfns = 0;
@@ -1104,7 +1108,7 @@ static void jump_finish(struct alloc_inst *ai)
 
 	stop_drain_thread(aj);
 	drain(ai, aj, 0);
-	keep_stats(aj);
+	keep_stats(ai, aj);
 	ai->probes_placed += (unsigned)aj->patched; /* "allocator probes N armed": both kinds */
 	if (aj->j) {
 		/* counted into the totals once: the engine stays for free() */

@@ -110,6 +110,26 @@ __asm__(
 	"mov pk_jd_ring(%rip), %r11\n"
 	"test %r11, %r11\n"
 	"jz 7f\n"
+	/* a call nested in a probed function (its return address in one
+	 * of the ranges: a free inside operator delete) is only counted:
+	 * r10 = 1, as if recorded, so that no trap follows */
+	"mov 448(%r11), %ecx\n"
+	"test %ecx, %ecx\n"
+	"jz 41f\n"
+	"mov 88(%rsp), %rax\n"
+	"lea 512(%r11), %rdx\n"
+	"40: cmp (%rdx), %rax\n"
+	"jb 42f\n"
+	"cmp 8(%rdx), %rax\n"
+	"jb 43f\n"
+	"42: add $16, %rdx\n"
+	"dec %ecx\n"
+	"jnz 40b\n"
+	"jmp 41f\n"
+	"43: lock incq 384(%r11)\n"
+	"mov $1, %r10d\n"
+	"jmp 8f\n"
+	"41:\n"
 	/* r10 = the slice's length: the configured one, clamped to the
 	 * end of the thread's stack (jprobe.h); PK_JPROBE_TRAP_SLOW: a
 	 * stack reaching further takes the trap, without a record */

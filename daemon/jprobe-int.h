@@ -29,6 +29,10 @@
 #define PK_JRING_WALKROOM 200     /* bytes of return addresses a record takes */
 #define PK_JRING_WALKTRUNC 208    /* 1: a walk out of room is a truncated chain */
 #define PK_JRING_TAIL 320         /* records consumed (perfkitd writes it) */
+#define PK_JRING_NESTED 384       /* nested calls counted instead of recorded */
+#define PK_JRING_NRANGES 448      /* ranges of nesting code (0: none) ... */
+#define PK_JRING_RANGES 512       /* ... [start, end) pairs, PK_JRING_MAXRANGES */
+#define PK_JRING_MAXRANGES 16
 #define PK_JRING_SLOTS 4096       /* first slot */
 
 /* Record (one slot); offsets hard-coded in the template too. */
@@ -89,6 +93,7 @@ struct pk_jprobes {
 	unsigned sites, walk_max;  /* site table entries (0: none), chain room */
 	int walk_trunc;
 	uint64_t sites_off;        /* the table's offset in the ring */
+	int count_nested;
 	uint64_t ring_size;
 	uint64_t ring_target;      /* the ring's address in the target */
 	uint8_t *ring;             /* ... and in perfkitd */
@@ -142,6 +147,10 @@ void pk_jring_unmap_local(struct pk_jprobes *j);
 /* munmap the ring in the target through stopped thread tid. */
 int pk_jring_unmap_target(struct pk_jprobes *j, pid_t tid);
 uint64_t pk_jring_drops(const struct pk_jprobes *j);
+uint64_t pk_jring_nested(const struct pk_jprobes *j);
+/* Write the ranges of code a call returning into is nested (every thread
+ * stopped): the probed functions that nest, the detour pages. */
+void pk_jring_set_ranges(struct pk_jprobes *j);
 /* Tell the producers how far perfkitd has consumed (j->tail). */
 void pk_jring_publish_tail(struct pk_jprobes *j);
 /* Fill ev's stack from record r (slice or chain); -1: a void record, or

@@ -210,6 +210,34 @@ static uint64_t tsc_to_ns(const struct pk_jprobes *j, double rate, uint64_t tsc)
 	return j->ns0 + (uint64_t)(int64_t)((double)(int64_t)(tsc - j->tsc0) * rate);
 }
 
+void pk_jring_set_ranges(struct pk_jprobes *j)
+{
+	uint64_t *r = (uint64_t *)(j->ring + PK_JRING_RANGES);
+	size_t n = 0;
+
+	if (!j->ring || !j->count_nested)
+		return;
+	/* the same code as pk_jprobes_nested_ret's; more than fit: none, and
+	 * perfkitd tells nested calls from their records */
+	for (size_t i = 0; i < j->npages; i++, n++)
+		if (n < PK_JRING_MAXRANGES) {
+			r[2 * n] = j->pages[i];
+			r[2 * n + 1] = j->pages[i] + PK_JPAGE;
+		}
+	for (size_t i = 0; i < j->n; i++)
+		if (j->v[i].size && !(j->v[i].flags & PK_JPROBE_ENTRY_ONLY) && n++ < PK_JRING_MAXRANGES) {
+			r[2 * (n - 1)] = j->v[i].addr;
+			r[2 * (n - 1) + 1] = j->v[i].addr + j->v[i].size;
+		}
+	*(uint64_t *)(j->ring + PK_JRING_NRANGES) = n <= PK_JRING_MAXRANGES ? n : 0;
+}
+
+uint64_t pk_jring_nested(const struct pk_jprobes *j)
+{
+	return j && j->ring ? __atomic_load_n((const uint64_t *)(j->ring + PK_JRING_NESTED),
+					      __ATOMIC_RELAXED) : 0;
+}
+
 int pk_jprobes_nested_ret(const struct pk_jprobes *j, uint64_t ret)
 {
 	if (pk_jprobes_in_detour(j, ret))

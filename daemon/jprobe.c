@@ -54,6 +54,7 @@ struct pk_jprobes *pk_jprobes_new(pid_t pid, const struct pk_jprobe_config *cfg)
 	j->stack_bytes = stack;
 	j->recsz = (PK_JREC_STACK + stack + 63u) & ~63u;
 	j->ring_size = PK_JRING_SLOTS + (uint64_t)slots * j->recsz;
+	j->count_nested = cfg && cfg->count_nested;
 	if (cfg && cfg->sites && (cfg->sites & (cfg->sites - 1)) == 0 && cfg->walk_max &&
 	    cfg->walk_max <= stack / 8) {
 		j->sites = cfg->sites;
@@ -418,6 +419,7 @@ int pk_jprobes_arm(struct pk_jprobes *j, const pid_t *tids, size_t n)
 	}
 out:
 	free(regs);
+	pk_jring_set_ranges(j); /* every thread is stopped */
 	j->stats.patched = 0;
 	j->stats.refused = 0;
 	for (size_t i = 0; i < j->n; i++) {
@@ -431,6 +433,7 @@ void pk_jprobes_stats(const struct pk_jprobes *j, struct pk_jprobe_stats *out)
 {
 	*out = j->stats;
 	out->drops = pk_jring_drops(j);
+	out->nested = pk_jring_nested(j);
 	out->ring_bytes = j->ring ? j->ring_size : 0;
 	out->ring_in_target = j->ring_target != 0;
 	out->tid_offset = j->tid_offset;

@@ -143,6 +143,11 @@ struct pk_jprobe_config {
 	int walk_trunc;            /* a walk reaching walk_max is a truncated
 				      chain (the unwinder's depth limit),
 				      else the record takes the slice */
+	int count_nested;          /* a call whose return address lies in a
+				      probed function or a detour (what
+				      pk_jprobes_nested_ret tells) is counted
+				      in the target (stats.nested), not
+				      recorded */
 };
 
 /* A new engine for process pid; nothing is touched yet.  cfg may be NULL
@@ -334,6 +339,8 @@ struct pk_jprobe_stats {
 				      target overwrote its ring): not handed
 				      out */
 	uint64_t chains;           /* records with a walked chain */
+	uint64_t nested;           /* calls nested in a probed function: counted
+				      in the target, not recorded */
 	uint64_t voids;            /* deep stacks the walk could not take:
 				      their calls took the trap */
 	unsigned sites;            /* site table entries written */

@@ -109,11 +109,13 @@ static int ring_mappings(pid_t pid)
 	return n;
 }
 
+static int count_nested; /* setup's engines count nested calls in the target */
+
 /* Start NAME ARGS, seize, register and arm; the engine (caller frees). */
 static struct pk_jprobes *setup(struct jd_target *t, const char *name, const char *a1,
 				const char *a2, unsigned slots, struct jd_run_opts *o)
 {
-	struct pk_jprobe_config cfg = { slots, 256 };
+	struct pk_jprobe_config cfg = { slots, 256, .count_nested = count_nested };
 	struct pk_jprobes *j;
 	char path[512];
 	int r;
@@ -282,6 +284,41 @@ static void test_basic(void)
 	CU_ASSERT_EQUAL(s.tid_offset, 0x2d0);
 	CU_ASSERT_EQUAL(s.events, nev);
 	pk_jprobes_free(j);
+}
+
+/* count_nested: the detours count the nested calls (a free inside
+ * realloc, a malloc reached by a tail jump out of realloc) instead of
+ * recording them; the outermost calls are recorded as before */
+static void test_count_nested(void)
+{
+	struct jd_target t;
+	struct pk_jprobes *j;
+	struct pk_jprobe_stats s;
+	long nested[2] = { 0, 0 }, outer[2] = { 0, 0 };
+	uint64_t counted[2] = { 0, 0 };
+
+	for (int k = 0; k < 2; k++) {
+		count_nested = k;
+		j = setup(&t, "alloc-suite", "basic", NULL, 65536, NULL);
+		count_nested = 0;
+		CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+		CU_ASSERT_EQUAL(run_to_end(&t, j), 0);
+		CU_ASSERT(exited_ok(&t));
+		for (size_t i = 0; i < nev; i++) {
+			nested[k] += evs[i].nested;
+			outer[k] += !evs[i].nested;
+		}
+		pk_jprobes_stats(j, &s);
+		counted[k] = s.nested;
+		CU_ASSERT_EQUAL(s.drops, 0);
+		pk_jprobes_free(j);
+	}
+	CU_ASSERT(nested[0] >= 1);
+	CU_ASSERT_EQUAL(counted[0], 0);
+	CU_ASSERT_EQUAL(nested[1], 0);
+	CU_ASSERT_EQUAL(counted[1], (uint64_t)nested[0]);
+	CU_ASSERT_EQUAL(outer[1], outer[0]);
+	CU_ASSERT_EQUAL(count(JD_MALLOC, 100, 0, 0, 0), 10000);
 }
 
 static void test_threads(void)
@@ -924,6 +961,7 @@ int main(int argc, char **argv)
 			CU_add_test(s, name, fn); \
 	} while (0)
 	ADD("basic: exact counts per call site", test_basic);
+	ADD("nested calls counted in the target", test_count_nested);
 	ADD("4 threads, no event lost", test_threads);
 	ADD("signal handler allocates", test_signal);
 	ADD("fork while patched", test_fork);
