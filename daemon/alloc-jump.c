@@ -13,9 +13,11 @@
  *   nesting   only the outermost allocator call of a thread counts.  The
  *             jump engine marks a call nested when its return address lies
  *             in a probed function or in a detour (realloc -> malloc inside
- *             libc, a tail jump out of realloc); a signal handler's call
- *             returns into the handler and counts.  No per-thread state in
- *             the target.  operator new may throw: its detour records
+ *             libc, a tail jump out of realloc, free inside operator
+ *             delete); the detours count such calls in the ring's header
+ *             instead of recording them (count_nested: the tracker would
+ *             only count them).  A signal handler's call returns into the
+ *             handler and counts.  No per-thread state in the target.  operator new may throw: its detour records
  *             its entry only and leaves no frame behind
  *             (PK_JPROBE_ENTRY_ONLY, not a nesting function); its inner
  *             malloc, a later record of the same thread, is matched to
