@@ -772,13 +772,32 @@ static void feed_event(struct alloc_inst *ai, struct alloc_jump *aj, const struc
 	 * code mapped after the session last read the maps would be lost */
 	if (f->fn != PK_ALLOC_FREE && f->fn != PK_ALLOC_DELETE && stack_id < 0 && !ev->chain)
 		canon = canonical_stack(aj, ev->sp, stack, ev->stack_len, regs);
-	pe = (struct pk_probe_event){
-		.probe = -1, .tid = ev->tid ? ev->tid : ai->pid, .time_ns = ev->time_ns,
-		.args = { ev->args[0], ev->args[1], ev->args[2] }, .ret_addr = ev->ret_addr,
-		.entry_sp = ev->sp, .retval = ev->retval, .outer_probe = -1, .tail_call = ev->nested,
-		.regs = regs, .stack = canon, .stack_len = ev->stack_len, .chain = ev->chain,
-		.stack_known = stack_id >= 0, .cookie = stack_id >= 0 ? (uint64_t)stack_id : 0,
-	};
+	/* every field, one by one: a compound literal of this size is a
+	 * rep stosq, and this runs for every record (a field added to the
+	 * struct fails the assertion: set it here) */
+	_Static_assert(sizeof(pe) == 152, "every field of struct pk_probe_event is set below");
+	pe.kind = 0;
+	pe.probe = -1;
+	pe.tid = ev->tid ? ev->tid : ai->pid;
+	pe.time_ns = ev->time_ns;
+	pe.args[0] = ev->args[0];
+	pe.args[1] = ev->args[1];
+	pe.args[2] = ev->args[2];
+	pe.ret_addr = ev->ret_addr;
+	pe.ret_unread = 0;
+	pe.entry_sp = ev->sp;
+	pe.retval = ev->retval;
+	pe.timed = 0;
+	pe.duration_ns = 0;
+	pe.cookie = stack_id >= 0 ? (uint64_t)stack_id : 0;
+	pe.depth = 0;
+	pe.outer_probe = -1;
+	pe.tail_call = ev->nested;
+	pe.stack_known = stack_id >= 0;
+	pe.regs = regs;
+	pe.stack = canon;
+	pe.stack_len = ev->stack_len;
+	pe.chain = ev->chain;
 	aj->events++;
 	pk_alloc_feed_call(ai->alloc, f->fn, f->mod_start, f->mod_end, &pe, ev->out0);
 }
