@@ -13,8 +13,8 @@
  *   nesting   only the outermost allocator call of a thread counts.  The
  *             jump engine marks a call nested when its return address lies
  *             in a probed function or in a detour (realloc -> malloc inside
- *             libc, a tail jump out of realloc, free inside operator
- *             delete); the detours count such calls in the ring's header
+ *             libc, a tail jump out of realloc into malloc, a C++
+ *             delete wrapper that calls free); the detours count such calls in the ring's header
  *             instead of recording them (count_nested: the tracker would
  *             only count them).  A signal handler's call returns into the
  *             handler and counts.  No per-thread state in the target.  operator new may throw: its detour records

@@ -111,7 +111,7 @@ __asm__(
 	"test %r11, %r11\n"
 	"jz 7f\n"
 	/* a call nested in a probed function (its return address in one
-	 * of the ranges: a free inside operator delete) is only counted:
+	 * of the ranges: malloc reached by realloc's tail jump) is only counted:
 	 * r10 = 1, as if recorded, so that no trap follows */
 	"mov 448(%r11), %ecx\n"
 	"test %ecx, %ecx\n"
