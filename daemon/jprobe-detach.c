@@ -28,7 +28,8 @@ static int recording(const struct pk_jprobes *j, uint64_t rip)
 
 /*
  * Single-step stopped thread tid until it is out of the record-writing part
- * of a detour (a few hundred steps at most: rep movsb steps per byte).  A
+ * of a detour (about 12,000 steps at most: a walk of 127 frames, then a
+ * slice's rep movsb, which steps per byte).  A
  * signal that arrives meanwhile is queued again and ends the stepping
  * (-EAGAIN).  The thread is left in a ptrace-stop (its last step's).
  */
