@@ -706,27 +706,20 @@ static void jump_learn(struct alloc_inst *ai, const struct user_regs_struct *reg
 {
 	struct alloc_jump *aj = aj_of(ai);
 	uint64_t sp = regs->rsp + 8, bp = regs->rbp, ra, cfa, lo = regs->rsp;
-	struct pk_unwind_rule rule;
-	struct pk_jsite_rule js;
+	struct pk_unwind_rule js;
 
 	if (!aj->walk || !aj->j || slice_word(stack, len, lo, regs->rsp, &ra) < 0)
 		return;
 	for (int i = 1; i < n; i++) {
 		if (ra != ips[i])
 			return;
-		if (!pk_jprobes_site_get(aj->j, ra, &js)) {
-			if (pk_unwind_rule_at(ai->ctx->unwinder, ra, &rule) < 0) {
-				aj->unlearnable++;
-				return;
-			}
-			js = (struct pk_jsite_rule){ rule.cfa_off, rule.rbp_off, rule.base_rbp, rule.end };
-			if (js.end && !(complete && i == n - 1))
-				return;
-		} else if (js.end) {
+		if (!pk_jprobes_site_get(aj->j, ra, &js) &&
+		    pk_unwind_rule_at(ai->ctx->unwinder, ra, &js) < 0) {
+			aj->unlearnable++;
 			return;
 		}
-		if (js.end) {
-			if (pk_jprobes_site_put(aj->j, ra, &js) > 0)
+		if (js.end) { /* the outermost frame: only where the unwind ended */
+			if (complete && i == n - 1 && pk_jprobes_site_put(aj->j, ra, &js) > 0)
 				aj->learned++;
 			return;
 		}

@@ -305,7 +305,7 @@ static struct pk_jsite *site_slot(const struct pk_jprobes *j, uint64_t ra)
 	return (struct pk_jsite *)(j->ring + j->sites_off) + i;
 }
 
-int pk_jprobes_site_get(const struct pk_jprobes *j, uint64_t ra, struct pk_jsite_rule *r)
+int pk_jprobes_site_get(const struct pk_jprobes *j, uint64_t ra, struct pk_unwind_rule *r)
 {
 	const struct pk_jsite *e;
 
@@ -323,7 +323,7 @@ int pk_jprobes_site_get(const struct pk_jprobes *j, uint64_t ra, struct pk_jsite
 	return 0;
 }
 
-int pk_jprobes_site_put(struct pk_jprobes *j, uint64_t ra, const struct pk_jsite_rule *r)
+int pk_jprobes_site_put(struct pk_jprobes *j, uint64_t ra, const struct pk_unwind_rule *r)
 {
 	struct pk_jsite *e;
 

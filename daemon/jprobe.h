@@ -80,6 +80,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include "daemon/unwind.h"
 
 struct pk_jprobes;
 
@@ -288,21 +289,17 @@ struct pk_jprobe_event {
 
 /*
  * The site table: the unwind rule of the frame a return address returns
- * into, for the detours' walk (see struct pk_jsite in jprobe-int.h): CFA
+ * into (struct pk_unwind_rule, from pk_unwind_rule_at), for the detours'
+ * walk (stored as struct pk_jsite, jprobe-int.h): CFA
  * = (base_rbp ? rbp : rsp) + cfa_off; the caller's return address at CFA
  * - 8, its rbp at CFA + rbp_off (0: unchanged); end: the outermost frame.
  * Learned by the caller from the stacks it unwinds; entries are never
  * changed once written.  Returns 1 when added, 0 when there already, -1
  * when there is no room (or no table).
  */
-struct pk_jsite_rule {
-	int32_t cfa_off;
-	int16_t rbp_off;
-	uint8_t base_rbp, end;
-};
-int pk_jprobes_site_put(struct pk_jprobes *j, uint64_t ra, const struct pk_jsite_rule *r);
+int pk_jprobes_site_put(struct pk_jprobes *j, uint64_t ra, const struct pk_unwind_rule *r);
 /* The rule at ra when the table has it: 1, else 0. */
-int pk_jprobes_site_get(const struct pk_jprobes *j, uint64_t ra, struct pk_jsite_rule *r);
+int pk_jprobes_site_get(const struct pk_jprobes *j, uint64_t ra, struct pk_unwind_rule *r);
 
 typedef void (*pk_jprobe_callback)(void *ctx, const struct pk_jprobe_event *ev);
 

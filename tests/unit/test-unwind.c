@@ -321,6 +321,29 @@ static int sample_in(const struct target *t, pid_t tid, size_t copy_len, const c
 	return -1;
 }
 
+/*
+ * Start exe with a1 a2, sample it once inside leaf (copy_len bytes of
+ * stack), load its maps and make an unwinder: NULL (a failure reported,
+ * the target stopped) when it cannot be sampled.
+ */
+static struct pk_unwinder *start_sampled(struct target *t, const char *exe, const char *a1,
+					 const char *a2, size_t copy_len, const char *leaf,
+					 struct sample *s, struct pk_maps *maps)
+{
+	struct pk_unwinder *u;
+
+	CU_ASSERT_FATAL(target_start(t, exe, a1, a2, NULL) == 0);
+	if (sample_in(t, t->pid, copy_len, leaf, s) < 0) {
+		CU_FAIL("cannot sample the target");
+		target_stop(t);
+		return NULL;
+	}
+	CU_ASSERT_FATAL(pk_maps_load(maps, t->pid) == 0);
+	u = pk_unwinder_new(t->pid, maps);
+	CU_ASSERT_FATAL(u != NULL);
+	return u;
+}
+
 static int unwind_sample(struct pk_unwinder *u, const struct sample *s, uint64_t *ips,
 			 int *complete)
 {
@@ -502,15 +525,9 @@ static void recurse_case(const char *exe, int depth, size_t copy_len, int expect
 	int n, complete, i;
 
 	snprintf(arg, sizeof(arg), "%d", depth);
-	CU_ASSERT_FATAL(target_start(&t, exe, "recurse", arg, NULL) == 0);
-	if (sample_in(&t, t.pid, copy_len, "spin_here", &s) < 0) {
-		CU_FAIL("cannot sample the target");
-		target_stop(&t);
+	u = start_sampled(&t, exe, "recurse", arg, copy_len, "spin_here", &s, &maps);
+	if (!u)
 		return;
-	}
-	CU_ASSERT_FATAL(pk_maps_load(&maps, t.pid) == 0);
-	u = pk_unwinder_new(t.pid, &maps);
-	CU_ASSERT_FATAL(u != NULL);
 	n = unwind_sample(u, &s, ips, &complete);
 
 	CU_ASSERT(frame_in(&t, &maps, ips, 0, "spin_here", 0));
@@ -572,15 +589,9 @@ static void test_qsort(void)
 	uint64_t ips[MAX_FRAMES];
 	int n, complete, i;
 
-	CU_ASSERT_FATAL(target_start(&t, target_pie, "qsort", NULL, NULL) == 0);
-	if (sample_in(&t, t.pid, 16 * 1024, "cmp_spin", &s) < 0) {
-		CU_FAIL("cannot sample the target");
-		target_stop(&t);
+	u = start_sampled(&t, target_pie, "qsort", NULL, 16 * 1024, "cmp_spin", &s, &maps);
+	if (!u)
 		return;
-	}
-	CU_ASSERT_FATAL(pk_maps_load(&maps, t.pid) == 0);
-	u = pk_unwinder_new(t.pid, &maps);
-	CU_ASSERT_FATAL(u != NULL);
 	n = unwind_sample(u, &s, ips, &complete);
 	CU_ASSERT(complete == 1);
 	CU_ASSERT(frame_in(&t, &maps, ips, 0, "cmp_spin", 0));
@@ -623,15 +634,9 @@ static void test_rules_walk(void)
 	uint64_t ips[MAX_FRAMES], sp, bp, ra, cfa;
 	int n, complete, i, ended = 0;
 
-	CU_ASSERT_FATAL(target_start(&t, target_pie, "recurse", "50", NULL) == 0);
-	if (sample_in(&t, t.pid, 256 * 1024, "spin_here", &s) < 0) {
-		CU_FAIL("cannot sample the target");
-		target_stop(&t);
+	u = start_sampled(&t, target_pie, "recurse", "50", 256 * 1024, "spin_here", &s, &maps);
+	if (!u)
 		return;
-	}
-	CU_ASSERT_FATAL(pk_maps_load(&maps, t.pid) == 0);
-	u = pk_unwinder_new(t.pid, &maps);
-	CU_ASSERT_FATAL(u != NULL);
 	n = unwind_sample(u, &s, ips, &complete);
 	CU_ASSERT_FATAL(complete == 1 && n > 54);
 	/* frame 0 by the rule at rip itself (a rule is asked for by return
@@ -768,15 +773,9 @@ static void test_fp_fallback(void)
 	uint64_t ips[MAX_FRAMES];
 	int n, complete;
 
-	CU_ASSERT_FATAL(target_start(&t, target_pie, "fp", NULL, NULL) == 0);
-	if (sample_in(&t, t.pid, 16 * 1024, "spin_here", &s) < 0) {
-		CU_FAIL("cannot sample the target");
-		target_stop(&t);
+	u = start_sampled(&t, target_pie, "fp", NULL, 16 * 1024, "spin_here", &s, &maps);
+	if (!u)
 		return;
-	}
-	CU_ASSERT_FATAL(pk_maps_load(&maps, t.pid) == 0);
-	u = pk_unwinder_new(t.pid, &maps);
-	CU_ASSERT_FATAL(u != NULL);
 	n = unwind_sample(u, &s, ips, &complete);
 	CU_ASSERT(complete == 1);
 	CU_ASSERT_FATAL(n >= 6);
@@ -901,15 +900,9 @@ static void test_steady_state(void)
 	uint64_t ips[MAX_FRAMES], t0, t1, t2, cpu0, cpu1;
 	int n = 0, complete = 0, reps = 2000;
 
-	CU_ASSERT_FATAL(target_start(&t, target_pie, "recurse", "14", NULL) == 0);
-	if (sample_in(&t, t.pid, 16 * 1024, "spin_here", &s) < 0) {
-		CU_FAIL("cannot sample the target");
-		target_stop(&t);
+	u = start_sampled(&t, target_pie, "recurse", "14", 16 * 1024, "spin_here", &s, &maps);
+	if (!u)
 		return;
-	}
-	CU_ASSERT_FATAL(pk_maps_load(&maps, t.pid) == 0);
-	u = pk_unwinder_new(t.pid, &maps);
-	CU_ASSERT_FATAL(u != NULL);
 	/* Stopped, so the spinning target does not compete for the CPU. */
 	kill(t.pid, SIGSTOP);
 	t0 = pk_monotonic_ns();
