@@ -25,7 +25,19 @@
 struct stack_agg {
 	int64_t stack_id;
 	int64_t allocs, bytes, frees, bytes_freed, live_count, live_bytes, peak_bytes;
+	/* allocations not yet stored as samples: made by one thread within
+	 * SAMPLE_MERGE_NS of the first (pk_ai_flush_samples) */
+	int64_t pend_count, pend_bytes, pend_time;
+	int32_t pend_tid;
+	int listed;                   /* in alloc_inst's pending */
 };
+
+/* Allocations of one stack by one thread within this time of each other
+ * become one "alloc_bytes" and one "alloc_count" sample (weights summed,
+ * time the first's): the counts stay exact, a time filter can be off by
+ * this much, and a loop allocating millions of times stores a few
+ * thousand samples instead of two per allocation. */
+#define SAMPLE_MERGE_NS 100000
 
 /*
  * A stack already unwound, remembered with exactly what it read
@@ -128,6 +140,8 @@ struct alloc_inst {
 	struct stack_agg *aggs;
 	size_t n_aggs, cap_aggs;
 	size_t last_agg;              /* agg_get's last answer */
+	size_t *pending;              /* aggs indices listed (pend_count > 0 or was) */
+	size_t n_pending, cap_pending;
 	int64_t alloc_calls, free_calls, bytes_allocated, bytes_freed;
 	int64_t live_bytes, live_count, peak_bytes, unknown_frees;
 	struct pk_alloc_point peak_point; /* the counts when live_bytes peaked */
@@ -152,6 +166,7 @@ void pk_ai_on_event(void *ctx, const struct pk_alloc_event *ev);
 void pk_ai_forget_image(struct alloc_inst *ai);
 /* Append a timeline point for now. */
 void pk_ai_add_point(struct alloc_inst *ai, uint64_t now);
+void pk_ai_flush_samples(struct alloc_inst *ai);
 /* Write the results into the session (instrument "finish"); 0 or -1. */
 int pk_ai_finish(struct alloc_inst *ai, uint64_t end);
 /* Free what alloc-record.c owns in ai. */

@@ -408,6 +408,7 @@ static int alloc_tick(void *self, uint64_t now)
 		return 0;
 	if (ai->backend && ai->backend->tick(ai, now) < 0)
 		return -1;
+	pk_ai_flush_samples(ai);
 	if (ai->period_ns && ai->tracing && !ai->entry) {
 		struct pk_probes *p = pk_alloc_probes(ai->alloc);
 

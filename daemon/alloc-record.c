@@ -193,6 +193,20 @@ static struct stack_agg *agg_get(struct alloc_inst *ai, int64_t stack_id)
 	return g;
 }
 
+/* g's allocations not stored yet, as samples (it stays listed in
+ * ai->pending until the next pk_ai_flush_samples). */
+static void store_pending(struct alloc_inst *ai, struct stack_agg *g)
+{
+	if (!g->pend_count)
+		return;
+	if (pk_recorder_sample(ai->ctx->recorder, ai->ev_bytes, g->pend_tid, g->pend_time, g->stack_id,
+			       g->pend_bytes, 0) < 0 ||
+	    pk_recorder_sample(ai->ctx->recorder, ai->ev_count, g->pend_tid, g->pend_time, g->stack_id,
+			       g->pend_count, 0) < 0)
+		ai->store_failed = 1;
+	g->pend_count = g->pend_bytes = 0;
+}
+
 /* A block of the stack stack_id leaves the live set (freed, or replaced
  * by an unseen free). */
 static void block_gone(struct alloc_inst *ai, int64_t stack_id, int64_t size, int counted_free)
@@ -265,9 +279,28 @@ void pk_ai_on_event(void *ctx, const struct pk_alloc_event *ev)
 	g->live_bytes += size;
 	if (g->live_bytes > g->peak_bytes)
 		g->peak_bytes = g->live_bytes;
-	if (pk_recorder_sample(ai->ctx->recorder, ai->ev_bytes, ev->tid, t, stack_id, size, 0) < 0 ||
-	    pk_recorder_sample(ai->ctx->recorder, ai->ev_count, ev->tid, t, stack_id, 1, 0) < 0)
-		ai->store_failed = 1;
+	if (g->pend_count && (g->pend_tid != ev->tid || t - g->pend_time >= SAMPLE_MERGE_NS))
+		store_pending(ai, g);
+	if (!g->listed) {
+		pk_xgrow((void **)&ai->pending, &ai->cap_pending, ai->n_pending + 1, sizeof(*ai->pending));
+		ai->pending[ai->n_pending++] = (size_t)(g - ai->aggs);
+		g->listed = 1;
+	}
+	if (!g->pend_count) {
+		g->pend_tid = ev->tid;
+		g->pend_time = t;
+	}
+	g->pend_count++;
+	g->pend_bytes += size;
+}
+
+void pk_ai_flush_samples(struct alloc_inst *ai)
+{
+	for (size_t i = 0; i < ai->n_pending; i++) {
+		store_pending(ai, &ai->aggs[ai->pending[i]]);
+		ai->aggs[ai->pending[i]].listed = 0;
+	}
+	ai->n_pending = 0;
 }
 
 void pk_ai_add_point(struct alloc_inst *ai, uint64_t now)
@@ -419,6 +452,7 @@ int pk_ai_finish(struct alloc_inst *ai, uint64_t end)
 	struct pk_alloc_stack_row *rows;
 	int ev_live, rc;
 
+	pk_ai_flush_samples(ai);
 	if (ai->first_armed_ns) {
 		pk_ai_add_point(ai, end);
 		if (ai->peak_bytes)
@@ -467,6 +501,7 @@ void pk_ai_release_records(struct alloc_inst *ai)
 {
 	pk_u64map_release(&ai->stack_index);
 	free(ai->aggs);
+	free(ai->pending);
 	free(ai->points);
 	free(ai->windows);
 	forget_chains(ai);

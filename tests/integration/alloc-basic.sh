@@ -72,6 +72,15 @@ pk_run_limited 30 "$PERFKIT" flamegraph basic --alloc bytes -o "$PK_TMP/fg.svg" 
 grep -q '"hot"' "$PK_TMP/fg.svg" || grep -q 'hot' "$PK_TMP/fg.svg" || pk_fail "the allocation flame graph has no hot()"
 pk_run_limited 30 "$PERFKIT" report basic --event alloc_count --format json >"$PK_TMP/r.json" || pk_fail "report --event alloc_count failed"
 [ "$(pk_func "$PK_TMP/r.json" malloc self_samples)" -ge 10000 ] || { pk_show "$PK_TMP/r.json"; pk_fail "report counts fewer than 10000 mallocs"; }
+[ "$(pk_func "$PK_TMP/r.json" hot total_samples)" = 10000 ] || { pk_show "$PK_TMP/r.json"; pk_fail "report --event alloc_count: hot() made 10000 allocations"; }
+pk_run_limited 30 "$PERFKIT" report basic --event alloc_bytes --format json >"$PK_TMP/rb.json" || pk_fail "report --event alloc_bytes failed"
+[ "$(pk_func "$PK_TMP/rb.json" hot total_samples)" = 1000000 ] || { pk_show "$PK_TMP/rb.json"; pk_fail "report --event alloc_bytes: hot() allocated 1000000 bytes"; }
+# a loop's allocations within SAMPLE_MERGE_NS of each other are stored as
+# one sample with their summed weight (int3's 25 us stops leave few to merge)
+if [ "${PK_ALLOC_BACKEND:-auto}" != int3 ]; then
+	python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); sys.exit(not d["samples"] * 10 < d["total_weight"])' "$PK_TMP/r.json" ||
+		{ pk_show "$PK_TMP/r.json"; pk_fail "the hot loop's allocations were not merged into few samples"; }
+fi
 pk_log "ok: allocation reports of a run-mode session"
 
 # The same program linked statically (non-PIE, allocators found in .symtab).
