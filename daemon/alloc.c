@@ -116,8 +116,7 @@ static void emit(struct pk_alloc *a, const struct pk_alloc_event *e)
 static void record_alloc(struct pk_alloc *a, const struct pk_probe_event *ev, int fn,
 			 uint64_t ptr, uint64_t size)
 {
-	struct pk_alloc_live l = { .ptr = ptr, .size = size, .stack_id = ev->cookie,
-				   .time_ns = ev->time_ns, .caller = ev->ret_addr };
+	struct pk_alloc_live l = { .ptr = ptr, .size = size, .stack_id = ev->cookie };
 	struct pk_alloc_event e = { .is_free = 0, .fn = fn, .ptr = ptr, .size = size,
 				    .tid = ev->tid, .time_ns = ev->time_ns,
 				    .stack_id = ev->cookie, .caller = ev->ret_addr };

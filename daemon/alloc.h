@@ -111,7 +111,7 @@ struct pk_alloc_stats {
 
 /* A live allocation (the leak list once the target has exited). */
 struct pk_alloc_live {
-	uint64_t ptr, size, stack_id, time_ns, caller;
+	uint64_t ptr, size, stack_id;   /* 24 bytes: the table is walked per call */
 };
 
 /* New tracker for process pid; hooks is copied (may be NULL).  The probe

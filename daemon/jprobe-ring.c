@@ -364,7 +364,6 @@ long pk_jprobes_drain(struct pk_jprobes *j, pk_jprobe_callback cb, void *ctx, si
 		struct pk_jprobe_event ev;
 
 		uint64_t seq = __atomic_load_n(&r->seq, __ATOMIC_ACQUIRE);
-
 		if (seq == ((j->tail + 1) | PK_JREC_TAKEN)) { /* read at its trap */
 			j->tail++;
 			continue;
