@@ -83,6 +83,8 @@ struct pk_jprobe {
 	int transient;             /* refused for this arm only */
 };
 
+#define NESTED_MEMO 16
+
 struct pk_jprobes {
 	pid_t pid;
 	struct pk_probes *inj;     /* int3 engine used for its syscall
@@ -106,6 +108,14 @@ struct pk_jprobes {
 	/* rdtsc -> CLOCK_MONOTONIC: two points */
 	uint64_t tsc0, ns0, tsc1, ns1;
 	struct pk_jprobe_stats stats;
+	/* pk_jprobes_nested_ret's answers by return address, for the drain
+	 * (a call site repeats); valid while n and npages are as noted
+	 * (probes and pages are only ever added, never changed) */
+	struct {
+		uint64_t ret;
+		int nested;
+	} nested_memo[NESTED_MEMO];
+	size_t memo_n, memo_npages;
 };
 
 /* jprobe-detach.c: single-step stopped thread tid once.  0 after the

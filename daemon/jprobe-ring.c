@@ -249,6 +249,23 @@ int pk_jprobes_nested_ret(const struct pk_jprobes *j, uint64_t ret)
 	return 0;
 }
 
+/* pk_jprobes_nested_ret, remembered (the drain's, once per record) */
+static int nested_ret_memo(struct pk_jprobes *j, uint64_t ret)
+{
+	unsigned k = (unsigned)((ret * 0x9e3779b97f4a7c15ull) >> 60) & (NESTED_MEMO - 1);
+
+	if (j->memo_n != j->n || j->memo_npages != j->npages) {
+		memset(j->nested_memo, 0, sizeof(j->nested_memo));
+		j->memo_n = j->n;
+		j->memo_npages = j->npages;
+	}
+	if (!ret || j->nested_memo[k].ret != ret) {
+		j->nested_memo[k].ret = ret;
+		j->nested_memo[k].nested = pk_jprobes_nested_ret(j, ret);
+	}
+	return j->nested_memo[k].nested;
+}
+
 size_t pk_jprobes_ring_slots(const struct pk_jprobes *j)
 {
 	return j && j->ring ? (size_t)j->ring_slots : 0;
@@ -377,7 +394,7 @@ long pk_jprobes_drain(struct pk_jprobes *j, pk_jprobe_callback cb, void *ctx, si
 			.args = { r->args[0], r->args[1], r->args[2] }, .retval = r->ret,
 			.out0 = r->out0, .ret_addr = r->ret_addr, .sp = r->rsp, .rbx = r->rbx,
 			.rbp = r->rbp, .r12 = r->r12, .r13 = r->r13, .r14 = r->r14, .r15 = r->r15,
-			.nested = pk_jprobes_nested_ret(j, r->ret_addr),
+			.nested = nested_ret_memo(j, r->ret_addr),
 		};
 		ev.duration_ns = r->t1 >= r->t0 ? tsc_to_ns(j, rate, r->t1) - ev.time_ns : 0;
 		/* the target wrote this: a probe id out of range is not passed on */
