@@ -117,6 +117,10 @@ __asm__(
 	"test %ecx, %ecx\n"
 	"jz 41f\n"
 	"mov 88(%rsp), %rax\n"
+	"cmp 456(%r11), %rax\n" /* below every range, or above: no loop */
+	"jb 41f\n"
+	"cmp 464(%r11), %rax\n"
+	"jae 41f\n"
 	"lea 512(%r11), %rdx\n"
 	"40: cmp (%rdx), %rax\n"
 	"jb 42f\n"

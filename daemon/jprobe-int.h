@@ -31,6 +31,8 @@
 #define PK_JRING_TAIL 320         /* records consumed (perfkitd writes it) */
 #define PK_JRING_NESTED 384       /* nested calls counted instead of recorded */
 #define PK_JRING_NRANGES 448      /* ranges of nesting code (0: none) ... */
+#define PK_JRING_RANGES_LO 456    /* ... the lowest start and the highest end */
+#define PK_JRING_RANGES_HI 464
 #define PK_JRING_RANGES 512       /* ... [start, end) pairs, PK_JRING_MAXRANGES */
 #define PK_JRING_MAXRANGES 16
 #define PK_JRING_SLOTS 4096       /* first slot */

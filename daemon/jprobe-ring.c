@@ -212,7 +212,7 @@ static uint64_t tsc_to_ns(const struct pk_jprobes *j, double rate, uint64_t tsc)
 
 void pk_jring_set_ranges(struct pk_jprobes *j)
 {
-	uint64_t *r = (uint64_t *)(j->ring + PK_JRING_RANGES);
+	uint64_t *r = (uint64_t *)(j->ring + PK_JRING_RANGES), lo, hi;
 	size_t n = 0;
 
 	if (!j->ring || !j->count_nested)
@@ -229,6 +229,17 @@ void pk_jring_set_ranges(struct pk_jprobes *j)
 			r[2 * (n - 1)] = j->v[i].addr;
 			r[2 * (n - 1) + 1] = j->v[i].addr + j->v[i].size;
 		}
+	lo = hi = 0;
+	for (size_t i = 0; i < n && i < PK_JRING_MAXRANGES; i++) {
+		if (!i || r[2 * i] < lo)
+			lo = r[2 * i];
+		if (!i || r[2 * i + 1] > hi)
+			hi = r[2 * i + 1];
+	}
+	/* a producer that reads a count with bounds older than it may miss a
+	 * nested call: it is recorded, and perfkitd counts it as nested */
+	*(uint64_t *)(j->ring + PK_JRING_RANGES_LO) = lo;
+	*(uint64_t *)(j->ring + PK_JRING_RANGES_HI) = hi;
 	*(uint64_t *)(j->ring + PK_JRING_NRANGES) = n <= PK_JRING_MAXRANGES ? n : 0;
 }
 
