@@ -402,6 +402,7 @@ static int alloc_tick(void *self, uint64_t now)
 
 	if (ai->store_failed) {
 		pk_error("cannot store allocation samples: %s", pk_store_errmsg(ai->ctx->st));
+		ai->store_failed = 0; /* said: the session stops */
 		return -1;
 	}
 	if (!ai->alloc)

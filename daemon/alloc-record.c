@@ -465,6 +465,8 @@ int pk_ai_finish(struct alloc_inst *ai, uint64_t end)
 		pk_recorder_sample(ai->ctx->recorder, ev_live, (int32_t)ai->pid, (int64_t)pk_ai_rel_ns(ai, end),
 				   live.v[i].stack_id, live.v[i].size * live.v[i].count, 0);
 	rc = pk_store_flush(ai->ctx->st);
+	if (ai->store_failed) /* since the last tick: the tables still go in */
+		pk_error("cannot store allocation samples: %s", pk_store_errmsg(ai->ctx->st));
 
 	rows = pk_xcalloc(ai->n_aggs ? ai->n_aggs : 1, sizeof(*rows));
 	for (size_t i = 0; i < ai->n_aggs; i++) {
@@ -494,7 +496,7 @@ int pk_ai_finish(struct alloc_inst *ai, uint64_t end)
 			(long long)d.summary.live_count, ai->period_ns ? " [windowed]" : "");
 	free(rows);
 	free(live.v);
-	return rc == PK_STORE_OK ? 0 : -1;
+	return rc == PK_STORE_OK && !ai->store_failed ? 0 : -1;
 }
 
 void pk_ai_release_records(struct alloc_inst *ai)
