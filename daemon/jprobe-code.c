@@ -304,6 +304,8 @@ __asm__(
 	"30: mov 144(%r9), %ecx\n" /* no chain: the slice, or (deep) none */
 	"cmp $-1, %ecx\n"
 	"je 38f\n"
+	"test %ecx, %ecx\n" /* none (a free's): rep movsb costs even for 0 */
+	"jz 39f\n"
 	"lea 160(%r9), %rdi\n"
 	"lea 88(%rsp), %rsi\n"
 	"rep movsb\n"
