@@ -174,7 +174,7 @@ __asm__(
 	"1: mov %rax, %rcx\n"
 	"sub 320(%r11), %rcx\n" /* pos - the consumer's tail */
 	"cmp 128(%r11), %rcx\n"
-	"ja 4f\n" /* a ring's worth ahead: full */
+	"ja 44f\n" /* a ring's worth ahead: full, unless ... */
 	"lea 1(%rax), %rcx\n"
 	"lock cmpxchg %rcx, 0(%r11)\n"
 	"jne 1b\n" /* rax = the head another producer moved on */
@@ -183,6 +183,13 @@ __asm__(
 	"imul 136(%r11), %rdi\n"
 	"lea 4096(%r11,%rdi), %rdi\n"
 	"jmp 3f\n"
+	/* ... the head moved on after rax was read: then the tail read
+	 * since may be past rax (the records in between taken already) */
+	"44: mov 0(%r11), %rcx\n"
+	"cmp %rcx, %rax\n"
+	"je 4f\n"
+	"mov %rcx, %rax\n"
+	"jmp 1b\n"
 	"4: testb $64, pk_jd_flags(%rip)\n" /* PK_JPROBE_TRAP_SLOW: no drop */
 	"jnz 7f\n"
 	"lock incq 64(%r11)\n"
