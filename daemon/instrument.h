@@ -33,8 +33,11 @@
  *   free       release (accepts a partially started instrument).
  *   status     for the live status line: a count so far and what it
  *              counts ("alloc events", "probed calls").
- *   busy       1 when records wait that the next tick would take: the
- *              main loop then ticks again without waiting (NULL: never).
+ *   busy       PK_BUSY_NOW when records wait that the next tick would
+ *              take: the main loop then ticks again without waiting;
+ *              PK_BUSY_SOON when records have been coming and more will:
+ *              it ticks again after PK_BUSY_NAP_NS; 0 (or NULL): after
+ *              its timer.
  */
 #ifndef PK_INSTRUMENT_H
 #define PK_INSTRUMENT_H
@@ -81,6 +84,10 @@ struct pk_instrument_ops {
 	uint64_t (*status)(void *self, const char **what);
 	int (*busy)(void *self);
 };
+
+#define PK_BUSY_SOON 1
+#define PK_BUSY_NOW 2
+#define PK_BUSY_NAP_NS 100000
 
 struct pk_instrument {
 	const struct pk_instrument_ops *ops;

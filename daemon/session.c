@@ -250,10 +250,15 @@ static int start_instruments(struct recording *r)
 
 static int instruments_busy(struct recording *r)
 {
-	FOR_EACH_INSTRUMENT(r, in)
-		if (in->ops->busy && in->ops->busy(in->self))
-			return 1;
-	return 0;
+	int most = 0;
+
+	FOR_EACH_INSTRUMENT(r, in) {
+		int b = in->ops->busy ? in->ops->busy(in->self) : 0;
+
+		if (b > most)
+			most = b;
+	}
+	return most;
 }
 
 static int tick_instruments(struct recording *r, uint64_t now)
@@ -466,16 +471,20 @@ static int sample_loop(struct recording *r)
 	while (!r->tracer.exited && !r->stop_requested) {
 		struct pollfd fds[3] = { { r->sigfd, POLLIN, 0 }, { r->timerfd, POLLIN, 0 },
 					 { r->view ? r->view->fd : -1, POLLIN, 0 } };
-		uint64_t now = pk_monotonic_ns(), expirations;
-		int timeout = instruments_busy(r) ? 0 : 250;
+		uint64_t now = pk_monotonic_ns(), expirations, wait_ns;
+		int busy = instruments_busy(r);
+		struct timespec ts;
 
+		wait_ns = busy == PK_BUSY_NOW ? 0 : busy == PK_BUSY_SOON ? PK_BUSY_NAP_NS : 250000000;
 		if (deadline) {
 			if (now >= deadline)
 				break;
-			if ((deadline - now) / 1000000 < (uint64_t)timeout)
-				timeout = (int)((deadline - now) / 1000000) + 1;
+			if (deadline - now < wait_ns)
+				wait_ns = deadline - now;
 		}
-		if (poll(fds, 3, timeout) < 0 && errno != EINTR) {
+		ts.tv_sec = (time_t)(wait_ns / 1000000000u);
+		ts.tv_nsec = (long)(wait_ns % 1000000000u);
+		if (ppoll(fds, 3, &ts, NULL) < 0 && errno != EINTR) {
 			pk_perror("poll");
 			return -1;
 		}
