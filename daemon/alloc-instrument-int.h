@@ -166,6 +166,8 @@ void pk_ai_on_event(void *ctx, const struct pk_alloc_event *ev);
 void pk_ai_forget_image(struct alloc_inst *ai);
 /* Append a timeline point for now. */
 void pk_ai_add_point(struct alloc_inst *ai, uint64_t now);
+/* Store the allocations merged and not stored yet as samples (each tick,
+ * and at the end). */
 void pk_ai_flush_samples(struct alloc_inst *ai);
 /* Write the results into the session (instrument "finish"); 0 or -1. */
 int pk_ai_finish(struct alloc_inst *ai, uint64_t end);

@@ -390,8 +390,8 @@ long pk_jprobes_drain(struct pk_jprobes *j, pk_jprobe_callback cb, void *ctx, si
 		struct pk_jrec *r = (struct pk_jrec *)(j->ring + PK_JRING_SLOTS +
 						       (j->tail & (j->ring_slots - 1)) * j->recsz);
 		struct pk_jprobe_event ev;
-
 		uint64_t seq = __atomic_load_n(&r->seq, __ATOMIC_ACQUIRE);
+
 		if (seq == ((j->tail + 1) | PK_JREC_TAKEN)) { /* read at its trap */
 			j->tail++;
 			continue;

@@ -485,7 +485,7 @@ static int sample_loop(struct recording *r)
 		ts.tv_sec = (time_t)(wait_ns / 1000000000u);
 		ts.tv_nsec = (long)(wait_ns % 1000000000u);
 		if (ppoll(fds, 3, &ts, NULL) < 0 && errno != EINTR) {
-			pk_perror("poll");
+			pk_perror("ppoll");
 			return -1;
 		}
 		if (fds[0].revents & POLLIN)
