@@ -102,6 +102,11 @@ static int open_store(struct recording *r)
 		return -1;
 	}
 	pk_dbpath_chown(&r->db, r->db.path);
+	/* a name in use: refuse now, before the target is touched or run */
+	if (r->opt->name && pk_store_session_name_free(r->st, r->opt->name) != PK_STORE_OK) {
+		pk_error("cannot start a session in '%s': %s", r->db.path, pk_store_errmsg(r->st));
+		return -1;
+	}
 	return 0;
 }
 

@@ -267,6 +267,21 @@ int pk_store_session_find(struct pk_store *st, const char *spec, struct pk_sessi
 	return rc;
 }
 
+int pk_store_session_name_free(struct pk_store *st, const char *name)
+{
+	struct pk_session s;
+	int rc = find_one(st, "SELECT " SESSION_COLUMNS " FROM sessions WHERE name = ?1", name, 0, &s);
+
+	if (rc == PK_STORE_NOTFOUND)
+		return PK_STORE_OK;
+	if (rc != PK_STORE_OK)
+		return rc;
+	pk_session_release(&s);
+	return pk_store_fail(st, PK_STORE_EXISTS,
+			     "a session named '%s' already exists; choose another name or remove it first",
+			     name);
+}
+
 int pk_store_session_list(struct pk_store *st, struct pk_session **out, size_t *n)
 {
 	sqlite3_stmt *q = pk_store_prepare(st, "SELECT " SESSION_COLUMNS " FROM sessions ORDER BY id");

@@ -104,6 +104,12 @@ int pk_store_session_set_pid(struct pk_store *st, int64_t sid, int pid);
  */
 int pk_store_session_find(struct pk_store *st, const char *spec, struct pk_session *out);
 
+/*
+ * PK_STORE_OK when no session is named NAME yet; PK_STORE_EXISTS (with the
+ * message) when one is, so that a recorder refuses before it starts.
+ */
+int pk_store_session_name_free(struct pk_store *st, const char *name);
+
 /* All sessions, oldest first.  *out is an array of *n; free with
  * pk_session_array_free. */
 int pk_store_session_list(struct pk_store *st, struct pk_session **out, size_t *n);

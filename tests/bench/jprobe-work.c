@@ -4,7 +4,7 @@
  * allocates a new one of 16..271 bytes, fills it and folds it into a
  * checksum (about one allocation and one free per 0.1 us of work here).
  * Writes "ready", waits for a byte on stdin (so a tracer can arm first),
- * runs N steps and prints "work NS_PER_STEP CHECKSUM".  A second argument
+ * runs N steps and prints "work NS_PER_STEP CHECKSUM cpu CPU_NS_PER_STEP".  A second argument
  * folds each block that many times (more work per allocation).  Compiled
  * as C++ (tests/bench/new-work.cc) the blocks come from new[] and go to
  * delete[].
@@ -32,13 +32,14 @@ int main(int argc, char **argv)
 	long n = argc > 1 ? atol(argv[1]) : 1000000;
 	long passes = argc > 2 ? atol(argv[2]) : 1;
 	unsigned long x = 88172645463325252ul, sum = 0;
-	struct timespec a, b;
+	struct timespec a, b, ca, cb;
 	char c;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (write(1, "ready\n", 6) != 6 || read(0, &c, 1) != 1)
 		return 3;
 	clock_gettime(CLOCK_MONOTONIC, &a);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ca);
 	for (long i = 0; i < n; i++) {
 		size_t k, len;
 		unsigned char *p;
@@ -57,9 +58,10 @@ int main(int argc, char **argv)
 		table[k] = p;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &b);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cb);
 	for (size_t k = 0; k < LIVE; k++)
 		BLOCK_DELETE(table[k]);
-	printf("work %.1f %lu\n", ((b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec)) / (double)n,
-	       sum);
+	printf("work %.1f %lu cpu %.1f\n", ((b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec)) / (double)n,
+	       sum, ((cb.tv_sec - ca.tv_sec) * 1e9 + (cb.tv_nsec - ca.tv_nsec)) / (double)n);
 	return 0;
 }

@@ -3,6 +3,8 @@
 #
 # * an unknown session: perfkit report / sessions show / sessions rm name
 #   it and fail;
+# * a session name in use (-n): perfkitd run refuses before starting the
+#   program, and the session of that name is kept;
 # * a database that cannot be written (a read-only directory; as root we
 #   run perfkitd as "nobody", since root ignores file modes): perfkitd run
 #   fails before starting the program (the program would create a file);
@@ -23,12 +25,19 @@ pk_expect_error "report of an unknown session" "nosuch" "$PERFKIT" report nosuch
 pk_error_also "the message says it is unknown" "no (such )?session|not found|unknown|no session"
 pk_expect_error "show of an unknown session" "nosuch" "$PERFKIT" sessions show nosuch
 pk_expect_error "rm of an unknown session" "nosuch" "$PERFKIT" sessions rm nosuch
+
+# A name already taken: refused before the program starts (it would
+# create a file), the existing session kept as it was.
+mkdir -m 777 "$PK_TMP/scratch"
+pk_expect_error "perfkitd run -n with a name in use" "already exists" \
+	"$PERFKITD" run -q -n real -- /bin/sh -c "touch $PK_TMP/scratch/ran-taken"
+pk_error_also "the message names the session and the way out" "'real'.*remove it"
+[ -e "$PK_TMP/scratch/ran-taken" ] && pk_fail "perfkitd started the program under a session name in use"
 [ "$(pk_session_field real status)" = complete ] || pk_fail "the existing session was harmed"
 
 # ---- not writable -------------------------------------------------------
 chmod 711 "$PK_TMP"
 mkdir -m 555 "$PK_TMP/ro"
-mkdir -m 777 "$PK_TMP/scratch"
 if [ "$(id -u)" = 0 ]; then
 	if command -v setpriv >/dev/null && "${PK_AS_NOBODY[@]}" true 2>/dev/null; then
 		pk_expect_error "a database in a read-only directory" "writ|permission|read-only" \
