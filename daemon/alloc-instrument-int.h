@@ -122,6 +122,7 @@ struct alloc_inst {
 	struct chain_memo chain_memo[CHAIN_CACHE];
 	uint64_t chains;
 	unsigned probes_placed;
+	unsigned modules_read_ahead; /* pk_recorder_warm's count */
 
 	uint64_t entry;           /* waiting for the program entry point */
 	int tracing;              /* allocator probes placed */

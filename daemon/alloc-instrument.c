@@ -30,6 +30,7 @@
 #include "util.h"
 
 #define STOP_TIMEOUT_NS 3000000000ull
+#define WARM_NS 500000000ull /* reading symbols ahead (pk_recorder_warm), at most */
 
 /* ---- arming ------------------------------------------------------------ */
 
@@ -125,6 +126,11 @@ static int find_and_arm(struct alloc_inst *ai, pid_t tid)
 	 * (its own reload on an unknown address is rate-limited) */
 	if (pk_maps_load(ai->ctx->maps, ai->pid) < 0)
 		pk_warn("cannot re-read the memory map of PID %d", (int)ai->pid);
+	/* the program has not run yet: read its code's symbols now, not
+	 * while its first calls wait in the ring (an attach did this
+	 * before it stopped the threads) */
+	else if (ai->ctx->run_mode)
+		ai->modules_read_ahead += (unsigned)pk_recorder_warm(ai->ctx->recorder, WARM_NS);
 	armed_now(ai);
 	if (ai->period_ns)
 		ai->next_arm_ns = ai->armed_at + ai->period_ns;
@@ -255,6 +261,9 @@ static int alloc_start(void *self, struct pk_instrument_ctx *ctx)
 		return -1;
 	if (ctx->run_mode)
 		return arm_at_entry(ai); /* stopped at exec by the session */
+	/* the symbols first, while the threads run (see find_and_arm) */
+	if (pk_maps_load(ctx->maps, ai->pid) == 0)
+		ai->modules_read_ahead += (unsigned)pk_recorder_warm(ctx->recorder, WARM_NS);
 	if (pk_tracer_stop_all(ctx->tracer, STOP_TIMEOUT_NS) < 0) {
 		pk_tracer_resume_all(ctx->tracer);
 		pk_error("cannot stop every thread of PID %d to place allocation probes", (int)ai->pid);

@@ -438,6 +438,7 @@ static void store_stats(struct alloc_inst *ai, const struct pk_alloc_summary *s)
 	pk_store_set_stat(st, sid, "alloc_probe_stops", (double)traps);
 	pk_store_set_stat(st, sid, "alloc_probe_handle_us", traps ? (double)handle_ns / 1e3 / (double)traps : 0);
 	pk_store_set_stat(st, sid, "alloc_probes_armed", (double)ai->probes_placed);
+	pk_store_set_stat(st, sid, "alloc_modules_read_ahead", (double)ai->modules_read_ahead);
 	pk_store_set_stat(st, sid, "alloc_unwinds", (double)ai->unwinds);
 	pk_store_set_stat(st, sid, "alloc_unwind_memo_hits", (double)ai->memo_hits);
 	pk_store_set_stat(st, sid, "alloc_probes_refused", (double)ps.refused);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/uio.h>
 
 #include "daemon/recorder.h"
@@ -189,6 +190,27 @@ int64_t pk_recorder_stack(struct pk_recorder *r, const uint64_t *ips, int n)
 			return parent;
 	}
 	return parent;
+}
+
+int pk_recorder_warm(struct pk_recorder *r, uint64_t budget_ns)
+{
+	uint64_t t0 = pk_monotonic_ns();
+	const char *last = NULL;
+	int n = 0;
+
+	for (size_t i = 0; i < r->maps->n && pk_monotonic_ns() - t0 < budget_ns; i++) {
+		const struct pk_mapping *m = &r->maps->v[i];
+		char open_path[4200];
+		struct pk_symbol sym;
+
+		if (!(m->prot & PROT_EXEC) || !m->path || m->special || (last && !strcmp(last, m->path)))
+			continue;
+		last = m->path;
+		if (pk_maps_open_path(r->maps, m, open_path, sizeof(open_path)) == 0 &&
+		    pk_symbolize(r->sym, open_path, r->debug_root, m->offset, &sym) == 0)
+			n++;
+	}
+	return n;
 }
 
 int pk_recorder_sample(struct pk_recorder *r, int event, int32_t tid, int64_t time_ns,

@@ -34,6 +34,17 @@ int pk_recorder_event(struct pk_recorder *r, const char *name, const char *unit)
  */
 int64_t pk_recorder_stack(struct pk_recorder *r, const uint64_t *ips, int n);
 
+/*
+ * Read now, ahead of the first stack that needs them, the symbols and
+ * line tables of the code the maps show (each file-backed executable
+ * mapping's file, and its separate debug file), for at most budget_ns:
+ * the first lookup in a module can take tens of milliseconds (a debug
+ * file's compressed DWARF is inflated whole), and a recorder that spends
+ * them while records pile up makes the target wait for it.  Returns the
+ * number of modules read.
+ */
+int pk_recorder_warm(struct pk_recorder *r, uint64_t budget_ns);
+
 /* Add one sample (buffered; the store writes in batches). */
 int pk_recorder_sample(struct pk_recorder *r, int event, int32_t tid, int64_t time_ns,
 		       int64_t stack_id, int64_t weight, char state);

@@ -3,7 +3,8 @@
 # starts: exact counts, and the 3 blocks allocated before the attach and
 # freed during it are unknown frees, not negatives; (2) attached in the
 # middle of a run and detached after 1 s: the target finishes with the
-# right output and status.
+# right output and status.  The symbols of the code mapped are read before
+# the threads are stopped to place the probes.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lib.sh"
 pk_init
 . "$top_srcdir/tests/integration/alloc-common.sh"
@@ -21,6 +22,8 @@ alloc_json att-basic "$J"
 alloc_expect "hot()" "$J" 'site("hot")["count"], site("hot")["bytes"], site("hot")["live_bytes"]' "(10000, 1000000, 400)"
 alloc_expect "unknown frees" "$J" 'd["totals"]["unknown_frees"], site("mode_basic")["count"]' "(3, 0)"
 alloc_expect "leaks" "$J" 'leaks_of("hot"), leaks_of("cold"), leaks_of("aligned")' "([(100, 4)], [(50, 1)], [(1000, 1)])"
+[ "$(alloc_stat att-basic alloc_modules_read_ahead)" -ge 2 ] 2>/dev/null ||
+	pk_fail "modules read ahead before the stop: $(alloc_stat att-basic alloc_modules_read_ahead), expected the program and libc at least"
 alloc_expect "no negative" "$J" 'd["totals"]["live_bytes"] >= 0 and all(s["live_bytes"] >= 0 for s in d["sites"])' "True"
 
 # Mid-run: the truth is the output of a run without perfkitd.

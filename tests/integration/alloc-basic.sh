@@ -23,6 +23,11 @@ if [ "${PK_ALLOC_BACKEND:-auto}" != int3 ]; then
 	[ "$anon" = 0 ] || { pk_show "$PK_TMP/cpu.csv"; pk_fail "$anon CPU samples in anonymous code (a detour?)"; }
 fi
 
+# the symbols of the code mapped at the probes' placing (the program, libc,
+# the loader) were read before the program ran, not while its first calls
+# waited in the ring
+[ "$(alloc_stat basic alloc_modules_read_ahead)" -ge 2 ] 2>/dev/null ||
+	pk_fail "modules read ahead: $(alloc_stat basic alloc_modules_read_ahead), expected the program and libc at least"
 alloc_expect "mode" "$J" 'd["mode"]["name"], d["mode"]["scaled"], d["target_exited"]' "('full', False, True)"
 alloc_expect "hot()" "$J" 'site("hot")["count"], site("hot")["bytes"], site("hot")["avg_size"], site("hot")["live_bytes"]' "(10000, 1000000, 100, 400)"
 alloc_expect "cold()" "$J" 'site("cold")["count"], site("cold")["bytes"], site("cold")["live_bytes"]' "(2, 100, 50)"
