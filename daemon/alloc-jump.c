@@ -85,8 +85,9 @@
 
 #define JUMP_STACK_BYTES 512u    /* stack slice per record: the engine's default */
 #define JUMP_RING_SLOTS 65536u
-#define EXACT_RING_SLOTS 4096u   /* trap (exact) mode: the drain thread empties it; 34 MiB
-				   resident in the target (2048: 10-20% slower) */
+#define EXACT_RING_SLOTS 4096u   /* trap (exact) mode: the drain thread empties it; 5.5 MiB
+				   resident in the target, up to 33 MiB more as
+				   slices come (2048: 10-20% slower) */
 #define EXACT_STACK_BYTES 8192u  /* its slice: a deeper stack takes the trap */
 #define STOP_TIMEOUT_NS 3000000000ull
 #define DRAIN_CHUNK 4096
@@ -95,6 +96,8 @@
 				     fed at most: memory, and the time one feed
 				     holds the main loop */
 #define DRAIN_PAUSE_NS 200000     /* the drain thread's nap when the ring is empty */
+#define FULL_WAIT_US 100u         /* trap mode: a full ring is waited for so long
+				     (perfkitd frees a batch in about 20 us) */
 #define FEED_BUDGET_NS 20000000ull /* feeding per tick, then the main loop goes on */
 #define ACTIVE_NS 20000000ull     /* records came this fast this lately: more will */
 #define BUSY_RECORDS 16u          /* ... this fast: so many a nap (160,000 a second;
@@ -212,7 +215,9 @@ static int place(void *ctx, const char *name, int fn, uint64_t addr, uint64_t si
 		 * recorded too and takes the attribution (alloc.c's marker) */
 		flags |= PK_JPROBE_MAY_THROW | PK_JPROBE_ENTRY_ONLY;
 	if (fn == PK_ALLOC_POSIX_MEMALIGN)
-		flags |= PK_JPROBE_OUT_ARG0;
+		flags |= PK_JPROBE_OUT_ARG0 | PK_JPROBE_ARG2;
+	if (fn == PK_ALLOC_REALLOCARRAY)
+		flags |= PK_JPROBE_ARG2;
 	if (fn == PK_ALLOC_FREE || fn == PK_ALLOC_DELETE)
 		/* recorded before the block can go to another thread: the
 		 * ring's order is the order in which blocks change hands; its
@@ -334,6 +339,15 @@ static int resolve_detour(void *ctx, uint64_t pc, uint64_t sp, uint64_t *ret_slo
 	return 1;
 }
 
+/* A producer may wait for room by spinning only while perfkitd runs on
+ * another CPU. */
+static int cpus_for_waiting(void)
+{
+	cpu_set_t cpus;
+
+	return sched_getaffinity(0, sizeof(cpus), &cpus) == 0 && CPU_COUNT(&cpus) >= 2;
+}
+
 static int jump_find(struct alloc_inst *ai, pid_t tid)
 {
 	struct alloc_jump *aj = aj_of(ai);
@@ -351,6 +365,7 @@ static int jump_find(struct alloc_inst *ai, pid_t tid)
 		 * the ring short, and a full one stops its producers */
 		cfg.ring_slots = EXACT_RING_SLOTS;
 		cfg.stack_bytes = EXACT_STACK_BYTES;
+		cfg.full_wait_us = cpus_for_waiting() ? FULL_WAIT_US : 0;
 		if (aj->trap_stack_len < cfg.stack_bytes)
 			cfg.stack_bytes = (unsigned)aj->trap_stack_len;
 	}
@@ -917,6 +932,23 @@ static int jump_trap_pending(struct alloc_inst *ai, pid_t tid)
 	return pk_jprobes_trap_event(aj->j, tid, &regs, &ev) >= 0 && pk_sigtrap_pending(ai->pid, tid);
 }
 
+/* The direct drain's look ahead: the live-table slot of the block the
+ * next record frees or returns. */
+static void feed_peek(void *ctx, int probe, uint64_t arg0, uint64_t retval)
+{
+	struct alloc_inst *ai = ctx;
+	struct alloc_jump *aj = aj_of(ai);
+	int fn;
+
+	if ((size_t)probe >= aj->nfns)
+		return;
+	fn = aj->fns[probe].fn;
+	if (fn == PK_ALLOC_FREE || fn == PK_ALLOC_DELETE || fn == PK_ALLOC_REALLOC)
+		pk_alloc_prefetch(ai->alloc, arg0);
+	if (fn != PK_ALLOC_FREE && fn != PK_ALLOC_DELETE)
+		pk_alloc_prefetch(ai->alloc, retval);
+}
+
 /* The direct drain's callback: a record fed where it lies in the ring. */
 static void feed_in_ring(void *ctx, const struct pk_jprobe_event *ev)
 {
@@ -950,6 +982,7 @@ static void drain(struct alloc_inst *ai, struct alloc_jump *aj, int hold_back)
 	pthread_mutex_lock(&aj->mu);
 	/* what the drain thread staged meanwhile, and a trapped call,
 	 * come before what is still in the ring */
+	pk_jprobes_set_peek(aj->j, feed_peek, ai);
 	while (!f.stop && !aj->nparked && !aj->in.n && left) {
 		long got = pk_jprobes_drain(aj->j, feed_in_ring, &f, left < 1024 ? left : 1024);
 
@@ -958,6 +991,7 @@ static void drain(struct alloc_inst *ai, struct alloc_jump *aj, int hold_back)
 		if (!hold_back)
 			left -= (size_t)got;
 	}
+	pk_jprobes_set_peek(aj->j, NULL, NULL);
 	pthread_mutex_unlock(&aj->mu);
 out:
 	__atomic_store_n(&aj->backlog, pk_hq_bytes(&aj->hq), __ATOMIC_RELAXED);

@@ -30,13 +30,20 @@
  *     no ring (its pointer zeroed by a final detach): skip recording;
  *     reserve a ring slot: pos = head, full when pos - tail (the
  *     consumer's, in a line of its own) > mask -> lock inc drops, skip
- *     the record; else claim pos with lock cmpxchg on head (retry on a
- *     race); slot = pos & mask.  perfkitd never writes a slot: the
- *     record's lines stay with the producers;
- *     fill the record (offsets: struct pk_jrec), copy the stack slice with
- *     rep movsb (length clamped, see jprobe.h; none for
- *     PK_JPROBE_NO_STACK), then publish seq = pos + 1
- *     (x86 stores are not reordered with older stores);
+ *     the record (PK_JPROBE_TRAP_SLOW: pause loops until perfkitd frees
+ *     room, PK_JRING_SPIN of them at most, then no record and the trap);
+ *     else claim pos with lock cmpxchg on head (retry on a race); slot =
+ *     pos & mask.  perfkitd never writes a slot: the record's lines stay
+ *     with the producers;
+ *     fill the record's first line (struct pk_jrec), and the slot's
+ *     extension (struct pk_jext)
+ *     for a probe that records more (PK_JPROBE_OUT_ARG0, _DURATION,
+ *     _ARG2); walk the stack through the site table into the chain
+ *     after the first line, else copy the stack slice with rep movsb
+ *     into the extension, with the callee-saved registers (length
+ *     clamped, see jprobe.h; none for PK_JPROBE_NO_STACK); pos is kept
+ *     in the red zone meanwhile (nothing is called); then publish seq =
+ *     pos + 1 (x86 stores are not reordered with older stores);
  *     PK_JPROBE_TRAP_RETURN: r10 = the record's address (0: none, the
  *     ring was full or gone), rdi rsi rdx = the arguments, rax = the
  *     result, r11 = the return address, int3 (rsp + 88 = E): perfkitd
@@ -54,10 +61,16 @@
 
 #include "daemon/probe-insn.h"
 
-_Static_assert(offsetof(struct pk_jrec, stack_len) == 144, "record layout");
-_Static_assert(offsetof(struct pk_jrec, r15) == 136, "record layout");
-_Static_assert(offsetof(struct pk_jrec, out0) == 72, "record layout");
-_Static_assert(sizeof(struct pk_jrec) == PK_JREC_STACK, "record layout");
+_Static_assert(offsetof(struct pk_jrec, probe) == 8 && offsetof(struct pk_jrec, kind) == 10 &&
+	       offsetof(struct pk_jrec, tid) == 12 && offsetof(struct pk_jrec, t0) == 16 &&
+	       offsetof(struct pk_jrec, a0) == 24 && offsetof(struct pk_jrec, ret) == 40 &&
+	       offsetof(struct pk_jrec, rsp) == 48 && offsetof(struct pk_jrec, ret_addr) == 56 &&
+	       sizeof(struct pk_jrec) == 64 && PK_JREC_CHAIN_AT == 56, "record layout");
+_Static_assert(offsetof(struct pk_jext, t1) == 16 && offsetof(struct pk_jext, tcb) == 24 &&
+	       offsetof(struct pk_jext, slice_len) == 32 && offsetof(struct pk_jext, rbx) == 40 &&
+	       offsetof(struct pk_jext, r15) == 80 && sizeof(struct pk_jext) == PK_JEXT_SLICE,
+	       "extension layout");
+_Static_assert(PK_JRING_EXTOFF == 216 && PK_JRING_EXTSZ == 224 && PK_JRING_SPIN == 232, "ring header");
 
 __asm__(
 	".pushsection .rodata\n"
@@ -191,35 +204,64 @@ __asm__(
 	"mov %rcx, %rax\n"
 	"jmp 1b\n"
 	"4: testb $64, pk_jd_flags(%rip)\n" /* PK_JPROBE_TRAP_SLOW: no drop */
-	"jnz 7f\n"
+	"jnz 45f\n"
 	"lock incq 64(%r11)\n"
 	"jmp 7f\n"
-	"3: mov %rax, %r8\n"
+	/* PK_JPROBE_TRAP_SLOW: perfkitd frees room a batch at a time; wait
+	 * for it so long (pause loops, PK_JRING_SPIN, which the final
+	 * detach zeroes: a waiting thread leaves at once), then take the
+	 * trap */
+	"45: mov 232(%r11), %ecx\n"
+	"46: test %ecx, %ecx\n"
+	"jz 7f\n"
+	"cmpl $0, 232(%r11)\n" /* zeroed: perfkitd is leaving */
+	"je 7f\n"
+	"pause\n"
+	"dec %ecx\n"
+	"mov %rax, %rdx\n"
+	"sub 320(%r11), %rdx\n"
+	"cmp 128(%r11), %rdx\n"
+	"ja 46b\n"
+	"jmp 1b\n"
+	/* the record's first line (struct pk_jrec): everything a call with
+	 * a walked stack needs; pos at -8(%rsp) (the red zone: nothing is
+	 * called from here on) */
+	"3: mov %rax, -8(%rsp)\n"
 	"mov pk_jd_id(%rip), %ecx\n"
-	"mov %ecx, 8(%rdi)\n"
+	"mov %ecx, 8(%rdi)\n" /* probe (16 bits), kind 0 (16 bits) */
 	"mov 144(%r11), %rcx\n"
 	"test %rcx, %rcx\n"
 	"jz 5f\n"
 	"mov %fs:(%rcx), %ecx\n"
 	"5: mov %ecx, 12(%rdi)\n"
-	"mov %fs:0, %rcx\n"
-	"mov %rcx, 16(%rdi)\n"
 	"rdtsc\n"
 	"shl $32, %rdx\n"
 	"or %rdx, %rax\n"
-	"mov %rax, 32(%rdi)\n"
 	"mov 56(%rsp), %rcx\n"
 	"test %rcx, %rcx\n"
 	"cmovz %rax, %rcx\n" /* no entry time: the return's */
-	"mov %rcx, 24(%rdi)\n"
+	"mov %rcx, 16(%rdi)\n"
 	"mov 0(%rsp), %rcx\n"
-	"mov %rcx, 40(%rdi)\n"
+	"mov %rcx, 24(%rdi)\n"
 	"mov 8(%rsp), %rcx\n"
-	"mov %rcx, 48(%rdi)\n"
-	"mov 16(%rsp), %rcx\n"
-	"mov %rcx, 56(%rdi)\n"
+	"mov %rcx, 32(%rdi)\n"
 	"mov 64(%rsp), %rcx\n"
-	"mov %rcx, 64(%rdi)\n"
+	"mov %rcx, 40(%rdi)\n"
+	"lea 88(%rsp), %rsi\n"
+	"mov %rsi, 48(%rdi)\n"
+	"mov (%rsi), %rcx\n"
+	"mov %rcx, 56(%rdi)\n" /* the return address: the chain's first */
+	/* PK_JPROBE_OUT_ARG0, PK_JPROBE_DURATION, PK_JPROBE_ARG2: the slot's
+	 * extension (struct pk_jext, in an area of its own) takes the rest */
+	"testl $517, pk_jd_flags(%rip)\n"
+	"jz 50f\n"
+	"mov -8(%rsp), %r8\n"
+	"and 128(%r11), %r8\n"
+	"imul 224(%r11), %r8\n"
+	"add 216(%r11), %r8\n"
+	"add %r11, %r8\n"
+	"mov 16(%rsp), %rcx\n"
+	"mov %rcx, 0(%r8)\n"
 	"xor %ecx, %ecx\n"
 	"testb $1, pk_jd_flags(%rip)\n"
 	"jz 6f\n"
@@ -227,19 +269,12 @@ __asm__(
 	"jne 6f\n"
 	"mov 0(%rsp), %rcx\n"
 	"mov (%rcx), %rcx\n"
-	"6: mov %rcx, 72(%rdi)\n"
-	"lea 88(%rsp), %rsi\n"
-	"mov %rsi, 80(%rdi)\n"
-	"mov (%rsi), %rcx\n"
-	"mov %rcx, 88(%rdi)\n"
-	"mov %rbx, 96(%rdi)\n"
-	"mov %rbp, 104(%rdi)\n"
-	"mov %r12, 112(%rdi)\n"
-	"mov %r13, 120(%rdi)\n"
-	"mov %r14, 128(%rdi)\n"
-	"mov %r15, 136(%rdi)\n"
-	"mov %r10d, 144(%rdi)\n" /* the slice's length (-1: deep) */
-	"mov %r8, 152(%rdi)\n" /* pos, while r8 bounds the walk */
+	"6: mov %rcx, 8(%r8)\n"
+	"mov %rax, 16(%r8)\n"
+	"mov %fs:0, %rcx\n"
+	"mov %rcx, 24(%r8)\n"
+	"orw $0x800, 10(%rdi)\n" /* PK_JREC_EXT */
+	"50: mov %r10, -16(%rsp)\n" /* the slice's length (-1: deep, 0: none) */
 	"lea (%rsi,%r9), %r8\n" /* the stack's end (rsi = E) */
 	"mov %rdi, %r9\n" /* r9 = the record */
 	"test %r10, %r10\n" /* PK_JPROBE_NO_STACK */
@@ -247,10 +282,11 @@ __asm__(
 	"cmpq $0, 184(%r11)\n" /* no site table */
 	"je 30f\n"
 	/* the walk: ra = [E], sp = E + 8, rbp as at entry; per return
-	 * address, its site's rule from the table (4 probes from its hash) */
-	"lea 160(%r9), %rdi\n"
+	 * address, its site's rule from the table (4 probes from its hash);
+	 * the chain starts at the record's return address */
+	"lea 56(%r9), %rdi\n"
 	"mov 200(%r11), %r10\n"
-	"lea 160(%r9,%r10), %r10\n" /* the end of the chain's room */
+	"lea 56(%r9,%r10), %r10\n" /* the end of the chain's room */
 	"lea 8(%rsi), %rsi\n"
 	"mov -8(%rsi), %rax\n"
 	"mov %rbp, %rdx\n"
@@ -286,7 +322,7 @@ __asm__(
 	"cmovne %rdx, %rax\n"
 	"movslq 8(%rcx), %rsi\n"
 	"add %rsi, %rax\n"
-	"cmp 80(%r9), %rax\n" /* above the entry's sp, within the stack */
+	"cmp 48(%r9), %rax\n" /* above the entry's sp, within the stack */
 	"jbe 30f\n"
 	"cmp %r8, %rax\n"
 	"ja 30f\n"
@@ -297,32 +333,47 @@ __asm__(
 	"34: mov %rax, %rsi\n"
 	"mov -8(%rsi), %rax\n"
 	"jmp 31b\n"
-	"35: mov $0xc0000000, %ecx\n" /* PK_JREC_CHAIN | PK_JREC_COMPLETE */
+	"35: mov $0xc000, %ecx\n" /* PK_JREC_CHAIN | PK_JREC_COMPLETE */
 	"jmp 37f\n"
 	"36: cmpq $0, 208(%r11)\n" /* the depth limit: truncated, or the slice */
 	"je 30f\n"
-	"mov $0x80000000, %ecx\n" /* PK_JREC_CHAIN */
-	"37: lea -160(%rdi), %rax\n"
+	"mov $0x8000, %ecx\n" /* PK_JREC_CHAIN */
+	"37: lea -56(%rdi), %rax\n"
 	"sub %r9, %rax\n"
 	"shr $3, %eax\n"
 	"or %eax, %ecx\n"
-	"mov %ecx, 144(%r9)\n"
+	"or %cx, 10(%r9)\n"
 	"jmp 39f\n"
-	"30: mov 144(%r9), %ecx\n" /* no chain: the slice, or (deep) none */
-	"cmp $-1, %ecx\n"
+	"30: mov -16(%rsp), %rcx\n" /* no chain: the slice, or (deep) none */
+	"cmp $-1, %rcx\n"
 	"je 38f\n"
-	"test %ecx, %ecx\n" /* none (a free's): rep movsb costs even for 0 */
+	"test %rcx, %rcx\n" /* none (a free's): rep movsb costs even for 0 */
 	"jz 39f\n"
-	"lea 160(%r9), %rdi\n"
+	/* the slice, with the callee-saved registers (untouched by the
+	 * detour: as at entry), in the slot's extension */
+	"mov -8(%rsp), %rdi\n"
+	"and 128(%r11), %rdi\n"
+	"imul 224(%r11), %rdi\n"
+	"add 216(%r11), %rdi\n"
+	"add %r11, %rdi\n"
+	"mov %ecx, 32(%rdi)\n"
+	"mov %rbx, 40(%rdi)\n"
+	"mov %rbp, 48(%rdi)\n"
+	"mov %r12, 56(%rdi)\n"
+	"mov %r13, 64(%rdi)\n"
+	"mov %r14, 72(%rdi)\n"
+	"mov %r15, 80(%rdi)\n"
+	"orw $0x1000, 10(%r9)\n" /* PK_JREC_SLICE */
+	"lea 96(%rdi), %rdi\n"
 	"lea 88(%rsp), %rsi\n"
 	"rep movsb\n"
-	"39: mov 152(%r9), %rcx\n"
+	"39: mov -8(%rsp), %rcx\n"
 	"lea 1(%rcx), %rcx\n"
-	"mov %rcx, (%r9)\n"
+	"mov %rcx, (%r9)\n" /* published: seq = pos + 1 */
 	"mov %r9, %r10\n"
 	"jmp 8f\n"
-	"38: movl $0x20000000, 144(%r9)\n" /* PK_JREC_VOID, then the trap */
-	"mov 152(%r9), %rcx\n"
+	"38: movw $0x2000, 10(%r9)\n" /* PK_JREC_VOID, then the trap */
+	"mov -8(%rsp), %rcx\n"
 	"lea 1(%rcx), %rcx\n"
 	"mov %rcx, (%r9)\n"
 	"7: xor %r10d, %r10d\n" /* no record */

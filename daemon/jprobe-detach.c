@@ -110,6 +110,10 @@ static int unmap_ring(struct pk_jprobes *j, const pid_t *tids, size_t n)
 		if (err < 0)
 			return err;
 	}
+	/* a thread waiting for room gives up at once (and takes the trap,
+	 * a no-op by now) */
+	if (j->ring)
+		__atomic_store_n((uint64_t *)(j->ring + PK_JRING_SPIN), 0, __ATOMIC_RELEASE);
 	/* a thread between loading the ring pointer and publishing its
 	 * record still writes into the ring: step it out of there, else keep
 	 * the ring mapped */

@@ -28,6 +28,9 @@
 #define PK_JRING_SITEMASK 192     /* its entries - 1 (4 more follow, for probing) */
 #define PK_JRING_WALKROOM 200     /* bytes of return addresses a record takes */
 #define PK_JRING_WALKTRUNC 208    /* 1: a walk out of room is a truncated chain */
+#define PK_JRING_EXTOFF 216       /* the slots' extensions: their offset in the ring ... */
+#define PK_JRING_EXTSZ 224        /* ... and the size of one */
+#define PK_JRING_SPIN 232         /* TRAP_SLOW: pause loops a full ring is waited */
 #define PK_JRING_TAIL 320         /* records consumed (perfkitd writes it) */
 #define PK_JRING_NESTED 384       /* nested calls counted instead of recorded */
 #define PK_JRING_NRANGES 448      /* ranges of nesting code (0: none) ... */
@@ -37,29 +40,47 @@
 #define PK_JRING_MAXRANGES 16
 #define PK_JRING_SLOTS 4096       /* first slot */
 
-/* Record (one slot); offsets hard-coded in the template too. */
+/*
+ * Record (one slot; offsets hard-coded in the template too): one line
+ * holds what a call whose stack the detour walked needs, and the chain of
+ * return addresses follows it (the record's return address is its
+ * first), so that such a record costs its thread and perfkitd one or two
+ * cache lines.  What few calls need (a third argument, *arg0, the entry
+ * time) and a stack slice with the registers to unwind it go to the
+ * slot's extension, in an area of its own (PK_JRING_EXTOFF), written
+ * only then.
+ */
 struct pk_jrec {
 	uint64_t seq;             /* pos + 1 when written (| PK_JREC_TAKEN:
 				     read in place at a trap) */
-	uint32_t probe, tid;
-	uint64_t tcb, t0, t1;
-	uint64_t args[3];
-	uint64_t ret, out0, rsp, ret_addr;
-	uint64_t rbx, rbp, r12, r13, r14, r15;
-	uint32_t stack_len, pad;  /* bytes of slice, or PK_JREC_* flags */
-	uint64_t pad2;            /* the detour's scratch */
-	/* uint8_t stack[] at PK_JREC_STACK: the slice, or the chain */
+	uint16_t probe, kind;     /* kind: PK_JREC_* flags, the chain's length */
+	uint32_t tid;
+	uint64_t t0;              /* the entry's time stamp counter, else the return's */
+	uint64_t a0, a1, ret;
+	uint64_t rsp;             /* at entry: where ret_addr is */
+	uint64_t ret_addr;        /* the chain's first */
+	/* uint64_t chain[] follows */
 };
-#define PK_JREC_STACK 160
-/* stack_len: a chain of return addresses (their count in the low bits)
+#define PK_JREC_CHAIN_AT 56
+struct pk_jext {
+	uint64_t a2, out0, t1, tcb;
+	uint32_t slice_len, pad;
+	uint64_t rbx, rbp, r12, r13, r14, r15, pad2;
+	/* uint8_t slice[] at PK_JEXT_SLICE */
+};
+#define PK_JEXT_SLICE 96
+/* kind: a chain of return addresses (their count in the low bits)
  * walked by the detour through the site table, ending at the outermost
- * frame (COMPLETE) or at the walk's room; VOID: no call (a deep stack
- * whose walk failed: the call takes the trap) */
+ * frame (COMPLETE) or at the walk's room; SLICE: the stack slice is in
+ * the extension; EXT: so are a2, out0, t1 and tcb; VOID: no call (a deep
+ * stack whose walk failed: the call takes the trap) */
 #define PK_JREC_TAKEN (1ull << 62)
-#define PK_JREC_CHAIN 0x80000000u
-#define PK_JREC_COMPLETE 0x40000000u
-#define PK_JREC_VOID 0x20000000u
-#define PK_JREC_COUNT 0xffffu
+#define PK_JREC_CHAIN 0x8000u
+#define PK_JREC_COMPLETE 0x4000u
+#define PK_JREC_VOID 0x2000u
+#define PK_JREC_SLICE 0x1000u
+#define PK_JREC_EXT 0x0800u
+#define PK_JREC_COUNT 0x00ffu
 
 /* A site table entry (16 bytes, hard-coded in the template): the unwind
  * rule of the caller's frame at return address key */
@@ -93,9 +114,13 @@ struct pk_jprobes {
 				      injection and memory access only */
 	struct pk_jprobe *v;
 	size_t n, cap;
-	unsigned ring_slots, stack_bytes, recsz;
+	unsigned ring_slots, stack_bytes, recsz, extsz;
+	uint64_t ext_off;          /* the extensions' offset in the ring */
 	unsigned sites, walk_max;  /* site table entries (0: none), chain room */
 	int walk_trunc;
+	unsigned full_wait_us;      /* pk_jprobe_config's */
+	pk_jprobe_peek peek;        /* pk_jprobes_set_peek's */
+	void *peek_ctx;
 	uint64_t sites_off;        /* the table's offset in the ring */
 	int count_nested;
 	uint64_t ring_size;
@@ -165,9 +190,12 @@ uint64_t pk_jring_nested(const struct pk_jprobes *j);
 void pk_jring_set_ranges(struct pk_jprobes *j);
 /* Tell the producers how far perfkitd has consumed (j->tail). */
 void pk_jring_publish_tail(struct pk_jprobes *j);
-/* Fill ev's stack from record r (slice or chain); -1: a void record, or
- * a length that cannot be. */
-int pk_jrec_stack(const struct pk_jprobes *j, const struct pk_jrec *r, struct pk_jprobe_event *ev);
+/* The stack of record r into ev (the chain, or the slice and the
+ * registers to unwind it) and what its extension holds (args[2], out0,
+ * tcb; the return's time stamp counter into *t1, else r's own); -1: a
+ * void record, or a length that cannot be. */
+int pk_jrec_read(const struct pk_jprobes *j, const struct pk_jrec *r, struct pk_jprobe_event *ev,
+		 uint64_t *t1);
 uint64_t pk_jtsc(void);
 
 #endif

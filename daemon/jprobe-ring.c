@@ -110,6 +110,25 @@ static void main_stack(pid_t pid, uint64_t *lo, uint64_t *hi)
 	free(w);
 }
 
+/* Pause loops in us microseconds, as this CPU runs them (the target's
+ * runs the same instruction). */
+static uint64_t pauses_in(unsigned us)
+{
+	struct timespec a, b;
+	uint64_t ns;
+
+	if (!us)
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	for (int i = 0; i < 4096; i++)
+		__builtin_ia32_pause();
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	ns = (uint64_t)(b.tv_sec - a.tv_sec) * 1000000000u + (uint64_t)b.tv_nsec - (uint64_t)a.tv_nsec;
+	if (!ns)
+		ns = 1;
+	return (uint64_t)us * 1000u * 4096u / ns;
+}
+
 /*
  * Create and map the ring.  The memfd's name is written into the last
  * bytes of the first detour page (readable, still unused).
@@ -122,7 +141,7 @@ int pk_jring_map(struct pk_jprobes *j, pid_t tid)
 
 	err = pk_probes_write(j->inj, name_at, ring_name, sizeof(ring_name));
 	if (err == 0)
-		err = pk_inject_shared(j->inj, tid, name_at, j->ring_size, &addr, &m);
+		err = pk_inject_shared(j->inj, tid, name_at, j->ring_size, j->ext_off, &addr, &m);
 	if (err < 0)
 		return err;
 	j->ring = m;
@@ -133,6 +152,9 @@ int pk_jring_map(struct pk_jprobes *j, pid_t tid)
 	*(uint64_t *)(j->ring + PK_JRING_RECSZ) = j->recsz;
 	*(uint64_t *)(j->ring + PK_JRING_TIDOFF) = j->tid_offset > 0 ? (uint64_t)j->tid_offset : 0;
 	*(uint64_t *)(j->ring + PK_JRING_STACKLEN) = j->stack_bytes;
+	*(uint64_t *)(j->ring + PK_JRING_EXTOFF) = j->ext_off;
+	*(uint64_t *)(j->ring + PK_JRING_EXTSZ) = j->extsz;
+	*(uint64_t *)(j->ring + PK_JRING_SPIN) = pauses_in(j->full_wait_us);
 	*(uint64_t *)(j->ring + PK_JRING_MSLO) = lo;
 	*(uint64_t *)(j->ring + PK_JRING_MSHI) = hi;
 	if (j->sites) {
@@ -141,7 +163,7 @@ int pk_jring_map(struct pk_jprobes *j, pid_t tid)
 		*(uint64_t *)(j->ring + PK_JRING_WALKTRUNC) = j->walk_trunc ? 1 : 0;
 		*(uint64_t *)(j->ring + PK_JRING_SITES) = j->sites_off;
 	}
-	memcpy(j->ring + PK_JRING_MAGIC, "pkjring2", 8);
+	memcpy(j->ring + PK_JRING_MAGIC, "pkjring3", 8);
 	/* a new memfd reads as zeros: every seq is 0 (no record), and the
 	 * slots' pages stay untouched until a record is written there */
 	*(uint64_t *)(j->ring + PK_JRING_TAIL) = 0;
@@ -304,25 +326,52 @@ uint64_t pk_jprobes_ring_tail(const struct pk_jprobes *j)
 	return j && j->ring ? j->tail : 0;
 }
 
-int pk_jrec_stack(const struct pk_jprobes *j, const struct pk_jrec *r, struct pk_jprobe_event *ev)
+int pk_jrec_read(const struct pk_jprobes *j, const struct pk_jrec *r, struct pk_jprobe_event *ev,
+		 uint64_t *t1)
 {
-	uint32_t len = r->stack_len;
+	uint32_t kind = r->kind, n;
+	const struct pk_jext *x = NULL;
 
-	ev->stack = (const uint8_t *)r + PK_JREC_STACK;
+	*t1 = r->t0;
+	ev->stack = &r->ret_addr;
+	ev->stack_len = 0;
 	ev->chain = ev->chain_complete = 0;
-	if (len & PK_JREC_CHAIN) {
-		/* the target wrote this: never trust a length */
-		if ((len & PK_JREC_COUNT) > j->walk_max || (len & ~(PK_JREC_CHAIN | PK_JREC_COMPLETE |
-								   PK_JREC_COUNT)))
+	/* the target wrote this: never trust a length */
+	if (kind & (PK_JREC_VOID | ~(PK_JREC_CHAIN | PK_JREC_COMPLETE | PK_JREC_SLICE | PK_JREC_EXT |
+				   PK_JREC_COUNT)))
+		return -1;
+	if (kind & (PK_JREC_SLICE | PK_JREC_EXT)) {
+		size_t idx = (size_t)((const uint8_t *)r - (j->ring + PK_JRING_SLOTS)) / j->recsz;
+
+		x = (const struct pk_jext *)(j->ring + j->ext_off + idx * j->extsz);
+	}
+	if (kind & PK_JREC_EXT) {
+		ev->args[2] = x->a2;
+		ev->out0 = x->out0;
+		ev->tcb = x->tcb;
+		*t1 = x->t1;
+	}
+	if (kind & PK_JREC_CHAIN) {
+		n = kind & PK_JREC_COUNT;
+		if (n > j->walk_max || (kind & PK_JREC_SLICE))
 			return -1;
 		ev->chain = 1;
-		ev->chain_complete = !!(len & PK_JREC_COMPLETE);
-		ev->stack_len = (size_t)(len & PK_JREC_COUNT) * 8;
+		ev->chain_complete = !!(kind & PK_JREC_COMPLETE);
+		ev->stack_len = (size_t)n * 8;
 		return 0;
 	}
-	if (len > j->stack_bytes)
-		return -1;
-	ev->stack_len = len;
+	if (kind & PK_JREC_SLICE) {
+		if (x->slice_len > j->stack_bytes)
+			return -1;
+		ev->stack = (const uint8_t *)x + PK_JEXT_SLICE;
+		ev->stack_len = x->slice_len;
+		ev->rbx = x->rbx;
+		ev->rbp = x->rbp;
+		ev->r12 = x->r12;
+		ev->r13 = x->r13;
+		ev->r14 = x->r14;
+		ev->r15 = x->r15;
+	}
 	return 0;
 }
 
@@ -376,6 +425,12 @@ int pk_jprobes_site_put(struct pk_jprobes *j, uint64_t ra, const struct pk_unwin
 	return -1;
 }
 
+void pk_jprobes_set_peek(struct pk_jprobes *j, pk_jprobe_peek hook, void *ctx)
+{
+	j->peek = hook;
+	j->peek_ctx = ctx;
+}
+
 long pk_jprobes_drain(struct pk_jprobes *j, pk_jprobe_callback cb, void *ctx, size_t max)
 {
 	long count = 0;
@@ -390,7 +445,8 @@ long pk_jprobes_drain(struct pk_jprobes *j, pk_jprobe_callback cb, void *ctx, si
 		struct pk_jrec *r = (struct pk_jrec *)(j->ring + PK_JRING_SLOTS +
 						       (j->tail & (j->ring_slots - 1)) * j->recsz);
 		struct pk_jprobe_event ev;
-		uint64_t seq = __atomic_load_n(&r->seq, __ATOMIC_ACQUIRE);
+		uint64_t seq = __atomic_load_n(&r->seq, __ATOMIC_ACQUIRE), t1;
+		const uint8_t *next;
 
 		if (seq == ((j->tail + 1) | PK_JREC_TAKEN)) { /* read at its trap */
 			j->tail++;
@@ -398,24 +454,51 @@ long pk_jprobes_drain(struct pk_jprobes *j, pk_jprobe_callback cb, void *ctx, si
 		}
 		if (seq != j->tail + 1)
 			break;
-		/* every field (no memset: this runs for every record) */
-		ev = (struct pk_jprobe_event){
-			.probe = (int)r->probe, .tid = (pid_t)r->tid, .tcb = r->tcb,
-			.time_ns = tsc_to_ns(j, rate, r->t0), .tsc = r->t0,
-			.args = { r->args[0], r->args[1], r->args[2] }, .retval = r->ret,
-			.out0 = r->out0, .ret_addr = r->ret_addr, .sp = r->rsp, .rbx = r->rbx,
-			.rbp = r->rbp, .r12 = r->r12, .r13 = r->r13, .r14 = r->r14, .r15 = r->r15,
-			.nested = nested_ret_memo(j, r->ret_addr),
-		};
-		ev.duration_ns = r->t1 >= r->t0 ? tsc_to_ns(j, rate, r->t1) - ev.time_ns : 0;
-		/* the target wrote this: a probe id out of range is not passed on */
-		j->stats.chains += (r->stack_len & PK_JREC_CHAIN) != 0;
-		if (pk_jrec_stack(j, r, &ev) < 0)
-			j->stats.voids += (r->stack_len == PK_JREC_VOID);
-		else if (cb && r->probe < j->n)
+		/* the record after the next on its way from the producer's
+		 * cache while this one is fed, and the next, there by now,
+		 * told to the look ahead */
+		next = j->ring + PK_JRING_SLOTS + ((j->tail + 2) & (j->ring_slots - 1)) * j->recsz;
+		__builtin_prefetch(next);
+		__builtin_prefetch(next + 64);
+		if (j->peek) {
+			const struct pk_jrec *n = (const struct pk_jrec *)(j->ring + PK_JRING_SLOTS +
+									   ((j->tail + 1) & (j->ring_slots - 1)) *
+										   j->recsz);
+
+			if (__atomic_load_n(&n->seq, __ATOMIC_ACQUIRE) == j->tail + 2)
+				j->peek(j->peek_ctx, n->probe, n->a0, n->ret);
+		}
+		/* every field, one by one: a compound literal is a rep stos
+		 * of the whole struct, and this runs for every record (a field
+		 * added fails the assertion: set it here); pk_jrec_read sets
+		 * the stack, and from the extension the rest */
+		_Static_assert(sizeof(ev) == 184, "every field of struct pk_jprobe_event is set below");
+		ev.probe = (int)r->probe;
+		ev.tid = (pid_t)r->tid;
+		ev.tcb = 0;
+		ev.time_ns = tsc_to_ns(j, rate, r->t0);
+		ev.duration_ns = 0;
+		ev.tsc = r->t0;
+		ev.args[0] = r->a0;
+		ev.args[1] = r->a1;
+		ev.args[2] = 0;
+		ev.retval = r->ret;
+		ev.out0 = 0;
+		ev.ret_addr = r->ret_addr;
+		ev.sp = r->rsp;
+		ev.rbx = ev.rbp = ev.r12 = ev.r13 = ev.r14 = ev.r15 = 0;
+		ev.nested = nested_ret_memo(j, r->ret_addr);
+		ev.rec = NULL;
+		j->stats.chains += (r->kind & PK_JREC_CHAIN) != 0;
+		if (pk_jrec_read(j, r, &ev, &t1) < 0) {
+			j->stats.voids += (r->kind & PK_JREC_VOID) != 0;
+		} else if (cb && r->probe < j->n) {
+			if (t1 != r->t0)
+				ev.duration_ns = t1 > r->t0 ? tsc_to_ns(j, rate, t1) - ev.time_ns : 0;
 			cb(ctx, &ev);
-		else if (r->probe >= j->n)
+		} else if (r->probe >= j->n) {
 			j->stats.corrupt++;
+		}
 		j->tail++;
 		count++;
 		/* the producers learn of the room a batch at a time: the

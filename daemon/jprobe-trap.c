@@ -32,7 +32,8 @@ static struct pk_jrec *trap_record(const struct pk_jprobes *j, uint64_t r10, int
 	struct pk_jrec *r;
 
 	if (!j->ring || !j->ring_target || r10 < j->ring_target || off < PK_JRING_SLOTS ||
-	    off >= j->ring_size || (off - PK_JRING_SLOTS) % j->recsz)
+	    off >= PK_JRING_SLOTS + (uint64_t)j->ring_slots * j->recsz ||
+	    (off - PK_JRING_SLOTS) % j->recsz)
 		return NULL;
 	idx = (off - PK_JRING_SLOTS) / j->recsz;
 	r = (struct pk_jrec *)(j->ring + off);
@@ -69,7 +70,7 @@ void pk_jprobes_trap_release(struct pk_jprobes *j, const struct pk_jprobe_event 
 int pk_jprobes_trap_event(struct pk_jprobes *j, pid_t tid, const struct user_regs_struct *regs,
 			  struct pk_jprobe_event *ev)
 {
-	uint64_t at = regs->rip - 1;
+	uint64_t at = regs->rip - 1, t1;
 
 	for (size_t i = 0; i < j->n; i++) {
 		const struct pk_jprobe *pr = &j->v[i];
@@ -108,14 +109,12 @@ int pk_jprobes_trap_event(struct pk_jprobes *j, pid_t tid, const struct user_reg
 			ev->tsc = pk_jtsc();
 		if (at_return && !(pr->flags & PK_JPROBE_TRAP_SLOW))
 			ev->rec = trap_record(j, regs->r10, (int)i, ev->sp);
-		if (ev->rec && pk_jrec_stack(j, ev->rec, ev) < 0)
+		if (ev->rec && pk_jrec_read(j, ev->rec, ev, &t1) < 0)
 			ev->rec = NULL;
-		if (ev->rec) {
-			ev->out0 = ((const struct pk_jrec *)ev->rec)->out0;
-		} else if (at_return && (pr->flags & PK_JPROBE_OUT_ARG0) && regs->rax == 0 &&
-			   pk_probes_read(j->inj, ev->args[0], &ev->out0, 8) < 0) {
+		/* a record brought out0 along (its extension); else it is read now */
+		if (!ev->rec && at_return && (pr->flags & PK_JPROBE_OUT_ARG0) && regs->rax == 0 &&
+		    pk_probes_read(j->inj, ev->args[0], &ev->out0, 8) < 0)
 			ev->out0 = 0;
-		}
 		return (int)i;
 	}
 	return -1;

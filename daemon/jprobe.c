@@ -52,18 +52,28 @@ struct pk_jprobes *pk_jprobes_new(pid_t pid, const struct pk_jprobe_config *cfg)
 	j->pid = pid;
 	j->ring_slots = slots;
 	j->stack_bytes = stack;
-	j->recsz = (PK_JREC_STACK + stack + 63u) & ~63u;
-	j->ring_size = PK_JRING_SLOTS + (uint64_t)slots * j->recsz;
 	j->count_nested = cfg && cfg->count_nested;
+	j->full_wait_us = cfg ? cfg->full_wait_us : 0;
 	if (cfg && cfg->sites && (cfg->sites & (cfg->sites - 1)) == 0 && cfg->walk_max &&
-	    cfg->walk_max <= stack / 8) {
+	    cfg->walk_max <= stack / 8 && cfg->walk_max <= PK_JREC_COUNT) {
 		j->sites = cfg->sites;
 		j->walk_max = cfg->walk_max;
 		j->walk_trunc = cfg->walk_trunc;
+	}
+	/* the records, with room for the chain after the first line; the
+	 * site table; then the extensions (jprobe-int.h), last: the rest is
+	 * in memory from the start, they only as slices and rare fields
+	 * first reach each page */
+	j->recsz = (PK_JREC_CHAIN_AT + j->walk_max * 8u + 63u) & ~63u;
+	j->extsz = (PK_JEXT_SLICE + stack + 63u) & ~63u;
+	j->ring_size = PK_JRING_SLOTS + (uint64_t)slots * j->recsz;
+	if (j->sites) {
 		j->sites_off = j->ring_size;
 		j->ring_size += (uint64_t)(j->sites + PK_JSITE_PROBES) * sizeof(struct pk_jsite);
-		j->ring_size = (j->ring_size + PK_JPAGE - 1) & ~(uint64_t)(PK_JPAGE - 1);
 	}
+	j->ext_off = (j->ring_size + PK_JPAGE - 1) & ~(uint64_t)(PK_JPAGE - 1);
+	j->ring_size = j->ext_off + (uint64_t)slots * j->extsz;
+	j->ring_size = (j->ring_size + PK_JPAGE - 1) & ~(uint64_t)(PK_JPAGE - 1);
 	j->tid_offset = -1;
 	j->inj = pk_probes_new(pid, no_events, NULL);
 	if (!j->inj) {
@@ -103,6 +113,8 @@ int pk_jprobe_add(struct pk_jprobes *j, uint64_t addr, uint64_t size, const char
 	for (size_t i = 0; i < j->n; i++)
 		if (j->v[i].addr == addr)
 			return (int)i;
+	if (j->n > UINT16_MAX) /* a record holds its probe in 16 bits */
+		return -E2BIG;
 	if (j->n == j->cap) {
 		size_t ncap = j->cap ? j->cap * 2 : 16;
 		struct pk_jprobe *nv = realloc(j->v, ncap * sizeof(*nv));

@@ -130,6 +130,10 @@ struct pk_jprobes;
  * new: PK_JPROBE_MAY_THROW does not refuse it); a call it makes is not
  * `nested` for the drain. */
 #define PK_JPROBE_ENTRY_ONLY 256u
+/* Also record rdx at entry (args[2]; else 0): a third argument that
+ * matters (reallocarray's size, posix_memalign's) costs the record its
+ * extension's line */
+#define PK_JPROBE_ARG2 512u
 
 #define PK_JSTACK_MAX 65536u
 
@@ -144,6 +148,11 @@ struct pk_jprobe_config {
 	int walk_trunc;            /* a walk reaching walk_max is a truncated
 				      chain (the unwinder's depth limit),
 				      else the record takes the slice */
+	unsigned full_wait_us;     /* PK_JPROBE_TRAP_SLOW: a full ring is
+				      waited for (spinning) so long before
+				      the trap: perfkitd frees room a batch
+				      at a time, sooner than a stop; 0:
+				      the trap at once */
 	int count_nested;          /* a call whose return address lies in a
 				      probed function or a detour (what
 				      pk_jprobes_nested_ret tells) is counted
@@ -267,7 +276,7 @@ struct pk_jprobe_event {
 				      orders records drained at different
 				      times (the conversion to ns is
 				      calibrated again as perfkitd runs) */
-	uint64_t args[3];          /* rdi rsi rdx at entry */
+	uint64_t args[3];          /* rdi rsi rdx at entry (rdx: PK_JPROBE_ARG2) */
 	uint64_t retval;           /* rax at return */
 	uint64_t out0;             /* PK_JPROBE_OUT_ARG0: *arg0 after return */
 	uint64_t ret_addr;         /* the caller's return address */
@@ -312,6 +321,15 @@ typedef void (*pk_jprobe_callback)(void *ctx, const struct pk_jprobe_event *ev);
  * and then drop.  Returns the number of slots consumed.
  */
 long pk_jprobes_drain(struct pk_jprobes *j, pk_jprobe_callback cb, void *ctx, size_t max);
+
+/*
+ * A look ahead for the drain's callers: while an event is handed out, the
+ * drain tells hook (when set) the probe, first argument and result of
+ * the record after it, if that one is written already, so that the
+ * caller can prefetch what it will look up for it.
+ */
+typedef void (*pk_jprobe_peek)(void *ctx, int probe, uint64_t arg0, uint64_t retval);
+void pk_jprobes_set_peek(struct pk_jprobes *j, pk_jprobe_peek hook, void *ctx);
 
 /* Slots in the ring (0: none mapped). */
 size_t pk_jprobes_ring_slots(const struct pk_jprobes *j);

@@ -225,9 +225,10 @@ int pk_inject_call(struct pk_probes *p, pid_t tid, long nr, uint64_t a0, uint64_
 	return *res < 0 && *res > -4096 ? (int)*res : 0;
 }
 
-int pk_inject_shared(struct pk_probes *p, pid_t tid, uint64_t name_at, size_t size, uint64_t *addr,
-		     void **local)
+int pk_inject_shared(struct pk_probes *p, pid_t tid, uint64_t name_at, size_t size, size_t populate,
+		     uint64_t *addr, void **local)
 {
+	int whole = populate >= size;
 	long fd = -1, at = 0, r;
 	char path[64];
 	int lfd, err;
@@ -240,16 +241,22 @@ int pk_inject_shared(struct pk_probes *p, pid_t tid, uint64_t name_at, size_t si
 	if (err == 0)
 		/* populated: no page fault when the target first writes */
 		err = pk_inject_call(p, tid, SYS_mmap, 0, size, PROT_READ | PROT_WRITE,
-				     MAP_SHARED | MAP_POPULATE, (uint64_t)fd, &at);
+				     MAP_SHARED | (whole ? MAP_POPULATE : 0), (uint64_t)fd, &at);
+	/* a part of it (Linux 5.14; else it faults in page by page) */
+	if (err == 0 && !whole && populate)
+		pk_inject_call(p, tid, SYS_madvise, (uint64_t)at, populate, MADV_POPULATE_WRITE, 0, 0, &r);
 	if (err == 0) {
 		snprintf(path, sizeof(path), "/proc/%d/fd/%ld", (int)p->pid, fd);
 		lfd = open(path, O_RDWR | O_CLOEXEC);
 		if (lfd < 0) {
 			err = -errno;
 		} else {
-			m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, lfd, 0);
+			m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | (whole ? MAP_POPULATE : 0),
+				 lfd, 0);
 			if (m == MAP_FAILED)
 				err = -errno;
+			else if (!whole && populate)
+				madvise(m, populate, MADV_POPULATE_WRITE);
 			close(lfd);
 		}
 	}

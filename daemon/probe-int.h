@@ -154,9 +154,12 @@ int pk_inject_call(struct pk_probes *p, pid_t tid, long nr, uint64_t a0, uint64_
 /* Memory shared by the target and perfkitd: a memfd named by the string
  * at name_at in the target, size bytes, mapped read-write in both (*addr
  * in the target, *local here; the descriptor is closed in the target).
- * 0, or -errno with nothing left mapped. */
-int pk_inject_shared(struct pk_probes *p, pid_t tid, uint64_t name_at, size_t size, uint64_t *addr,
-		     void **local);
+ * The first populate bytes are in memory and in both page tables at once
+ * (no page fault when the target first writes there); the rest comes
+ * page by page as it is first written.  0, or -errno with nothing left
+ * mapped. */
+int pk_inject_shared(struct pk_probes *p, pid_t tid, uint64_t name_at, size_t size, size_t populate,
+		     uint64_t *addr, void **local);
 /* Map a PROT_READ|PROT_EXEC page within +-1.5 GiB of near (0 = anywhere). */
 int pk_inject_map_page(struct pk_probes *p, pid_t tid, uint64_t near, uint64_t *addr);
 int pk_inject_unmap(struct pk_probes *p, pid_t tid, uint64_t addr, size_t len);

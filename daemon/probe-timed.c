@@ -216,7 +216,7 @@ static int map_all(struct pk_probes *p, pid_t tid)
 	name_at = p->tstubs + NAME_OFF;
 	err = pk_probes_write(p, name_at, table_name, sizeof(table_name));
 	if (err == 0)
-		err = pk_inject_shared(p, tid, name_at, TABLE_BYTES, &table, &m);
+		err = pk_inject_shared(p, tid, name_at, TABLE_BYTES, TABLE_BYTES, &table, &m);
 	if (err == 0) {
 		p->ttab = m;
 		p->ttab_addr = table;
