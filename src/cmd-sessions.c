@@ -361,6 +361,16 @@ static void show_alloc_stats(struct stat_view *sv)
 			show_line("allocator jumps", "%.0f patched", v);
 	}
 	show_count(sv, "alloc_jump_events", "ring events", "");
+	if (stat_take(sv, "alloc_walked_stacks", &v)) {
+		double u;
+
+		if (stat_take(sv, "alloc_walk_sites", &w) && stat_take(sv, "alloc_walk_unlearnable", &u))
+			show_line("walked stacks", "%.0f (in the target: %.0f frame rules learned, %.0f "
+				  "unwinds with a frame no rule describes)", v, w, u);
+		else
+			show_line("walked stacks", "%.0f (in the target)", v);
+	}
+	show_count(sv, "alloc_modules_read_ahead", "symbols read ahead", " modules (before the first allocation)");
 	if (stat_take(sv, "alloc_jump_trap_stops", &v)) {
 		/* trap mode: a call stops only when its record cannot be whole
 		 * (the ring full, a deep stack); nothing dropped */
