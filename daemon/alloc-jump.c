@@ -797,6 +797,23 @@ static void feed_event(struct alloc_inst *ai, struct alloc_jump *aj, const struc
 		note_free_addr(ai, pk_jprobe_address(aj->j, ev->probe)); /* no stack unwound */
 		f->noted = 1;
 	}
+	/* the commonest calls, straight to the tracker: a free, or an
+	 * allocation whose stack the detour walked (or a trap took) */
+	if (!ev->nested && !pk_alloc_new_in_flight(ai->alloc) &&
+	    (f->fn == PK_ALLOC_FREE ||
+	     ((f->fn == PK_ALLOC_MALLOC || f->fn == PK_ALLOC_VALLOC || f->fn == PK_ALLOC_CALLOC) &&
+	      (stack_id >= 0 || ev->chain)))) {
+		uint64_t sid = stack_id >= 0 ? (uint64_t)stack_id : 0;
+
+		if (stack_id < 0 && ev->chain)
+			sid = pk_ai_on_chain(ai, pk_jprobe_address(aj->j, ev->probe), (const uint64_t *)stack,
+					     ev->stack_len / 8);
+		if (pk_alloc_feed_plain(ai->alloc, f->fn, ev->tid ? ev->tid : ai->pid, ev->time_ns,
+					ev->ret_addr, ev->args[0], ev->args[1], ev->retval, sid)) {
+			aj->events++;
+			return;
+		}
+	}
 	event_regs(aj, ev, regs);
 	/* a free's stack is not unwound; a trap's is the live stack's copy,
 	 * taken as it is (the int3 engine's memo), since words that point into

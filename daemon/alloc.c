@@ -113,13 +113,23 @@ static void emit(struct pk_alloc *a, const struct pk_alloc_event *e)
 		a->hooks.event(a->hooks.ctx, e);
 }
 
-static void record_alloc(struct pk_alloc *a, const struct pk_probe_event *ev, int fn,
-			 uint64_t ptr, uint64_t size)
+/* Who made a call: thread, time, stack (the cookie) and call site. */
+struct caller {
+	pid_t tid;
+	uint64_t time_ns, stack_id, ret_addr;
+};
+
+static struct caller caller_of(const struct pk_probe_event *ev)
 {
-	struct pk_alloc_live l = { .ptr = ptr, .size = size, .stack_id = ev->cookie };
+	return (struct caller){ ev->tid, ev->time_ns, ev->cookie, ev->ret_addr };
+}
+
+static void record_alloc(struct pk_alloc *a, const struct caller *c, int fn, uint64_t ptr, uint64_t size)
+{
+	struct pk_alloc_live l = { .ptr = ptr, .size = size, .stack_id = c->stack_id };
 	struct pk_alloc_event e = { .is_free = 0, .fn = fn, .ptr = ptr, .size = size,
-				    .tid = ev->tid, .time_ns = ev->time_ns,
-				    .stack_id = ev->cookie, .caller = ev->ret_addr };
+				    .tid = c->tid, .time_ns = c->time_ns,
+				    .stack_id = c->stack_id, .caller = c->ret_addr };
 	struct pk_alloc_live old;
 
 	if (!ptr) {
@@ -142,12 +152,11 @@ static void record_alloc(struct pk_alloc *a, const struct pk_probe_event *ev, in
 	emit(a, &e);
 }
 
-static void record_free(struct pk_alloc *a, const struct pk_probe_event *ev, int fn,
-			uint64_t ptr)
+static void record_free(struct pk_alloc *a, const struct caller *c, int fn, uint64_t ptr)
 {
-	struct pk_alloc_event e = { .is_free = 1, .fn = fn, .ptr = ptr, .tid = ev->tid,
-				    .time_ns = ev->time_ns, .stack_id = ev->cookie,
-				    .caller = ev->ret_addr };
+	struct pk_alloc_event e = { .is_free = 1, .fn = fn, .ptr = ptr, .tid = c->tid,
+				    .time_ns = c->time_ns, .stack_id = c->stack_id,
+				    .caller = c->ret_addr };
 	struct pk_alloc_live l;
 
 	if (!ptr)
@@ -237,7 +246,9 @@ static int on_entry(struct pk_alloc *a, struct pk_probe_event *ev, const struct 
 		return 0;
 	}
 	if (fi->fn == PK_ALLOC_FREE || fi->fn == PK_ALLOC_DELETE) {
-		record_free(a, ev, fi->fn, ev->args[0]);
+		struct caller c = caller_of(ev);
+
+		record_free(a, &c, fi->fn, ev->args[0]);
 		/* libc's free calls no allocator; a non-tail delete wrapper does
 		 * (free): hold its return so that free counts as nested */
 		return fi->fn == PK_ALLOC_DELETE;
@@ -248,6 +259,7 @@ static int on_entry(struct pk_alloc *a, struct pk_probe_event *ev, const struct 
 static void on_return(struct pk_alloc *a, struct pk_probe_event *ev, const struct fn_info *fi)
 {
 	uint64_t rax = ev->retval, n = ev->args[1];
+	struct caller c;
 
 	if (ev->cookie & COOKIE_FOR_NEW) {
 		struct new_marker *m = find_marker(a, ev->tid);
@@ -255,26 +267,28 @@ static void on_return(struct pk_alloc *a, struct pk_probe_event *ev, const struc
 		if (m && m->sp > ev->entry_sp) {
 			ev->cookie = m->cookie;
 			ev->ret_addr = m->caller;
-			record_alloc(a, ev, m->fn, rax, m->size);
+			c = caller_of(ev);
+			record_alloc(a, &c, m->fn, rax, m->size);
 			drop_marker(a, m);
 		}
 		return;
 	}
+	c = caller_of(ev);
 	switch (fi->fn) {
 	case PK_ALLOC_MALLOC:
 	case PK_ALLOC_VALLOC:
-		record_alloc(a, ev, fi->fn, rax, ev->args[0]);
+		record_alloc(a, &c, fi->fn, rax, ev->args[0]);
 		break;
 	case PK_ALLOC_CALLOC:
-		record_alloc(a, ev, fi->fn, rax, ev->args[0] * ev->args[1]);
+		record_alloc(a, &c, fi->fn, rax, ev->args[0] * ev->args[1]);
 		break;
 	case PK_ALLOC_MEMALIGN:
-		record_alloc(a, ev, fi->fn, rax, ev->args[1]);
+		record_alloc(a, &c, fi->fn, rax, ev->args[1]);
 		break;
 	case PK_ALLOC_PVALLOC: {
 		uint64_t pg = 4096, sz = ev->args[0] ? (ev->args[0] + pg - 1) & ~(pg - 1) : pg;
 
-		record_alloc(a, ev, fi->fn, rax, sz);
+		record_alloc(a, &c, fi->fn, rax, sz);
 		break;
 	}
 	case PK_ALLOC_REALLOCARRAY:
@@ -286,14 +300,14 @@ static void on_return(struct pk_alloc *a, struct pk_probe_event *ev, const struc
 		/* fall through */
 	case PK_ALLOC_REALLOC:
 		if (ev->args[0] == 0) {
-			record_alloc(a, ev, fi->fn, rax, n);
+			record_alloc(a, &c, fi->fn, rax, n);
 		} else if (n == 0 && rax == 0) {
-			record_free(a, ev, fi->fn, ev->args[0]); /* realloc(p, 0) */
+			record_free(a, &c, fi->fn, ev->args[0]); /* realloc(p, 0) */
 		} else if (rax == 0) {
 			a->stats.failed_allocs++; /* the old block is untouched */
 		} else {
-			record_free(a, ev, fi->fn, ev->args[0]);
-			record_alloc(a, ev, fi->fn, rax, n);
+			record_free(a, &c, fi->fn, ev->args[0]);
+			record_alloc(a, &c, fi->fn, rax, n);
 		}
 		break;
 	case PK_ALLOC_POSIX_MEMALIGN: {
@@ -304,7 +318,7 @@ static void on_return(struct pk_alloc *a, struct pk_probe_event *ev, const struc
 		if (rax != 0 || (!a->feeding && pk_probes_read(a->probes, ev->args[0], &ptr, 8) < 0))
 			a->stats.failed_allocs++;
 		else
-			record_alloc(a, ev, fi->fn, ptr, ev->args[2]);
+			record_alloc(a, &c, fi->fn, ptr, ev->args[2]);
 		break;
 	}
 	default:
@@ -389,6 +403,35 @@ int pk_alloc_feed_call(struct pk_alloc *a, int fn, uint64_t module_start, uint64
 	on_return(a, ev, &fi);
 	a->feeding = 0;
 	return 1;
+}
+
+int pk_alloc_new_in_flight(const struct pk_alloc *a)
+{
+	return a->nmarkers != 0;
+}
+
+int pk_alloc_feed_plain(struct pk_alloc *a, int fn, pid_t tid, uint64_t time_ns, uint64_t ret_addr,
+			uint64_t arg0, uint64_t arg1, uint64_t retval, uint64_t stack_id)
+{
+	struct caller c = { tid, time_ns, stack_id, ret_addr };
+
+	if (a->nmarkers)
+		return 0;
+	switch (fn) {
+	case PK_ALLOC_MALLOC:
+	case PK_ALLOC_VALLOC:
+		record_alloc(a, &c, fn, retval, arg0);
+		return 1;
+	case PK_ALLOC_CALLOC:
+		record_alloc(a, &c, fn, retval, arg0 * arg1);
+		return 1;
+	case PK_ALLOC_FREE:
+		c.stack_id = 0; /* a free's own stack is not recorded */
+		record_free(a, &c, fn, arg0);
+		return 1;
+	default:
+		return 0;
+	}
 }
 
 int pk_alloc_add_function_sized(struct pk_alloc *a, const char *name, uint64_t addr,

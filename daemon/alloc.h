@@ -158,6 +158,18 @@ int pk_alloc_feed_call(struct pk_alloc *a, int fn, uint64_t module_start, uint64
 		       struct pk_probe_event *ev, uint64_t out0);
 
 /*
+ * The same for the commonest calls, without the event: the outermost
+ * (not nested) return of malloc, valloc or calloc whose stack is known
+ * (stack_id), or a free (its stack is not recorded), while no operator
+ * new is in flight (pk_alloc_new_in_flight: its marker would claim the
+ * malloc).  1 when taken, with the same effects as pk_alloc_feed_call;
+ * 0 for any other call (feed it with pk_alloc_feed_call).
+ */
+int pk_alloc_feed_plain(struct pk_alloc *a, int fn, pid_t tid, uint64_t time_ns, uint64_t ret_addr,
+			uint64_t arg0, uint64_t arg1, uint64_t retval, uint64_t stack_id);
+int pk_alloc_new_in_flight(const struct pk_alloc *a);
+
+/*
  * Find the allocator functions of every ELF file mapped in process pid
  * (/proc/PID/maps, files read through /proc/PID/root) and register them
  * with pk_alloc_add_function.  Needs no thread stopped.  Returns the number
