@@ -797,10 +797,10 @@ static void feed_event(struct alloc_inst *ai, struct alloc_jump *aj, const struc
 		note_free_addr(ai, pk_jprobe_address(aj->j, ev->probe)); /* no stack unwound */
 		f->noted = 1;
 	}
-	/* the commonest calls, straight to the tracker: a free, or an
-	 * allocation whose stack the detour walked (or a trap took) */
+	/* the commonest calls, straight to the tracker: a free or delete,
+	 * or an allocation whose stack the detour walked (or a trap took) */
 	if (!ev->nested && !pk_alloc_new_in_flight(ai->alloc) &&
-	    (f->fn == PK_ALLOC_FREE ||
+	    (f->fn == PK_ALLOC_FREE || f->fn == PK_ALLOC_DELETE ||
 	     ((f->fn == PK_ALLOC_MALLOC || f->fn == PK_ALLOC_VALLOC || f->fn == PK_ALLOC_CALLOC) &&
 	      (stack_id >= 0 || ev->chain)))) {
 		uint64_t sid = stack_id >= 0 ? (uint64_t)stack_id : 0;

@@ -426,6 +426,7 @@ int pk_alloc_feed_plain(struct pk_alloc *a, int fn, pid_t tid, uint64_t time_ns,
 		record_alloc(a, &c, fn, retval, arg0 * arg1);
 		return 1;
 	case PK_ALLOC_FREE:
+	case PK_ALLOC_DELETE:
 		c.stack_id = 0; /* a free's own stack is not recorded */
 		record_free(a, &c, fn, arg0);
 		return 1;

@@ -160,7 +160,7 @@ int pk_alloc_feed_call(struct pk_alloc *a, int fn, uint64_t module_start, uint64
 /*
  * The same for the commonest calls, without the event: the outermost
  * (not nested) return of malloc, valloc or calloc whose stack is known
- * (stack_id), or a free (its stack is not recorded), while no operator
+ * (stack_id), or a free or delete (its stack is not recorded), while no operator
  * new is in flight (pk_alloc_new_in_flight: its marker would claim the
  * malloc).  1 when taken, with the same effects as pk_alloc_feed_call;
  * 0 for any other call (feed it with pk_alloc_feed_call).

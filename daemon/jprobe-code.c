@@ -70,7 +70,9 @@ _Static_assert(offsetof(struct pk_jext, t1) == 16 && offsetof(struct pk_jext, tc
 	       offsetof(struct pk_jext, slice_len) == 32 && offsetof(struct pk_jext, rbx) == 40 &&
 	       offsetof(struct pk_jext, r15) == 80 && sizeof(struct pk_jext) == PK_JEXT_SLICE,
 	       "extension layout");
-_Static_assert(PK_JRING_EXTOFF == 216 && PK_JRING_EXTSZ == 224 && PK_JRING_SPIN == 232, "ring header");
+_Static_assert(PK_JRING_EXTOFF == 216 && PK_JRING_EXTSZ == 224 && PK_JRING_SPIN == 232 &&
+	       PK_JRING_NCOUNT == 472 && PK_JRING_RANGES + 16 * PK_JRING_MAXRANGES <= PK_JRING_SLOTS,
+	       "ring header");
 
 __asm__(
 	".pushsection .rodata\n"
@@ -143,7 +145,19 @@ __asm__(
 	"dec %ecx\n"
 	"jnz 40b\n"
 	"jmp 41f\n"
-	"43: lock incq 384(%r11)\n"
+	/* ... in a range after the first PK_JRING_NCOUNT, an entry-only
+	 * function's (operator new: perfkitd gives the call new's stack):
+	 * recorded without a stack (exact mode; the lossy one may lose new's
+	 * record, and this call then needs its own) */
+	"43: mov 448(%r11), %r8d\n"
+	"sub %ecx, %r8d\n"
+	"cmp 472(%r11), %r8\n"
+	"jb 48f\n"
+	"testb $64, pk_jd_flags(%rip)\n" /* PK_JPROBE_TRAP_SLOW */
+	"jz 41f\n"
+	"xor %r10d, %r10d\n"
+	"jmp 15f\n"
+	"48: lock incq 384(%r11)\n"
 	"mov $1, %r10d\n"
 	"jmp 8f\n"
 	"41:\n"

@@ -36,8 +36,11 @@
 #define PK_JRING_NRANGES 448      /* ranges of nesting code (0: none) ... */
 #define PK_JRING_RANGES_LO 456    /* ... the lowest start and the highest end */
 #define PK_JRING_RANGES_HI 464
+#define PK_JRING_NCOUNT 472       /* the first ranges, nesting: a call counted; the
+				     rest, entry-only functions: a call recorded
+				     without its stack (exact mode) */
 #define PK_JRING_RANGES 512       /* ... [start, end) pairs, PK_JRING_MAXRANGES */
-#define PK_JRING_MAXRANGES 16
+#define PK_JRING_MAXRANGES 64        /* (512 + 64 * 16 < PK_JRING_SLOTS) */
 #define PK_JRING_SLOTS 4096       /* first slot */
 
 /*

@@ -235,7 +235,7 @@ static uint64_t tsc_to_ns(const struct pk_jprobes *j, double rate, uint64_t tsc)
 void pk_jring_set_ranges(struct pk_jprobes *j)
 {
 	uint64_t *r = (uint64_t *)(j->ring + PK_JRING_RANGES), lo, hi;
-	size_t n = 0;
+	size_t n = 0, counted;
 
 	if (!j->ring || !j->count_nested)
 		return;
@@ -251,6 +251,16 @@ void pk_jring_set_ranges(struct pk_jprobes *j)
 			r[2 * (n - 1)] = j->v[i].addr;
 			r[2 * (n - 1) + 1] = j->v[i].addr + j->v[i].size;
 		}
+	/* then, as room allows, the entry-only functions: a call from
+	 * operator new is recorded without a stack, new's own record giving
+	 * it (alloc.c's marker); the stack walk would be wasted */
+	counted = n;
+	for (size_t i = 0; i < j->n && counted <= PK_JRING_MAXRANGES; i++)
+		if (j->v[i].size && (j->v[i].flags & PK_JPROBE_ENTRY_ONLY) && n < PK_JRING_MAXRANGES) {
+			r[2 * n] = j->v[i].addr;
+			r[2 * n + 1] = j->v[i].addr + j->v[i].size;
+			n++;
+		}
 	lo = hi = 0;
 	for (size_t i = 0; i < n && i < PK_JRING_MAXRANGES; i++) {
 		if (!i || r[2 * i] < lo)
@@ -262,7 +272,8 @@ void pk_jring_set_ranges(struct pk_jprobes *j)
 	 * nested call: it is recorded, and perfkitd counts it as nested */
 	*(uint64_t *)(j->ring + PK_JRING_RANGES_LO) = lo;
 	*(uint64_t *)(j->ring + PK_JRING_RANGES_HI) = hi;
-	*(uint64_t *)(j->ring + PK_JRING_NRANGES) = n <= PK_JRING_MAXRANGES ? n : 0;
+	*(uint64_t *)(j->ring + PK_JRING_NCOUNT) = counted;
+	*(uint64_t *)(j->ring + PK_JRING_NRANGES) = counted <= PK_JRING_MAXRANGES ? n : 0;
 }
 
 uint64_t pk_jring_nested(const struct pk_jprobes *j)
