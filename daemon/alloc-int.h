@@ -23,7 +23,5 @@ int pk_live_put(struct pk_live_table *t, const struct pk_alloc_live *e, struct p
 /* Remove ptr; returns 1 and fills *out when it was live, 0 otherwise. */
 int pk_live_take(struct pk_live_table *t, uint64_t ptr, struct pk_alloc_live *out);
 const struct pk_alloc_live *pk_live_find(const struct pk_live_table *t, uint64_t ptr);
-/* Start loading the slot where ptr's probe begins. */
-void pk_live_prefetch(const struct pk_live_table *t, uint64_t ptr);
 
 #endif

@@ -949,23 +949,6 @@ static int jump_trap_pending(struct alloc_inst *ai, pid_t tid)
 	return pk_jprobes_trap_event(aj->j, tid, &regs, &ev) >= 0 && pk_sigtrap_pending(ai->pid, tid);
 }
 
-/* The direct drain's look ahead: the live-table slot of the block the
- * next record frees or returns. */
-static void feed_peek(void *ctx, int probe, uint64_t arg0, uint64_t retval)
-{
-	struct alloc_inst *ai = ctx;
-	struct alloc_jump *aj = aj_of(ai);
-	int fn;
-
-	if ((size_t)probe >= aj->nfns)
-		return;
-	fn = aj->fns[probe].fn;
-	if (fn == PK_ALLOC_FREE || fn == PK_ALLOC_DELETE || fn == PK_ALLOC_REALLOC)
-		pk_alloc_prefetch(ai->alloc, arg0);
-	if (fn != PK_ALLOC_FREE && fn != PK_ALLOC_DELETE)
-		pk_alloc_prefetch(ai->alloc, retval);
-}
-
 /* The direct drain's callback: a record fed where it lies in the ring. */
 static void feed_in_ring(void *ctx, const struct pk_jprobe_event *ev)
 {
@@ -999,7 +982,6 @@ static void drain(struct alloc_inst *ai, struct alloc_jump *aj, int hold_back)
 	pthread_mutex_lock(&aj->mu);
 	/* what the drain thread staged meanwhile, and a trapped call,
 	 * come before what is still in the ring */
-	pk_jprobes_set_peek(aj->j, feed_peek, ai);
 	while (!f.stop && !aj->nparked && !aj->in.n && left) {
 		long got = pk_jprobes_drain(aj->j, feed_in_ring, &f, left < 1024 ? left : 1024);
 
@@ -1008,7 +990,6 @@ static void drain(struct alloc_inst *ai, struct alloc_jump *aj, int hold_back)
 		if (!hold_back)
 			left -= (size_t)got;
 	}
-	pk_jprobes_set_peek(aj->j, NULL, NULL);
 	pthread_mutex_unlock(&aj->mu);
 out:
 	__atomic_store_n(&aj->backlog, pk_hq_bytes(&aj->hq), __ATOMIC_RELAXED);

@@ -73,12 +73,6 @@ const struct pk_alloc_live *pk_live_find(const struct pk_live_table *t, uint64_t
 	return NULL;
 }
 
-void pk_live_prefetch(const struct pk_live_table *t, uint64_t ptr)
-{
-	if (t->cap && ptr)
-		__builtin_prefetch(&t->v[hash_ptr(ptr, t->cap)], 1);
-}
-
 int pk_live_take(struct pk_live_table *t, uint64_t ptr, struct pk_alloc_live *out)
 {
 	const struct pk_alloc_live *f = pk_live_find(t, ptr);

@@ -499,11 +499,6 @@ const struct pk_alloc_live *pk_alloc_live_find(const struct pk_alloc *a, uint64_
 	return pk_live_find(&a->live, ptr);
 }
 
-void pk_alloc_prefetch(const struct pk_alloc *a, uint64_t ptr)
-{
-	pk_live_prefetch(&a->live, ptr);
-}
-
 void pk_alloc_thread_exit(struct pk_alloc *a, pid_t tid)
 {
 	struct new_marker *m = find_marker(a, tid);

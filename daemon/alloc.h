@@ -191,8 +191,6 @@ size_t pk_alloc_live_foreach(const struct pk_alloc *a,
 
 /* The live allocation at ptr, or NULL. */
 const struct pk_alloc_live *pk_alloc_live_find(const struct pk_alloc *a, uint64_t ptr);
-/* A call on ptr is coming: start loading its place in the live table. */
-void pk_alloc_prefetch(const struct pk_alloc *a, uint64_t ptr);
 
 /* Thread tid exited: use this instead of pk_probes_thread_exit. */
 void pk_alloc_thread_exit(struct pk_alloc *a, pid_t tid);

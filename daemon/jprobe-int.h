@@ -122,8 +122,6 @@ struct pk_jprobes {
 	unsigned sites, walk_max;  /* site table entries (0: none), chain room */
 	int walk_trunc;
 	unsigned full_wait_us;      /* pk_jprobe_config's */
-	pk_jprobe_peek peek;        /* pk_jprobes_set_peek's */
-	void *peek_ctx;
 	uint64_t sites_off;        /* the table's offset in the ring */
 	int count_nested;
 	uint64_t ring_size;

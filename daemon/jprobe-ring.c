@@ -436,12 +436,6 @@ int pk_jprobes_site_put(struct pk_jprobes *j, uint64_t ra, const struct pk_unwin
 	return -1;
 }
 
-void pk_jprobes_set_peek(struct pk_jprobes *j, pk_jprobe_peek hook, void *ctx)
-{
-	j->peek = hook;
-	j->peek_ctx = ctx;
-}
-
 long pk_jprobes_drain(struct pk_jprobes *j, pk_jprobe_callback cb, void *ctx, size_t max)
 {
 	long count = 0;
@@ -465,20 +459,11 @@ long pk_jprobes_drain(struct pk_jprobes *j, pk_jprobe_callback cb, void *ctx, si
 		}
 		if (seq != j->tail + 1)
 			break;
-		/* the record after the next on its way from the producer's
-		 * cache while this one is fed, and the next, there by now,
-		 * told to the look ahead */
-		next = j->ring + PK_JRING_SLOTS + ((j->tail + 2) & (j->ring_slots - 1)) * j->recsz;
+		/* the next record on its way from the producer's cache while
+		 * this one is fed */
+		next = j->ring + PK_JRING_SLOTS + ((j->tail + 1) & (j->ring_slots - 1)) * j->recsz;
 		__builtin_prefetch(next);
 		__builtin_prefetch(next + 64);
-		if (j->peek) {
-			const struct pk_jrec *n = (const struct pk_jrec *)(j->ring + PK_JRING_SLOTS +
-									   ((j->tail + 1) & (j->ring_slots - 1)) *
-										   j->recsz);
-
-			if (__atomic_load_n(&n->seq, __ATOMIC_ACQUIRE) == j->tail + 2)
-				j->peek(j->peek_ctx, n->probe, n->a0, n->ret);
-		}
 		/* every field, one by one: a compound literal is a rep stos
 		 * of the whole struct, and this runs for every record (a field
 		 * added fails the assertion: set it here); pk_jrec_read sets

@@ -322,15 +322,6 @@ typedef void (*pk_jprobe_callback)(void *ctx, const struct pk_jprobe_event *ev);
  */
 long pk_jprobes_drain(struct pk_jprobes *j, pk_jprobe_callback cb, void *ctx, size_t max);
 
-/*
- * A look ahead for the drain's callers: while an event is handed out, the
- * drain tells hook (when set) the probe, first argument and result of
- * the record after it, if that one is written already, so that the
- * caller can prefetch what it will look up for it.
- */
-typedef void (*pk_jprobe_peek)(void *ctx, int probe, uint64_t arg0, uint64_t retval);
-void pk_jprobes_set_peek(struct pk_jprobes *j, pk_jprobe_peek hook, void *ctx);
-
 /* Slots in the ring (0: none mapped). */
 size_t pk_jprobes_ring_slots(const struct pk_jprobes *j);
 
