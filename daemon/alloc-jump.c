@@ -47,11 +47,12 @@
  *             there, never blocking); shown as "alloc_ring_drops" and on
  *             stderr.  trap (the default): a call whose record cannot be
  *             whole (the ring full, or a stack deeper than the slice)
- *             stops at its detour's int3 instead (PK_JPROBE_TRAP_SLOW);
- *             jump_trap takes it from the stopped thread into the records,
- *             and with the ring full feeds what was taken before the
- *             thread goes on: the producers wait for perfkitd, one stop
- *             per ring's worth of calls.
+ *             stops at its detour's int3 instead (PK_JPROBE_TRAP_SLOW),
+ *             a full ring after FULL_WAIT_US of waiting for room (with
+ *             perfkitd on another CPU); jump_trap takes it from the
+ *             stopped thread into the records, and with the ring full
+ *             feeds what was taken before the thread goes on: the
+ *             producers wait for perfkitd.
  *   draining  a thread of perfkitd empties the ring into memory while the
  *             target runs (up to STAGE_LIMIT bytes of records; not in
  *             trap mode on fewer than 3 CPUs: drain_thread_pays); the

@@ -14,9 +14,9 @@
 #   plain      the workload alone
 #   jump       perfkitd run --alloc --probe-backend jump
 #   trap       perfkitd run --alloc --probe-backend trap (the default: the
-#              jump backend's ring, but a call stops instead of being
-#              dropped: these loops outrun perfkitd, so they run at its
-#              pace, with a stop per ring's worth of calls)
+#              jump backend's ring, but a call waits for room, and then
+#              stops, instead of being dropped: when these loops outrun
+#              perfkitd they run at its pace)
 #   int3       perfkitd run --alloc --probe-backend int3 (N/INT3_DIV steps:
 #              about 25 us per event; the per-step time is what compares)
 #   heaptrack  heaptrack's LD_PRELOAD recorder, if installed
