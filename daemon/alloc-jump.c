@@ -340,13 +340,12 @@ static int resolve_detour(void *ctx, uint64_t pc, uint64_t sp, uint64_t *ret_slo
 	return 1;
 }
 
-/* A producer may wait for room by spinning only while perfkitd runs on
- * another CPU. */
-static int cpus_for_waiting(void)
+/* The CPUs perfkitd may run on (0: unknown). */
+static int cpus_to_run(void)
 {
 	cpu_set_t cpus;
 
-	return sched_getaffinity(0, sizeof(cpus), &cpus) == 0 && CPU_COUNT(&cpus) >= 2;
+	return sched_getaffinity(0, sizeof(cpus), &cpus) == 0 ? CPU_COUNT(&cpus) : 0;
 }
 
 static int jump_find(struct alloc_inst *ai, pid_t tid)
@@ -366,7 +365,8 @@ static int jump_find(struct alloc_inst *ai, pid_t tid)
 		 * the ring short, and a full one stops its producers */
 		cfg.ring_slots = EXACT_RING_SLOTS;
 		cfg.stack_bytes = EXACT_STACK_BYTES;
-		cfg.full_wait_us = cpus_for_waiting() ? FULL_WAIT_US : 0;
+		/* a producer may spin for room while perfkitd runs on another CPU */
+		cfg.full_wait_us = cpus_to_run() >= 2 ? FULL_WAIT_US : 0;
 		if (aj->trap_stack_len < cfg.stack_bytes)
 			cfg.stack_bytes = (unsigned)aj->trap_stack_len;
 	}
@@ -529,9 +529,9 @@ static void *drain_thread(void *arg)
  */
 static int drain_thread_pays(const struct alloc_jump *aj)
 {
-	cpu_set_t cpus;
+	int n = cpus_to_run();
 
-	return !aj->trap || sched_getaffinity(0, sizeof(cpus), &cpus) < 0 || CPU_COUNT(&cpus) >= 3;
+	return !aj->trap || n == 0 || n >= 3;
 }
 
 static void start_drain_thread(struct alloc_jump *aj)
