@@ -3,8 +3,8 @@
  * ring and its tracker (see alloc-jump-queue.h).  A stage is queued
  * whole, as the drain thread filled it: a record is copied once, from the
  * ring into its stage, and fed from there.  Only records out of order
- * across stages (a thread preempted between reserving its slot and
- * reading the time stamp counter) make the queue merge into one stage.
+ * across stages (a trapped call, queued after records reserved later
+ * than it) make the queue merge into one stage.
  */
 #include "daemon/alloc-jump-queue.h"
 

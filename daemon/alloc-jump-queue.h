@@ -16,8 +16,8 @@
  * arena). */
 struct held {
 	struct pk_jprobe_event ev;
-	uint64_t key;                /* when the block changed hands (tsc) */
-	uint64_t order;              /* ring order, for equal keys */
+	uint64_t key;                /* its place in ring order */
+	uint64_t order;              /* the order it was staged in, for equal keys */
 	size_t stack_off;
 	int64_t stack_id;            /* found at a trap already, else -1 */
 };

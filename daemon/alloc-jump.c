@@ -28,8 +28,9 @@
  *             before its block can reach another thread, so the ring's
  *             order is the order in which blocks change hands (recorded
  *             at the free's return, a block could be taken by another
- *             thread's malloc first).  Batches are put in the order of
- *             the records' time stamp counters, which agrees.
+ *             thread's malloc first).  Batches are fed in ring order;
+ *             a trapped call goes after the records reserved before
+ *             perfkitd took it (its thread stopped meanwhile).
  *   threads   a fork child inherits the patches and the ring: it is
  *             cleaned like the int3 child, and records of threads that are
  *             not the target's (a child before it is cleaned) are counted
@@ -151,6 +152,7 @@ struct alloc_jump {
 
 	struct held_queue hq;        /* taken from the ring, not fed */
 	uint64_t order;
+	uint64_t pos_base;           /* ring positions of the engines before this one */
 	/* the drain thread: it empties the ring into `in` while the target
 	 * runs (the main loop's tick may come only every 250 ms); mu guards
 	 * the ring's consumer side, `in`, and order */
@@ -226,6 +228,10 @@ static int place(void *ctx, const char *name, int fn, uint64_t addr, uint64_t si
 		flags |= PK_JPROBE_RECORD_ENTRY | PK_JPROBE_NO_STACK;
 	if (aj->trap) /* no drop: a call stops when its record cannot be whole */
 		flags |= PK_JPROBE_TRAP_SLOW;
+	/* a record's time from the clock perfkitd publishes at every turn
+	 * of its loops (jump_busy, the drain thread's, every drain), not an
+	 * rdtsc per call */
+	flags |= PK_JPROBE_COARSE_TIME;
 	id = pk_jprobe_add(aj->j, addr, size, name, flags);
 	if (id < 0)
 		return 0; /* out of memory: int3 takes it */
@@ -443,16 +449,22 @@ static int rearm(struct alloc_inst *ai, struct alloc_jump *aj, int arm)
 
 /* ---- events ------------------------------------------------------------ */
 
-/* The drain callback (mu held): one record into aj->in. */
+/* (mu held) ev into aj->in at key: 2 * its ring position + 1 for a
+ * record, 2 * the ring's head when it was parked for a trapped call
+ * (before the first record reserved after that) */
+static void stage_at(struct alloc_jump *aj, const struct pk_jprobe_event *ev, uint64_t key)
+{
+	pk_hq_put(&aj->in, ev, key, aj->order++);
+}
+
+/* The drain callback (mu held): one record into aj->in, keyed by its
+ * place in the ring: a free (recorded at its entry) and an allocation
+ * (at its return) in the order in which the block changed hands */
 static void stage_put(void *ctx, const struct pk_jprobe_event *ev)
 {
 	struct alloc_jump *aj = ctx;
 
-	/* keyed: a free (entry time) and an allocation (return time) in the
-	 * order in which the block changed hands; by the counter itself,
-	 * which does not move with the calibration of time_ns */
-	pk_hq_put(&aj->in, ev, ev->tsc, aj->order++);
-
+	stage_at(aj, ev, 2 * (aj->pos_base + ev->pos) + 1);
 }
 
 /*
@@ -474,7 +486,10 @@ static void unpark(struct alloc_jump *aj, int all)
 			aj->parked[k++] = *p;
 			continue;
 		}
-		stage_put(aj, &p->ev); /* time_ns 0: not a ring record's clock */
+		/* after every record reserved before it was parked, its own
+		 * thread's among them; a record reserved meanwhile cannot hold
+		 * its block (the thread was stopped) */
+		stage_at(aj, &p->ev, 2 * (aj->pos_base + p->after));
 		aj->in.v[aj->in.n - 1].stack_id = p->stack_id;
 		aj->in.v[aj->in.n - 1].ev.time_ns = p->time_ns;
 	}
@@ -502,6 +517,7 @@ static void *drain_thread(void *arg)
 		long got = 0;
 
 		pthread_mutex_lock(&aj->mu);
+		pk_jprobes_publish_clock(aj->j);
 		/* the main loop feeds the ring where it lies when it can: copy
 		 * only a ring half full (it is busy elsewhere), and not beyond
 		 * STAGE_LIMIT (the ring then fills, and drops (jump) or stops
@@ -1072,6 +1088,8 @@ static void jump_exec(struct alloc_inst *ai)
 	stop_drain_thread(aj);
 	drain_old_image(ai, aj);
 	keep_stats(ai, aj);
+	/* the next engine's records after this one's */
+	aj->pos_base += pk_jprobes_ring_head(aj->j) + 1;
 	pk_jprobes_free(aj->j);
 	aj->j = NULL;
 	aj->nfns = 0;
@@ -1105,6 +1123,7 @@ static int jump_busy(struct alloc_inst *ai)
 
 	if (!aj->j)
 		return 0;
+	pk_jprobes_publish_clock(aj->j); /* the records' time: a loop's turn old */
 	pthread_mutex_lock(&aj->mu);
 	/* a record published at the ring's tail: not a slot whose producer
 	 * is stopped before publishing it (that would spin the loop) */

@@ -35,8 +35,9 @@
  *     else claim pos with lock cmpxchg on head (retry on a race); slot =
  *     pos & mask.  perfkitd never writes a slot: the record's lines stay
  *     with the producers;
- *     fill the record's first line (struct pk_jrec), and the slot's
- *     extension (struct pk_jext)
+ *     fill the record's first line (struct pk_jrec; its time: rdtsc,
+ *     or the clock perfkitd publishes for PK_JPROBE_COARSE_TIME), and
+ *     the slot's extension (struct pk_jext)
  *     for a probe that records more (PK_JPROBE_OUT_ARG0, _DURATION,
  *     _ARG2); walk the stack through the site table into the chain
  *     after the first line, else copy the stack slice with rep movsb
@@ -71,6 +72,7 @@ _Static_assert(offsetof(struct pk_jext, t1) == 16 && offsetof(struct pk_jext, tc
 	       offsetof(struct pk_jext, r15) == 80 && sizeof(struct pk_jext) == PK_JEXT_SLICE,
 	       "extension layout");
 _Static_assert(PK_JRING_EXTOFF == 216 && PK_JRING_EXTSZ == 224 && PK_JRING_SPIN == 232 &&
+	       PK_JRING_CLOCK == 256 &&
 	       PK_JRING_NCOUNT == 472 && PK_JRING_RANGES + 16 * PK_JRING_MAXRANGES <= PK_JRING_SLOTS,
 	       "ring header");
 
@@ -248,9 +250,15 @@ __asm__(
 	"jz 5f\n"
 	"mov %fs:(%rcx), %ecx\n"
 	"5: mov %ecx, 12(%rdi)\n"
-	"rdtsc\n"
+	"testl $1024, pk_jd_flags(%rip)\n" /* PK_JPROBE_COARSE_TIME: */
+	"jz 60f\n"
+	"mov 256(%r11), %rax\n" /* perfkitd's clock, unless none yet */
+	"test %rax, %rax\n"
+	"jnz 61f\n"
+	"60: rdtsc\n"
 	"shl $32, %rdx\n"
 	"or %rdx, %rax\n"
+	"61:\n"
 	"mov 56(%rsp), %rcx\n"
 	"test %rcx, %rcx\n"
 	"cmovz %rax, %rcx\n" /* no entry time: the return's */

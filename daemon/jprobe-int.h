@@ -31,6 +31,8 @@
 #define PK_JRING_EXTOFF 216       /* the slots' extensions: their offset in the ring ... */
 #define PK_JRING_EXTSZ 224        /* ... and the size of one */
 #define PK_JRING_SPIN 232         /* TRAP_SLOW: pause loops a full ring is waited */
+#define PK_JRING_CLOCK 256         /* perfkitd's time stamp counter, published now and
+				     then (PK_JPROBE_COARSE_TIME), in a line of its own */
 #define PK_JRING_TAIL 320         /* records consumed (perfkitd writes it) */
 #define PK_JRING_NESTED 384       /* nested calls counted instead of recorded */
 #define PK_JRING_NRANGES 448      /* ranges of nesting code (0: none) ... */

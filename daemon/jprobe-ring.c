@@ -163,6 +163,7 @@ int pk_jring_map(struct pk_jprobes *j, pid_t tid)
 		*(uint64_t *)(j->ring + PK_JRING_WALKTRUNC) = j->walk_trunc ? 1 : 0;
 		*(uint64_t *)(j->ring + PK_JRING_SITES) = j->sites_off;
 	}
+	*(uint64_t *)(j->ring + PK_JRING_CLOCK) = pk_jtsc();
 	memcpy(j->ring + PK_JRING_MAGIC, "pkjring3", 8);
 	/* a new memfd reads as zeros: every seq is 0 (no record), and the
 	 * slots' pages stay untouched until a record is written there */
@@ -332,6 +333,29 @@ int pk_jprobes_ready(const struct pk_jprobes *j)
 	return (__atomic_load_n(&r->seq, __ATOMIC_ACQUIRE) & ~PK_JREC_TAKEN) == j->tail + 1;
 }
 
+/* Time stamp counter ticks between two publications at least (about
+ * 10 us at the rates of today's machines) */
+#define CLOCK_STEP 32768u
+
+uint64_t pk_jprobes_publish_clock(struct pk_jprobes *j)
+{
+	uint64_t *c, now, old;
+
+	if (!j || !j->ring)
+		return 0;
+	c = (uint64_t *)(j->ring + PK_JRING_CLOCK);
+	now = pk_jtsc();
+	old = __atomic_load_n(c, __ATOMIC_ACQUIRE);
+	/* a store takes the line from every producer: not more often than
+	 * CLOCK_STEP.  Never back (two threads of perfkitd publish): a
+	 * trapped call ordered by the value it read comes after every
+	 * record that read an earlier one */
+	while (old + CLOCK_STEP < now &&
+	       !__atomic_compare_exchange_n(c, &old, now, 0, __ATOMIC_RELEASE, __ATOMIC_ACQUIRE))
+		;
+	return old + CLOCK_STEP < now ? now : old;
+}
+
 uint64_t pk_jprobes_ring_tail(const struct pk_jprobes *j)
 {
 	return j && j->ring ? j->tail : 0;
@@ -446,6 +470,7 @@ long pk_jprobes_drain(struct pk_jprobes *j, pk_jprobe_callback cb, void *ctx, si
 		return 0;
 	calibrate(j);
 	rate = tsc_rate(j);
+	pk_jprobes_publish_clock(j);
 	while (max == 0 || (size_t)count < max) {
 		struct pk_jrec *r = (struct pk_jrec *)(j->ring + PK_JRING_SLOTS +
 						       (j->tail & (j->ring_slots - 1)) * j->recsz);
@@ -468,13 +493,14 @@ long pk_jprobes_drain(struct pk_jprobes *j, pk_jprobe_callback cb, void *ctx, si
 		 * of the whole struct, and this runs for every record (a field
 		 * added fails the assertion: set it here); pk_jrec_read sets
 		 * the stack, and from the extension the rest */
-		_Static_assert(sizeof(ev) == 184, "every field of struct pk_jprobe_event is set below");
+		_Static_assert(sizeof(ev) == 192, "every field of struct pk_jprobe_event is set below");
 		ev.probe = (int)r->probe;
 		ev.tid = (pid_t)r->tid;
 		ev.tcb = 0;
 		ev.time_ns = tsc_to_ns(j, rate, r->t0);
 		ev.duration_ns = 0;
 		ev.tsc = r->t0;
+		ev.pos = j->tail;
 		ev.args[0] = r->a0;
 		ev.args[1] = r->a1;
 		ev.args[2] = 0;

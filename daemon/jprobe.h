@@ -46,7 +46,8 @@
  * offset found at arm time by looking for each stopped thread's tid in its
  * TCB (0x2d0 in glibc 2.36); a gettid syscall would cost about 1 us here.
  * Time: rdtsc, converted to CLOCK_MONOTONIC nanoseconds by the drain
- * (calibrated against clock_gettime in perfkitd).
+ * (calibrated against clock_gettime in perfkitd); PK_JPROBE_COARSE_TIME
+ * probes take the counter perfkitd publishes in the ring instead.
  *
  * Stack slice: up to the configured size from the entry stack pointer,
  * clamped so that it never reads past mapped memory: to the end of the main
@@ -134,6 +135,12 @@ struct pk_jprobes;
  * matters (reallocarray's size, posix_memalign's) costs the record its
  * extension's line */
 #define PK_JPROBE_ARG2 512u
+/* The record's time is the time stamp counter perfkitd last published in
+ * the ring (pk_jprobes_publish_clock; rdtsc until the first), not the
+ * call's own: rdtsc cost a work4 step an eighth of its time here.  Its
+ * accuracy is the publisher's period; ring order is the calls' order
+ * either way. */
+#define PK_JPROBE_COARSE_TIME 1024u
 
 #define PK_JSTACK_MAX 65536u
 
@@ -272,10 +279,12 @@ struct pk_jprobe_event {
 				      PK_JPROBE_DURATION, else at return */
 	uint64_t duration_ns;      /* entry to return (PK_JPROBE_DURATION),
 				      else 0 */
-	uint64_t tsc;              /* the time stamp counter behind time_ns:
-				      orders records drained at different
-				      times (the conversion to ns is
-				      calibrated again as perfkitd runs) */
+	uint64_t tsc;              /* the time stamp counter behind time_ns
+				      (the conversion to ns is calibrated
+				      again as perfkitd runs) */
+	uint64_t pos;              /* the record's place in the ring: the
+				      order of the reservations (0 for a
+				      trap's event) */
 	uint64_t args[3];          /* rdi rsi rdx at entry (rdx: PK_JPROBE_ARG2) */
 	uint64_t retval;           /* rax at return */
 	uint64_t out0;             /* PK_JPROBE_OUT_ARG0: *arg0 after return */
@@ -333,6 +342,10 @@ uint64_t pk_jprobes_ring_head(const struct pk_jprobes *j);
 uint64_t pk_jprobes_ring_tail(const struct pk_jprobes *j);
 /* Is the record at the tail published (the next drain hands it out)? */
 int pk_jprobes_ready(const struct pk_jprobes *j);
+/* Publish the time stamp counter now for PK_JPROBE_COARSE_TIME records
+ * (pk_jprobes_drain does too); returns the value published, 0 without a
+ * ring.  A record that read it was reserved after it was published. */
+uint64_t pk_jprobes_publish_clock(struct pk_jprobes *j);
 
 struct pk_jprobe_stats {
 	uint64_t events;           /* drained */
