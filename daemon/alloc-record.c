@@ -349,10 +349,11 @@ static int cmp_counts(const struct pk_alloc_point *x, const struct pk_alloc_poin
 
 /*
  * The peak itself, between two ticks' points: placed by its counts, which
- * only grow, and its time kept between its neighbours'.  (Its time is its
- * record's, converted from the time stamp counter; the points' are the
- * main loop's clock: under load the two can disagree by microseconds,
- * enough to put a peak inside a window after that window's last point.)
+ * only grow, and its time kept between its neighbours', apart from both
+ * (a point's time is its key in the store).  (Its time is its record's,
+ * the clock perfkitd last published to the detours, or the time stamp
+ * counter; the points' are the main loop's clock: the two can disagree
+ * by microseconds, enough to put a peak before the point it follows.)
  */
 static void insert_peak(struct alloc_inst *ai)
 {
@@ -361,10 +362,10 @@ static void insert_peak(struct alloc_inst *ai)
 
 	while (i < ai->n_points && cmp_counts(&ai->points[i], &pk) <= 0)
 		i++;
-	if (i > 0 && pk.time_ns < ai->points[i - 1].time_ns)
-		pk.time_ns = ai->points[i - 1].time_ns;
-	if (i < ai->n_points && pk.time_ns > ai->points[i].time_ns)
-		pk.time_ns = ai->points[i].time_ns;
+	if (i > 0 && pk.time_ns <= ai->points[i - 1].time_ns)
+		pk.time_ns = ai->points[i - 1].time_ns + 1;
+	if (i < ai->n_points && pk.time_ns >= ai->points[i].time_ns)
+		pk.time_ns = ai->points[i].time_ns - 1;
 	pk_xgrow((void **)&ai->points, &ai->cap_points, ai->n_points + 1, sizeof(*ai->points));
 	memmove(&ai->points[i + 1], &ai->points[i], (ai->n_points - i) * sizeof(*ai->points));
 	ai->points[i] = pk;

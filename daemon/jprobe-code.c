@@ -303,6 +303,93 @@ __asm__(
 	"jz 30f\n"
 	"cmpq $0, 184(%r11)\n" /* no site table */
 	"je 30f\n"
+	/* a chain perfkitd has (it wrote its hash into the ring's table of
+	 * known chains after taking it): the walk once without a store,
+	 * hashing the return addresses, then the hash in the record
+	 * instead of the chain (PK_JREC_KNOWN) when the table has it, so
+	 * that the record is one line; else, or at any frame the walk
+	 * below would not take, that walk */
+	"cmpq $0, 240(%r11)\n" /* no table of known chains */
+	"je 80f\n"
+	"testb $24, pk_jd_flags(%rip)\n" /* trap probes: records read in place */
+	"jnz 80f\n"
+	"xor %edi, %edi\n" /* bytes of chain */
+	"movzwl 8(%r9), %r10d\n" /* h = the probe + 1, then per return address */
+	"inc %r10\n"
+	"lea 8(%rsi), %rsi\n"
+	"mov -8(%rsi), %rax\n"
+	"mov %rbp, %rdx\n"
+	"81: test %rax, %rax\n"
+	"jz 85f\n"
+	"cmp 200(%r11), %rdi\n"
+	"jae 86f\n"
+	"imul $-1640531535, %rax, %rcx\n"
+	"shr $16, %rcx\n"
+	"and 192(%r11), %rcx\n"
+	"shl $4, %rcx\n"
+	"add 184(%r11), %rcx\n"
+	"add %r11, %rcx\n"
+	"cmp %rax, (%rcx)\n"
+	"je 82f\n"
+	"add $16, %rcx\n"
+	"cmp %rax, (%rcx)\n"
+	"je 82f\n"
+	"add $16, %rcx\n"
+	"cmp %rax, (%rcx)\n"
+	"je 82f\n"
+	"add $16, %rcx\n"
+	"cmp %rax, (%rcx)\n"
+	"jne 80f\n"
+	"82: xor %rax, %r10\n"
+	"imul pk_jd_hmul(%rip), %r10\n"
+	"add $8, %rdi\n"
+	"cmpb $2, 15(%rcx)\n"
+	"je 85f\n"
+	"cmpb $1, 15(%rcx)\n"
+	"jne 80f\n"
+	"mov %rsi, %rax\n"
+	"cmpb $0, 14(%rcx)\n"
+	"cmovne %rdx, %rax\n"
+	"movslq 8(%rcx), %rsi\n"
+	"add %rsi, %rax\n"
+	"cmp 48(%r9), %rax\n"
+	"jbe 80f\n"
+	"cmp %r8, %rax\n"
+	"ja 80f\n"
+	"movswq 12(%rcx), %rsi\n"
+	"test %rsi, %rsi\n"
+	"jz 84f\n"
+	"mov (%rax,%rsi), %rdx\n"
+	"84: mov %rax, %rsi\n"
+	"mov -8(%rsi), %rax\n"
+	"jmp 81b\n"
+	"85: mov $0xc000, %ecx\n" /* PK_JREC_CHAIN | PK_JREC_COMPLETE */
+	"jmp 87f\n"
+	"86: cmpq $0, 208(%r11)\n" /* out of room: truncated, or the walk below */
+	"je 80f\n"
+	"mov $0x8000, %ecx\n"
+	"87: shr $3, %edi\n" /* the count, with the kind's bits, closes the hash */
+	"or %edi, %ecx\n"
+	"xor %rcx, %r10\n"
+	"mov %r10, %rax\n"
+	"shr $32, %rax\n"
+	"xor %rax, %r10\n"
+	"imul pk_jd_hmul(%rip), %r10\n"
+	"mov %r10, %rax\n"
+	"shr $29, %rax\n"
+	"xor %rax, %r10\n"
+	"or $1, %r10\n"
+	"mov %r10, %rax\n"
+	"and 248(%r11), %rax\n"
+	"shl $3, %rax\n"
+	"add 240(%r11), %rax\n"
+	"cmp %r10, (%r11,%rax)\n"
+	"jne 80f\n"
+	"mov %r10, 56(%r9)\n" /* the hash where the chain would start */
+	"or $0x400, %ecx\n" /* PK_JREC_KNOWN */
+	"or %cx, 10(%r9)\n"
+	"jmp 39f\n"
+	"80: lea 88(%rsp), %rsi\n" /* E again */
 	/* the walk: ra = [E], sp = E + 8, rbp as at entry; per return
 	 * address, its site's rule from the table (4 probes from its hash);
 	 * the chain starts at the record's return address */
@@ -449,6 +536,7 @@ __asm__(
 	"pk_jd_ring: .quad 0\n"
 	"pk_jd_id: .long 0\n"
 	"pk_jd_flags: .long 0\n"
+	"pk_jd_hmul: .quad 0x9e3779b97f4a7c15\n" /* PK_JCHAIN_MUL */
 	"pk_jdetour_end:\n"
 	".popsection\n");
 

@@ -31,6 +31,8 @@
 #define PK_JRING_EXTOFF 216       /* the slots' extensions: their offset in the ring ... */
 #define PK_JRING_EXTSZ 224        /* ... and the size of one */
 #define PK_JRING_SPIN 232         /* TRAP_SLOW: pause loops a full ring is waited */
+#define PK_JRING_KNOWN 240        /* the table of known chains: its offset, 0: none ... */
+#define PK_JRING_KNOWNMASK 248    /* ... and its entries - 1 */
 #define PK_JRING_CLOCK 256         /* perfkitd's time stamp counter, published now and
 				     then (PK_JPROBE_COARSE_TIME), in a line of its own */
 #define PK_JRING_TAIL 320         /* records consumed (perfkitd writes it) */
@@ -78,13 +80,17 @@ struct pk_jext {
  * walked by the detour through the site table, ending at the outermost
  * frame (COMPLETE) or at the walk's room; SLICE: the stack slice is in
  * the extension; EXT: so are a2, out0, t1 and tcb; VOID: no call (a deep
- * stack whose walk failed: the call takes the trap) */
+ * stack whose walk failed: the call takes the trap); KNOWN (with CHAIN):
+ * the chain is one perfkitd took before, and where it would start the
+ * record holds its hash (pk_jchain_hash), found in the ring's table of
+ * known chains, which perfkitd alone writes, after taking a chain */
 #define PK_JREC_TAKEN (1ull << 62)
 #define PK_JREC_CHAIN 0x8000u
 #define PK_JREC_COMPLETE 0x4000u
 #define PK_JREC_VOID 0x2000u
 #define PK_JREC_SLICE 0x1000u
 #define PK_JREC_EXT 0x0800u
+#define PK_JREC_KNOWN 0x0400u
 #define PK_JREC_COUNT 0x00ffu
 
 /* A site table entry (16 bytes, hard-coded in the template): the unwind
@@ -98,6 +104,14 @@ struct pk_jsite {
 };
 #define PK_JSITE_PROBES 4u
 #define PK_JSITE_MUL 0xffffffff9e3779b1ull /* imul's sign-extended imm32 */
+#define PK_JCHAIN_MUL 0x9e3779b97f4a7c15ull
+#define PK_JKNOWN_ENTRIES 4096u   /* the table of known chains: 32 KiB */
+
+/* A chain perfkitd took: where its return addresses are kept */
+struct pk_jchain {
+	uint64_t h;               /* 0: empty */
+	uint32_t off, n;          /* in chain_words */
+};
 
 struct pk_jprobe {
 	uint64_t addr, size;
@@ -125,6 +139,11 @@ struct pk_jprobes {
 	int walk_trunc;
 	unsigned full_wait_us;      /* pk_jprobe_config's */
 	uint64_t sites_off;        /* the table's offset in the ring */
+	uint64_t known_off;        /* the known chains' table (0: none) */
+	struct pk_jchain *chains;  /* the chains taken, by hash */
+	size_t nchains, capchains;
+	uint64_t *chain_words;
+	size_t nwords, capwords;
 	int count_nested;
 	uint64_t ring_size;
 	uint64_t ring_target;      /* the ring's address in the target */
@@ -197,8 +216,12 @@ void pk_jring_publish_tail(struct pk_jprobes *j);
  * registers to unwind it) and what its extension holds (args[2], out0,
  * tcb; the return's time stamp counter into *t1, else r's own); -1: a
  * void record, or a length that cannot be. */
-int pk_jrec_read(const struct pk_jprobes *j, const struct pk_jrec *r, struct pk_jprobe_event *ev,
+int pk_jrec_read(struct pk_jprobes *j, const struct pk_jrec *r, struct pk_jprobe_event *ev,
 		 uint64_t *t1);
 uint64_t pk_jtsc(void);
+/* The hash of a chain of n return addresses for probe (bits: the
+ * record's kind, CHAIN, COMPLETE and the count), as the detours compute
+ * it: never 0 */
+uint64_t pk_jchain_hash(unsigned probe, const uint64_t *ras, unsigned n, unsigned bits);
 
 #endif

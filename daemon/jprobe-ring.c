@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util.h"
+
 #include "daemon/probe-int.h"
 
 #ifndef MFD_CLOEXEC
@@ -162,6 +164,8 @@ int pk_jring_map(struct pk_jprobes *j, pid_t tid)
 		*(uint64_t *)(j->ring + PK_JRING_WALKROOM) = (uint64_t)j->walk_max * 8;
 		*(uint64_t *)(j->ring + PK_JRING_WALKTRUNC) = j->walk_trunc ? 1 : 0;
 		*(uint64_t *)(j->ring + PK_JRING_SITES) = j->sites_off;
+		*(uint64_t *)(j->ring + PK_JRING_KNOWNMASK) = PK_JKNOWN_ENTRIES - 1;
+		*(uint64_t *)(j->ring + PK_JRING_KNOWN) = j->known_off;
 	}
 	*(uint64_t *)(j->ring + PK_JRING_CLOCK) = pk_jtsc();
 	memcpy(j->ring + PK_JRING_MAGIC, "pkjring3", 8);
@@ -361,7 +365,72 @@ uint64_t pk_jprobes_ring_tail(const struct pk_jprobes *j)
 	return j && j->ring ? j->tail : 0;
 }
 
-int pk_jrec_read(const struct pk_jprobes *j, const struct pk_jrec *r, struct pk_jprobe_event *ev,
+uint64_t pk_jchain_hash(unsigned probe, const uint64_t *ras, unsigned n, unsigned bits)
+{
+	uint64_t h = (uint64_t)probe + 1;
+
+	for (unsigned i = 0; i < n; i++)
+		h = (h ^ ras[i]) * PK_JCHAIN_MUL;
+	h ^= bits;
+	h ^= h >> 32;
+	h *= PK_JCHAIN_MUL;
+	h ^= h >> 29;
+	return h | 1;
+}
+
+static struct pk_jchain *chain_slot(const struct pk_jprobes *j, uint64_t h)
+{
+	size_t mask = j->capchains - 1, i = (size_t)(h >> 12) & mask;
+
+	while (j->chains[i].h && j->chains[i].h != h)
+		i = (i + 1) & mask;
+	return &j->chains[i];
+}
+
+static const struct pk_jchain *chain_find(const struct pk_jprobes *j, uint64_t h)
+{
+	const struct pk_jchain *c;
+
+	if (!j->capchains)
+		return NULL;
+	c = chain_slot(j, h);
+	return c->h ? c : NULL;
+}
+
+/* Keep a chain taken from a record under its hash, then tell the
+ * detours: a later record of the same chain can carry the hash alone */
+static void chain_keep(struct pk_jprobes *j, uint64_t h, const uint64_t *ras, unsigned n)
+{
+	struct pk_jchain *c;
+
+	if ((j->nchains + 1) * 2 > j->capchains) {
+		struct pk_jchain *old = j->chains;
+		size_t oldcap = j->capchains;
+
+		j->capchains = oldcap ? oldcap * 2 : 256;
+		j->chains = pk_xcalloc(j->capchains, sizeof(*j->chains));
+		for (size_t i = 0; i < oldcap; i++)
+			if (old[i].h)
+				*chain_slot(j, old[i].h) = old[i];
+		free(old);
+	}
+	c = chain_slot(j, h);
+	if (!c->h) {
+		pk_xgrow((void **)&j->chain_words, &j->capwords, j->nwords + n, sizeof(*j->chain_words));
+		memcpy(j->chain_words + j->nwords, ras, (size_t)n * 8);
+		c->h = h;
+		c->off = (uint32_t)j->nwords;
+		c->n = n;
+		j->nwords += n;
+		j->nchains++;
+	}
+	/* again for a chain kept already: a new ring's table (a window
+	 * after the final detach), or one a colliding hash took over */
+	__atomic_store_n((uint64_t *)(j->ring + j->known_off) + (h & (PK_JKNOWN_ENTRIES - 1)), h,
+			 __ATOMIC_RELEASE);
+}
+
+int pk_jrec_read(struct pk_jprobes *j, const struct pk_jrec *r, struct pk_jprobe_event *ev,
 		 uint64_t *t1)
 {
 	uint32_t kind = r->kind, n;
@@ -373,7 +442,8 @@ int pk_jrec_read(const struct pk_jprobes *j, const struct pk_jrec *r, struct pk_
 	ev->chain = ev->chain_complete = 0;
 	/* the target wrote this: never trust a length */
 	if (kind & (PK_JREC_VOID | ~(PK_JREC_CHAIN | PK_JREC_COMPLETE | PK_JREC_SLICE | PK_JREC_EXT |
-				   PK_JREC_COUNT)))
+				   PK_JREC_KNOWN | PK_JREC_COUNT)) ||
+	    (kind & (PK_JREC_KNOWN | PK_JREC_CHAIN)) == PK_JREC_KNOWN)
 		return -1;
 	if (kind & (PK_JREC_SLICE | PK_JREC_EXT)) {
 		size_t idx = (size_t)((const uint8_t *)r - (j->ring + PK_JRING_SLOTS)) / j->recsz;
@@ -387,9 +457,24 @@ int pk_jrec_read(const struct pk_jprobes *j, const struct pk_jrec *r, struct pk_
 		*t1 = x->t1;
 	}
 	if (kind & PK_JREC_CHAIN) {
+		unsigned bits = kind & (PK_JREC_CHAIN | PK_JREC_COMPLETE | PK_JREC_COUNT);
+
 		n = kind & PK_JREC_COUNT;
 		if (n > j->walk_max || (kind & PK_JREC_SLICE))
 			return -1;
+		if (kind & PK_JREC_KNOWN) {
+			const struct pk_jchain *c = chain_find(j, r->ret_addr);
+
+			if (!c || c->n != n) {
+				j->stats.corrupt++; /* no detour writes that */
+				return -1;
+			}
+			ev->stack = j->chain_words + c->off;
+			ev->ret_addr = n ? j->chain_words[c->off] : 0;
+			j->stats.known_chains++;
+		} else if (j->known_off && j->ring) {
+			chain_keep(j, pk_jchain_hash(r->probe, &r->ret_addr, n, bits), &r->ret_addr, n);
+		}
 		ev->chain = 1;
 		ev->chain_complete = !!(kind & PK_JREC_COMPLETE);
 		ev->stack_len = (size_t)n * 8;
@@ -506,15 +591,16 @@ long pk_jprobes_drain(struct pk_jprobes *j, pk_jprobe_callback cb, void *ctx, si
 		ev.args[2] = 0;
 		ev.retval = r->ret;
 		ev.out0 = 0;
-		ev.ret_addr = r->ret_addr;
+		ev.ret_addr = r->ret_addr; /* a known chain's: set by pk_jrec_read */
 		ev.sp = r->rsp;
 		ev.rbx = ev.rbp = ev.r12 = ev.r13 = ev.r14 = ev.r15 = 0;
-		ev.nested = nested_ret_memo(j, r->ret_addr);
 		ev.rec = NULL;
 		j->stats.chains += (r->kind & PK_JREC_CHAIN) != 0;
+		ev.nested = 0;
 		if (pk_jrec_read(j, r, &ev, &t1) < 0) {
 			j->stats.voids += (r->kind & PK_JREC_VOID) != 0;
 		} else if (cb && r->probe < j->n) {
+			ev.nested = nested_ret_memo(j, ev.ret_addr);
 			if (t1 != r->t0)
 				ev.duration_ns = t1 > r->t0 ? tsc_to_ns(j, rate, t1) - ev.time_ns : 0;
 			cb(ctx, &ev);

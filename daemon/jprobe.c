@@ -70,6 +70,9 @@ struct pk_jprobes *pk_jprobes_new(pid_t pid, const struct pk_jprobe_config *cfg)
 	if (j->sites) {
 		j->sites_off = j->ring_size;
 		j->ring_size += (uint64_t)(j->sites + PK_JSITE_PROBES) * sizeof(struct pk_jsite);
+		/* the known chains' hashes, in lines of their own */
+		j->known_off = (j->ring_size + 63u) & ~(uint64_t)63u;
+		j->ring_size = j->known_off + (uint64_t)PK_JKNOWN_ENTRIES * 8u;
 	}
 	j->ext_off = (j->ring_size + PK_JPAGE - 1) & ~(uint64_t)(PK_JPAGE - 1);
 	j->ring_size = j->ext_off + (uint64_t)slots * j->extsz;
@@ -100,6 +103,8 @@ void pk_jprobes_free(struct pk_jprobes *j)
 	free(j->v);
 	free(j->pages);
 	free(j->page_used);
+	free(j->chains);
+	free(j->chain_words);
 	pk_jring_unmap_local(j);
 	pk_probes_free(j->inj);
 	free(j);

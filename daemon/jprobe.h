@@ -358,6 +358,8 @@ struct pk_jprobe_stats {
 				      target overwrote its ring): not handed
 				      out */
 	uint64_t chains;           /* records with a walked chain */
+	uint64_t known_chains;     /* ... carrying the hash of a chain taken
+				      before instead of the chain */
 	uint64_t nested;           /* calls nested in a probed function: counted
 				      in the target, not recorded */
 	uint64_t voids;            /* deep stacks the walk could not take:
