@@ -10,6 +10,8 @@
 #   work4  the same folding each block 4 times: about the allocation
 #          density of the benchmark where heaptrack was measured at 5.6x
 #   new4   work4 in C++ (tests/bench/new-work N 4): new[] and delete[]
+#   deep4  work4 run 20 calls deep (a server's stack: every allocation's
+#          stack 24 frames)
 # Runs, interleaved, R of each, medians:
 #   plain      the workload alone
 #   jump       perfkitd run --alloc --probe-backend jump
@@ -49,6 +51,7 @@ one() {
 	work) set -- "$B/tests/bench/jprobe-work" "$n" ;;
 	work4) set -- "$B/tests/bench/jprobe-work" "$n" 4 ;;
 	new4) set -- "$B/tests/bench/new-work" "$n" 4 ;;
+	deep4) set -- "$B/tests/bench/jprobe-work" "$n" 4 20 ;;
 	esac
 	run_id=$((run_id + 1))
 	case $how in
@@ -73,7 +76,7 @@ median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { if (NR == 
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs; N=$N steps (int3: N/$INT3_DIV), median of $R"
 hows="plain jump trap int3"
 [ -n "$HT" ] && hows="$hows heaptrack"
-for w in ${WORKLOADS:-micro work work4 new4}; do
+for w in ${WORKLOADS:-micro work work4 new4 deep4}; do
 	for h in $hows; do : >"$TMP/$h.ns"; : >"$TMP/$h.calls"; done
 	for r in $(seq "$R"); do
 		for h in $hows; do

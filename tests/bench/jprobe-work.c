@@ -5,7 +5,8 @@
  * checksum (about one allocation and one free per 0.1 us of work here).
  * Writes "ready", waits for a byte on stdin (so a tracer can arm first),
  * runs N steps and prints "work NS_PER_STEP CHECKSUM cpu CPU_NS_PER_STEP".  A second argument
- * folds each block that many times (more work per allocation).  Compiled
+ * folds each block that many times (more work per allocation); a third
+ * runs the loop that many calls deep (a server's stack).  Compiled
  * as C++ (tests/bench/new-work.cc) the blocks come from new[] and go to
  * delete[].
  */
@@ -27,15 +28,12 @@
 
 static unsigned char *table[LIVE];
 
-int main(int argc, char **argv)
+static int work(long n, long passes)
 {
-	long n = argc > 1 ? atol(argv[1]) : 1000000;
-	long passes = argc > 2 ? atol(argv[2]) : 1;
 	unsigned long x = 88172645463325252ul, sum = 0;
 	struct timespec a, b, ca, cb;
 	char c;
 
-	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (write(1, "ready\n", 6) != 6 || read(0, &c, 1) != 1)
 		return 3;
 	clock_gettime(CLOCK_MONOTONIC, &a);
@@ -64,4 +62,20 @@ int main(int argc, char **argv)
 	printf("work %.1f %lu cpu %.1f\n", ((b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec)) / (double)n,
 	       sum, ((cb.tv_sec - ca.tv_sec) * 1e9 + (cb.tv_nsec - ca.tv_nsec)) / (double)n);
 	return 0;
+}
+
+/* depth calls, then the work: each frame its own (not a tail call) */
+__attribute__((noinline)) static int descend(long depth, long n, long passes)
+{
+	volatile long keep = depth;
+	int rc = depth > 0 ? descend(depth - 1, n, passes) : work(n, passes);
+
+	return rc + (int)(keep - depth);
+}
+
+int main(int argc, char **argv)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	return descend(argc > 3 ? atol(argv[3]) : 0, argc > 1 ? atol(argv[1]) : 1000000,
+		       argc > 2 ? atol(argv[2]) : 1);
 }
