@@ -76,6 +76,50 @@ _Static_assert(PK_JRING_EXTOFF == 216 && PK_JRING_EXTSZ == 224 && PK_JRING_SPIN 
 	       PK_JRING_NCOUNT == 472 && PK_JRING_RANGES + 16 * PK_JRING_MAXRANGES <= PK_JRING_SLOTS,
 	       "ring header");
 
+/* The template's stack walk, one frame (rax = its return address, rsi =
+ * the stack pointer after it, rdx = the frame pointer, r8 = the end of
+ * the stack, r9 = the record, whose rsp field is the entry's, r11 = the
+ * ring): rcx = its site table entry (4 probes from the address's hash),
+ * on to label hit, or to miss when the table lacks it ... */
+#define SITE_LOOKUP(hit, miss)                                                                   \
+	"imul $-1640531535, %rax, %rcx\n"                                                        \
+	"shr $16, %rcx\n"                                                                       \
+	"and 192(%r11), %rcx\n"                                                                 \
+	"shl $4, %rcx\n"                                                                        \
+	"add 184(%r11), %rcx\n"                                                                 \
+	"add %r11, %rcx\n"                                                                      \
+	"cmp %rax, (%rcx)\n"                                                                    \
+	"je " hit "\n"                                                                          \
+	"add $16, %rcx\n"                                                                       \
+	"cmp %rax, (%rcx)\n"                                                                    \
+	"je " hit "\n"                                                                          \
+	"add $16, %rcx\n"                                                                       \
+	"cmp %rax, (%rcx)\n"                                                                    \
+	"je " hit "\n"                                                                          \
+	"add $16, %rcx\n"                                                                       \
+	"cmp %rax, (%rcx)\n"                                                                    \
+	"jne " miss "\n"
+/* ... and the step by its rule to the caller's frame: the CFA (sp or
+ * rbp, plus the offset; above the entry's sp and within the stack, else
+ * to bad), rbp reloaded where the rule saved it, rsi = the CFA, rax =
+ * the next return address (label: a local one, free in the template) */
+#define FRAME_STEP(bad, label)                                                                   \
+	"mov %rsi, %rax\n"                                                                      \
+	"cmpb $0, 14(%rcx)\n"                                                                   \
+	"cmovne %rdx, %rax\n"                                                                   \
+	"movslq 8(%rcx), %rsi\n"                                                                \
+	"add %rsi, %rax\n"                                                                      \
+	"cmp 48(%r9), %rax\n"                                                                   \
+	"jbe " bad "\n"                                                                         \
+	"cmp %r8, %rax\n"                                                                       \
+	"ja " bad "\n"                                                                          \
+	"movswq 12(%rcx), %rsi\n"                                                               \
+	"test %rsi, %rsi\n"                                                                     \
+	"jz " label "f\n"                                                                       \
+	"mov (%rax,%rsi), %rdx\n"                                                               \
+	label ": mov %rax, %rsi\n"                                                              \
+	"mov -8(%rsi), %rax\n"
+
 __asm__(
 	".pushsection .rodata\n"
 	".balign 16\n"
@@ -323,23 +367,7 @@ __asm__(
 	"jz 85f\n"
 	"cmp 200(%r11), %rdi\n"
 	"jae 86f\n"
-	"imul $-1640531535, %rax, %rcx\n"
-	"shr $16, %rcx\n"
-	"and 192(%r11), %rcx\n"
-	"shl $4, %rcx\n"
-	"add 184(%r11), %rcx\n"
-	"add %r11, %rcx\n"
-	"cmp %rax, (%rcx)\n"
-	"je 82f\n"
-	"add $16, %rcx\n"
-	"cmp %rax, (%rcx)\n"
-	"je 82f\n"
-	"add $16, %rcx\n"
-	"cmp %rax, (%rcx)\n"
-	"je 82f\n"
-	"add $16, %rcx\n"
-	"cmp %rax, (%rcx)\n"
-	"jne 80f\n"
+	SITE_LOOKUP("82f", "80f")
 	"82: xor %rax, %r10\n"
 	"imul pk_jd_hmul(%rip), %r10\n"
 	"add $8, %rdi\n"
@@ -347,21 +375,7 @@ __asm__(
 	"je 85f\n"
 	"cmpb $1, 15(%rcx)\n"
 	"jne 80f\n"
-	"mov %rsi, %rax\n"
-	"cmpb $0, 14(%rcx)\n"
-	"cmovne %rdx, %rax\n"
-	"movslq 8(%rcx), %rsi\n"
-	"add %rsi, %rax\n"
-	"cmp 48(%r9), %rax\n"
-	"jbe 80f\n"
-	"cmp %r8, %rax\n"
-	"ja 80f\n"
-	"movswq 12(%rcx), %rsi\n"
-	"test %rsi, %rsi\n"
-	"jz 84f\n"
-	"mov (%rax,%rsi), %rdx\n"
-	"84: mov %rax, %rsi\n"
-	"mov -8(%rsi), %rax\n"
+	FRAME_STEP("80f", "84")
 	"jmp 81b\n"
 	"85: mov $0xc000, %ecx\n" /* PK_JREC_CHAIN | PK_JREC_COMPLETE */
 	"jmp 87f\n"
@@ -403,44 +417,14 @@ __asm__(
 	"jz 35f\n"
 	"cmp %r10, %rdi\n"
 	"jae 36f\n"
-	"imul $-1640531535, %rax, %rcx\n"
-	"shr $16, %rcx\n"
-	"and 192(%r11), %rcx\n"
-	"shl $4, %rcx\n"
-	"add 184(%r11), %rcx\n"
-	"add %r11, %rcx\n"
-	"cmp %rax, (%rcx)\n"
-	"je 32f\n"
-	"add $16, %rcx\n"
-	"cmp %rax, (%rcx)\n"
-	"je 32f\n"
-	"add $16, %rcx\n"
-	"cmp %rax, (%rcx)\n"
-	"je 32f\n"
-	"add $16, %rcx\n"
-	"cmp %rax, (%rcx)\n"
-	"jne 30f\n" /* an unknown site: the slice */
+	SITE_LOOKUP("32f", "30f") /* an unknown site: the slice */
 	"32: mov %rax, (%rdi)\n"
 	"add $8, %rdi\n"
 	"cmpb $2, 15(%rcx)\n" /* the outermost frame */
 	"je 35f\n"
 	"cmpb $1, 15(%rcx)\n"
 	"jne 30f\n"
-	"mov %rsi, %rax\n" /* the CFA: sp or rbp, plus the offset */
-	"cmpb $0, 14(%rcx)\n"
-	"cmovne %rdx, %rax\n"
-	"movslq 8(%rcx), %rsi\n"
-	"add %rsi, %rax\n"
-	"cmp 48(%r9), %rax\n" /* above the entry's sp, within the stack */
-	"jbe 30f\n"
-	"cmp %r8, %rax\n"
-	"ja 30f\n"
-	"movswq 12(%rcx), %rsi\n" /* rbp saved at CFA + that */
-	"test %rsi, %rsi\n"
-	"jz 34f\n"
-	"mov (%rax,%rsi), %rdx\n"
-	"34: mov %rax, %rsi\n"
-	"mov -8(%rsi), %rax\n"
+	FRAME_STEP("30f", "34")
 	"jmp 31b\n"
 	"35: mov $0xc000, %ecx\n" /* PK_JREC_CHAIN | PK_JREC_COMPLETE */
 	"jmp 37f\n"
