@@ -479,12 +479,7 @@ __asm__(
 	"jz 9f\n"
 	"test %r10, %r10\n" /* a record written: no trap */
 	"jnz 9f\n"
-	"19: rdtsc\n" /* r8 = now, r9 = the entry's (jprobe.h) */
-	"shl $32, %rdx\n"
-	"or %rdx, %rax\n"
-	"mov %rax, %r8\n"
-	"mov 56(%rsp), %r9\n"
-	"mov 0(%rsp), %rdi\n"
+	"19: mov 0(%rsp), %rdi\n"
 	"mov 8(%rsp), %rsi\n"
 	"mov 16(%rsp), %rdx\n"
 	"mov 64(%rsp), %rax\n"

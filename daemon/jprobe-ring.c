@@ -578,13 +578,12 @@ long pk_jprobes_drain(struct pk_jprobes *j, pk_jprobe_callback cb, void *ctx, si
 		 * of the whole struct, and this runs for every record (a field
 		 * added fails the assertion: set it here); pk_jrec_read sets
 		 * the stack, and from the extension the rest */
-		_Static_assert(sizeof(ev) == 192, "every field of struct pk_jprobe_event is set below");
+		_Static_assert(sizeof(ev) == 184, "every field of struct pk_jprobe_event is set below");
 		ev.probe = (int)r->probe;
 		ev.tid = (pid_t)r->tid;
 		ev.tcb = 0;
 		ev.time_ns = tsc_to_ns(j, rate, r->t0);
 		ev.duration_ns = 0;
-		ev.tsc = r->t0;
 		ev.pos = j->tail;
 		ev.args[0] = r->a0;
 		ev.args[1] = r->a1;

@@ -100,13 +100,6 @@ int pk_jprobes_trap_event(struct pk_jprobes *j, pid_t tid, const struct user_reg
 		ev->r14 = regs->r14;
 		ev->r15 = regs->r15;
 		ev->nested = pk_jprobes_nested_ret(j, ev->ret_addr);
-		if (at_return && (pr->flags & PK_JPROBE_TRAP_SLOW))
-			/* the thread's own clock: the entry's (a free's order),
-			 * else the return's */
-			ev->tsc = (pr->flags & PK_JPROBE_DURATION) && regs->r9 ? regs->r9 : regs->r8;
-		else if (pr->flags & PK_JPROBE_TRAP_SLOW)
-			/* stopped before the call: nothing of it is out yet */
-			ev->tsc = pk_jtsc();
 		if (at_return && !(pr->flags & PK_JPROBE_TRAP_SLOW))
 			ev->rec = trap_record(j, regs->r10, (int)i, ev->sp);
 		if (ev->rec && pk_jrec_read(j, ev->rec, ev, &t1) < 0)

@@ -112,9 +112,7 @@ struct pk_jprobes;
  * (or gone), or the stack reaches further than the slice (a deep stack:
  * an unwind of the slice alone would lose outer frames).  Then it writes
  * no record and executes the return's int3 as PK_JPROBE_TRAP_RETURN does
- * without one (r10 = 0; r8 = the time stamp counter just before the
- * trap, r9 = the entry's for a PK_JPROBE_DURATION probe, else 0): the
- * tracer takes that call from the stopped thread, which waits meanwhile.
+ * without one (r10 = 0): the tracer takes that call from the stopped thread, which waits meanwhile.
  * No drops, and a thread stops only when perfkitd is behind or a stack
  * is deep. */
 #define PK_JPROBE_TRAP_SLOW 64u
@@ -279,9 +277,6 @@ struct pk_jprobe_event {
 				      PK_JPROBE_DURATION, else at return */
 	uint64_t duration_ns;      /* entry to return (PK_JPROBE_DURATION),
 				      else 0 */
-	uint64_t tsc;              /* the time stamp counter behind time_ns
-				      (the conversion to ns is calibrated
-				      again as perfkitd runs) */
 	uint64_t pos;              /* the record's place in the ring: the
 				      order of the reservations (0 for a
 				      trap's event) */
