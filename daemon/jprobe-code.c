@@ -80,14 +80,17 @@ _Static_assert(PK_JRING_EXTOFF == 216 && PK_JRING_EXTSZ == 224 && PK_JRING_SPIN 
  * the stack pointer after it, rdx = the frame pointer, r8 = the end of
  * the stack, r9 = the record, whose rsp field is the entry's, r11 = the
  * ring): rcx = its site table entry (4 probes from the address's hash),
- * on to label hit, or to miss when the table lacks it ... */
+ * on to label hit, or to miss when the table lacks it.  Every frame waits
+ * for this hash, so it is the shortest that spreads return addresses: the
+ * address xor itself 12 bits down, masked to a byte offset (the mask is
+ * the entries' count - 1, times 16), plus the table's address in the
+ * target (pk_jsite_index) ... */
 #define SITE_LOOKUP(hit, miss)                                                                   \
-	"imul $-1640531535, %rax, %rcx\n"                                                        \
-	"shr $16, %rcx\n"                                                                       \
+	"mov %rax, %rcx\n"                                                                      \
+	"shr $12, %rcx\n"                                                                       \
+	"xor %rax, %rcx\n"                                                                      \
 	"and 192(%r11), %rcx\n"                                                                 \
-	"shl $4, %rcx\n"                                                                        \
 	"add 184(%r11), %rcx\n"                                                                 \
-	"add %r11, %rcx\n"                                                                      \
 	"cmp %rax, (%rcx)\n"                                                                    \
 	"je " hit "\n"                                                                          \
 	"add $16, %rcx\n"                                                                       \

@@ -24,8 +24,8 @@
 #define PK_JRING_MSLO 160         /* main thread's stack mapping */
 #define PK_JRING_MSHI 168
 #define PK_JRING_MAGIC 176
-#define PK_JRING_SITES 184        /* the site table's offset in the ring, 0: none */
-#define PK_JRING_SITEMASK 192     /* its entries - 1 (4 more follow, for probing) */
+#define PK_JRING_SITES 184        /* the site table's address in the target, 0: none */
+#define PK_JRING_SITEMASK 192     /* (its entries - 1) * 16 (4 more follow, for probing) */
 #define PK_JRING_WALKROOM 200     /* bytes of return addresses a record takes */
 #define PK_JRING_WALKTRUNC 208    /* 1: a walk out of room is a truncated chain */
 #define PK_JRING_EXTOFF 216       /* the slots' extensions: their offset in the ring ... */
@@ -103,7 +103,12 @@ struct pk_jsite {
 	uint8_t kind;             /* PK_JSITE_STEP, PK_JSITE_END */
 };
 #define PK_JSITE_PROBES 4u
-#define PK_JSITE_MUL 0xffffffff9e3779b1ull /* imul's sign-extended imm32 */
+/* the entry where the probes for return address ra start (the template's
+ * SITE_LOOKUP computes the same) */
+static inline uint64_t pk_jsite_index(uint64_t ra, uint64_t entries)
+{
+	return ((ra ^ (ra >> 12)) >> 4) & (entries - 1);
+}
 #define PK_JCHAIN_MUL 0x9e3779b97f4a7c15ull
 #define PK_JKNOWN_ENTRIES 4096u   /* the table of known chains: 32 KiB */
 

@@ -160,15 +160,15 @@ int pk_jring_map(struct pk_jprobes *j, pid_t tid)
 	*(uint64_t *)(j->ring + PK_JRING_MSLO) = lo;
 	*(uint64_t *)(j->ring + PK_JRING_MSHI) = hi;
 	if (j->sites) {
-		*(uint64_t *)(j->ring + PK_JRING_SITEMASK) = j->sites - 1;
+		*(uint64_t *)(j->ring + PK_JRING_SITEMASK) = (uint64_t)(j->sites - 1) * sizeof(struct pk_jsite);
 		*(uint64_t *)(j->ring + PK_JRING_WALKROOM) = (uint64_t)j->walk_max * 8;
 		*(uint64_t *)(j->ring + PK_JRING_WALKTRUNC) = j->walk_trunc ? 1 : 0;
-		*(uint64_t *)(j->ring + PK_JRING_SITES) = j->sites_off;
+		*(uint64_t *)(j->ring + PK_JRING_SITES) = j->ring_target + j->sites_off;
 		*(uint64_t *)(j->ring + PK_JRING_KNOWNMASK) = PK_JKNOWN_ENTRIES - 1;
 		*(uint64_t *)(j->ring + PK_JRING_KNOWN) = j->known_off;
 	}
 	*(uint64_t *)(j->ring + PK_JRING_CLOCK) = pk_jtsc();
-	memcpy(j->ring + PK_JRING_MAGIC, "pkjring3", 8);
+	memcpy(j->ring + PK_JRING_MAGIC, "pkjring4", 8);
 	/* a new memfd reads as zeros: every seq is 0 (no record), and the
 	 * slots' pages stay untouched until a record is written there */
 	*(uint64_t *)(j->ring + PK_JRING_TAIL) = 0;
@@ -497,7 +497,7 @@ int pk_jrec_read(struct pk_jprobes *j, const struct pk_jrec *r, struct pk_jprobe
 
 static struct pk_jsite *site_slot(const struct pk_jprobes *j, uint64_t ra)
 {
-	uint64_t i = ((ra * PK_JSITE_MUL) >> 16) & (j->sites - 1);
+	uint64_t i = pk_jsite_index(ra, j->sites);
 
 	return (struct pk_jsite *)(j->ring + j->sites_off) + i;
 }
