@@ -288,10 +288,15 @@ __asm__(
 	"jmp 1b\n"
 	/* the record's first line (struct pk_jrec): everything a call with
 	 * a walked stack needs; pos at -8(%rsp) (the red zone: nothing is
-	 * called from here on) */
+	 * called from here on), the kind at -22(%rsp) (16 bits, each change
+	 * a 16-bit store the next load can take from the store buffer)
+	 * until it is written out just before the record is published.  No
+	 * read-modify-write of the record's line: perfkitd may read a slot
+	 * (its sequence number, a prefetch) while it is being written, and
+	 * a load would then wait for the line to come back; plain stores
+	 * wait in the store buffer while the walk goes on */
 	"3: mov %rax, -8(%rsp)\n"
-	"mov pk_jd_id(%rip), %ecx\n"
-	"mov %ecx, 8(%rdi)\n" /* probe (16 bits), kind 0 (16 bits) */
+	"movw $0, -22(%rsp)\n" /* the kind: written out at publishing */
 	"mov 144(%r11), %rcx\n"
 	"test %rcx, %rcx\n"
 	"jz 5f\n"
@@ -342,7 +347,7 @@ __asm__(
 	"mov %rax, 16(%r8)\n"
 	"mov %fs:0, %rcx\n"
 	"mov %rcx, 24(%r8)\n"
-	"orw $0x800, 10(%rdi)\n" /* PK_JREC_EXT */
+	"orw $0x800, -22(%rsp)\n" /* PK_JREC_EXT */
 	"50: mov %r10, -16(%rsp)\n" /* the slice's length (-1: deep, 0: none) */
 	"lea (%rsi,%r9), %r8\n" /* the stack's end (rsi = E) */
 	"mov %rdi, %r9\n" /* r9 = the record */
@@ -361,7 +366,7 @@ __asm__(
 	"testb $24, pk_jd_flags(%rip)\n" /* trap probes: records read in place */
 	"jnz 80f\n"
 	"xor %edi, %edi\n" /* bytes of chain */
-	"movzwl 8(%r9), %r10d\n" /* h = the probe + 1, then per return address */
+	"movzwl pk_jd_id(%rip), %r10d\n" /* h = the probe + 1, then per return address */
 	"inc %r10\n"
 	"lea 8(%rsi), %rsi\n"
 	"mov -8(%rsi), %rax\n"
@@ -404,7 +409,7 @@ __asm__(
 	"jne 80f\n"
 	"mov %r10, 56(%r9)\n" /* the hash where the chain would start */
 	"or $0x400, %ecx\n" /* PK_JREC_KNOWN */
-	"or %cx, 10(%r9)\n"
+	"or %cx, -22(%rsp)\n"
 	"jmp 39f\n"
 	"80: lea 88(%rsp), %rsi\n" /* E again */
 	/* the walk: ra = [E], sp = E + 8, rbp as at entry; per return
@@ -438,7 +443,7 @@ __asm__(
 	"sub %r9, %rax\n"
 	"shr $3, %eax\n"
 	"or %eax, %ecx\n"
-	"or %cx, 10(%r9)\n"
+	"or %cx, -22(%rsp)\n"
 	"jmp 39f\n"
 	"30: mov -16(%rsp), %rcx\n" /* no chain: the slice, or (deep) none */
 	"cmp $-1, %rcx\n"
@@ -459,16 +464,23 @@ __asm__(
 	"mov %r13, 64(%rdi)\n"
 	"mov %r14, 72(%rdi)\n"
 	"mov %r15, 80(%rdi)\n"
-	"orw $0x1000, 10(%r9)\n" /* PK_JREC_SLICE */
+	"orw $0x1000, -22(%rsp)\n" /* PK_JREC_SLICE */
 	"lea 96(%rdi), %rdi\n"
 	"lea 88(%rsp), %rsi\n"
 	"rep movsb\n"
-	"39: mov -8(%rsp), %rcx\n"
+	"39: movzwl -22(%rsp), %ecx\n" /* probe and kind: one plain store */
+	"shl $16, %ecx\n"
+	"or pk_jd_id(%rip), %ecx\n"
+	"mov %ecx, 8(%r9)\n"
+	"mov -8(%rsp), %rcx\n"
 	"lea 1(%rcx), %rcx\n"
 	"mov %rcx, (%r9)\n" /* published: seq = pos + 1 */
 	"mov %r9, %r10\n"
 	"jmp 8f\n"
-	"38: movw $0x2000, 10(%r9)\n" /* PK_JREC_VOID, then the trap */
+	"38:\n" /* PK_JREC_VOID, then the trap */
+	"mov pk_jd_id(%rip), %ecx\n"
+	"or $0x20000000, %ecx\n"
+	"mov %ecx, 8(%r9)\n"
 	"mov -8(%rsp), %rcx\n"
 	"lea 1(%rcx), %rcx\n"
 	"mov %rcx, (%r9)\n"
