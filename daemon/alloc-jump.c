@@ -186,7 +186,7 @@ struct alloc_jump {
 	/* walked stacks: the detours walk through a site table that this
 	 * learns from the stacks it unwinds (PERFKIT_ALLOC_WALK=off: slices) */
 	int walk;
-	uint64_t learned, unlearnable, chains, voids, sites, known;
+	uint64_t learned, unlearnable, chains, voids, sites, known, memo_hits;
 
 	pid_t own_tid;               /* a thread of the tracer's, last seen */
 	struct user_regs_struct regs; /* feed_event's: only its fields set */
@@ -1074,6 +1074,7 @@ static void keep_stats(struct alloc_inst *ai, struct alloc_jump *aj)
 	aj->drops += s.drops; /* trap mode: none, a call stops instead */
 	aj->chains += s.chains;
 	aj->known += s.known_chains;
+	aj->memo_hits += s.memo_hits;
 	/* calls nested in a probed function, counted by the detours (the
 	 * tracker counts those it is handed) */
 	ai->earlier.nested_calls += s.nested;
@@ -1238,6 +1239,7 @@ static void jump_finish(struct alloc_inst *ai)
 	if (aj->walk) {
 		pk_store_set_stat(st, sid, "alloc_walked_stacks", (double)aj->chains);
 		pk_store_set_stat(st, sid, "alloc_walk_known", (double)aj->known);
+		pk_store_set_stat(st, sid, "alloc_walk_memo", (double)aj->memo_hits);
 		pk_store_set_stat(st, sid, "alloc_walk_sites", (double)aj->sites);
 		pk_store_set_stat(st, sid, "alloc_walk_unlearnable", (double)aj->unlearnable);
 	}

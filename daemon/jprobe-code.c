@@ -71,6 +71,13 @@ _Static_assert(offsetof(struct pk_jext, t1) == 16 && offsetof(struct pk_jext, tc
 	       offsetof(struct pk_jext, slice_len) == 32 && offsetof(struct pk_jext, rbx) == 40 &&
 	       offsetof(struct pk_jext, r15) == 80 && sizeof(struct pk_jext) == PK_JEXT_SLICE,
 	       "extension layout");
+_Static_assert(PK_JRING_MEMO == 264 && PK_JRING_MEMOMASK == 272 && sizeof(struct pk_jmemo) == PK_JMEMO_SIZE &&
+	       PK_JMEMO_SIZE == 1u << 9 && offsetof(struct pk_jmemo, ra) == 8 &&
+	       offsetof(struct pk_jmemo, hash) == 16 && offsetof(struct pk_jmemo, probe) == 24 &&
+	       offsetof(struct pk_jmemo, kind) == 32 && offsetof(struct pk_jmemo, last) == 40 &&
+	       offsetof(struct pk_jmemo, npairs) == 48 && offsetof(struct pk_jmemo, pair) == 64 &&
+	       PK_JMEMO_PAIRS == 28,
+	       "walk memo layout");
 _Static_assert(PK_JRING_EXTOFF == 216 && PK_JRING_EXTSZ == 224 && PK_JRING_SPIN == 232 &&
 	       PK_JRING_CLOCK == 256 &&
 	       PK_JRING_NCOUNT == 472 && PK_JRING_RANGES + 16 * PK_JRING_MAXRANGES <= PK_JRING_SLOTS,
@@ -365,7 +372,55 @@ __asm__(
 	"je 80f\n"
 	"testb $24, pk_jd_flags(%rip)\n" /* trap probes: records read in place */
 	"jnz 80f\n"
-	"xor %edi, %edi\n" /* bytes of chain */
+	/* the walk memo (jprobe-int.h): an entry for this E (rsi), return
+	 * address and probe whose words all hold what they held, within
+	 * this thread's stack (r8), gives the chain's hash and kind */
+	"cmpq $0, 264(%r11)\n"
+	"je 89f\n"
+	"mov (%rsi), %rax\n"
+	"mov %rsi, %rcx\n"
+	"shr $4, %rcx\n"
+	"xor %rax, %rcx\n"
+	"mov %rcx, %rdx\n"
+	"shr $12, %rdx\n"
+	"xor %rdx, %rcx\n"
+	"shl $9, %rcx\n" /* PK_JMEMO_SIZE */
+	"and 272(%r11), %rcx\n"
+	"add 264(%r11), %rcx\n"
+	"cmp %rsi, (%rcx)\n" /* tag */
+	"jne 89f\n"
+	"cmp %rax, 8(%rcx)\n" /* ra */
+	"jne 89f\n"
+	"movzwl pk_jd_id(%rip), %edx\n"
+	"cmp %rdx, 24(%rcx)\n" /* probe */
+	"jne 89f\n"
+	"mov %r8, %rdx\n" /* the farthest word within this thread's stack */
+	"sub %rsi, %rdx\n"
+	"sub $8, %rdx\n"
+	"jb 89f\n"
+	"cmp %rdx, 40(%rcx)\n"
+	"ja 89f\n"
+	"mov 48(%rcx), %edx\n" /* npairs */
+	"cmp $28, %edx\n" /* PK_JMEMO_PAIRS: the ring is the target's memory too */
+	"ja 89f\n"
+	"lea 64(%rcx), %rdi\n"
+	"90: test %edx, %edx\n"
+	"jz 91f\n"
+	"mov (%rdi), %r10\n"
+	"cmp 40(%rcx), %r10\n" /* not past the farthest (unsigned: not before E) */
+	"ja 89f\n"
+	"mov 8(%rdi), %rax\n"
+	"cmp %rax, (%rsi,%r10)\n"
+	"jne 89f\n"
+	"add $16, %rdi\n"
+	"dec %edx\n"
+	"jmp 90b\n"
+	"91: mov 16(%rcx), %r10\n" /* the hash where the chain would start */
+	"mov %r10, 56(%r9)\n"
+	"mov 32(%rcx), %eax\n" /* the kind */
+	"or %ax, -22(%rsp)\n"
+	"jmp 39f\n"
+	"89: xor %edi, %edi\n" /* bytes of chain */
 	"movzwl pk_jd_id(%rip), %r10d\n" /* h = the probe + 1, then per return address */
 	"inc %r10\n"
 	"lea 8(%rsi), %rsi\n"

@@ -34,7 +34,10 @@
 #define PK_JRING_KNOWN 240        /* the table of known chains: its offset, 0: none ... */
 #define PK_JRING_KNOWNMASK 248    /* ... and its entries - 1 */
 #define PK_JRING_CLOCK 256         /* perfkitd's time stamp counter, published now and
-				     then (PK_JPROBE_COARSE_TIME), in a line of its own */
+				     then (PK_JPROBE_COARSE_TIME), in a line of its own
+				     but for the next two (read with it) */
+#define PK_JRING_MEMO 264         /* the walk memo's address in the target, 0: none ... */
+#define PK_JRING_MEMOMASK 272     /* ... (its entries - 1) * PK_JMEMO_SIZE */
 #define PK_JRING_TAIL 320         /* records consumed (perfkitd writes it) */
 #define PK_JRING_NESTED 384       /* nested calls counted instead of recorded */
 #define PK_JRING_NRANGES 448      /* ranges of nesting code (0: none) ... */
@@ -91,6 +94,7 @@ struct pk_jext {
 #define PK_JREC_SLICE 0x1000u
 #define PK_JREC_EXT 0x0800u
 #define PK_JREC_KNOWN 0x0400u
+#define PK_JREC_MEMO 0x0200u      /* (with KNOWN) the walk memo gave it */
 #define PK_JREC_COUNT 0x00ffu
 
 /* A site table entry (16 bytes, hard-coded in the template): the unwind
@@ -110,12 +114,52 @@ static inline uint64_t pk_jsite_index(uint64_t ra, uint64_t entries)
 	return ((ra ^ (ra >> 12)) >> 4) & (entries - 1);
 }
 #define PK_JCHAIN_MUL 0x9e3779b97f4a7c15ull
+#define PK_JMEMO_PAIRS 28u
+#define PK_JMEMO_SIZE 512u        /* sizeof(struct pk_jmemo) */
+#define PK_JMEMO_ENTRIES 1024u    /* 512 KiB of the ring, resident as used */
+/* the entry of a call entered at e with return address ra (the template
+ * computes the same) */
+static inline uint64_t pk_jmemo_index(uint64_t e, uint64_t ra, uint64_t entries)
+{
+	uint64_t h = (e >> 4) ^ ra;
+
+	return (h ^ (h >> 12)) & (entries - 1);
+}
 #define PK_JKNOWN_ENTRIES 4096u   /* the table of known chains: 32 KiB */
+
+/*
+ * The walk memo (perfkitd alone writes it, each entry once): a walk is a
+ * function of the entry stack pointer E, the return address there, the
+ * stack words it reads and the site table's rules, which never change
+ * once written.  So a chain perfkitd took, walked from E by rules that
+ * all take the CFA from the stack pointer, is known again without the
+ * walk when the same probe is entered at the same E with the same return
+ * address and the same words where the walk read the return addresses:
+ * loads from addresses known in advance, which the CPU overlaps, instead
+ * of one frame's rule waiting for the last (a frame costs about 15
+ * dependent cycles).  The detour then writes the chain's hash and kind
+ * (KNOWN | MEMO).  Entries are never replaced, so never read half
+ * written: the tag, written last, says an entry is whole.
+ */
+struct pk_jmemo {
+	uint64_t tag;             /* E; 0: empty */
+	uint64_t ra;              /* the return address at E */
+	uint64_t hash;            /* the chain's (pk_jchain_hash) */
+	uint64_t probe;
+	uint64_t kind;            /* the record's kind: CHAIN | COMPLETE | n | KNOWN | MEMO */
+	uint64_t last;            /* the farthest word checked, from E */
+	uint64_t npairs, pad;
+	struct {
+		int64_t off;      /* from E */
+		uint64_t val;
+	} pair[PK_JMEMO_PAIRS];
+};
 
 /* A chain perfkitd took: where its return addresses are kept */
 struct pk_jchain {
 	uint64_t h;               /* 0: empty */
 	uint32_t off, n;          /* in chain_words */
+	int no_memo;              /* a rule takes the CFA from rbp, or too deep */
 };
 
 struct pk_jprobe {
@@ -145,6 +189,7 @@ struct pk_jprobes {
 	unsigned full_wait_us;      /* pk_jprobe_config's */
 	uint64_t sites_off;        /* the table's offset in the ring */
 	uint64_t known_off;        /* the known chains' table (0: none) */
+	uint64_t memo_off;         /* the walk memo (0: none) */
 	struct pk_jchain *chains;  /* the chains taken, by hash */
 	size_t nchains, capchains;
 	uint64_t *chain_words;

@@ -166,6 +166,8 @@ int pk_jring_map(struct pk_jprobes *j, pid_t tid)
 		*(uint64_t *)(j->ring + PK_JRING_SITES) = j->ring_target + j->sites_off;
 		*(uint64_t *)(j->ring + PK_JRING_KNOWNMASK) = PK_JKNOWN_ENTRIES - 1;
 		*(uint64_t *)(j->ring + PK_JRING_KNOWN) = j->known_off;
+		*(uint64_t *)(j->ring + PK_JRING_MEMOMASK) = (uint64_t)(PK_JMEMO_ENTRIES - 1) * PK_JMEMO_SIZE;
+		*(uint64_t *)(j->ring + PK_JRING_MEMO) = j->ring_target + j->memo_off;
 	}
 	*(uint64_t *)(j->ring + PK_JRING_CLOCK) = pk_jtsc();
 	memcpy(j->ring + PK_JRING_MAGIC, "pkjring4", 8);
@@ -387,9 +389,9 @@ static struct pk_jchain *chain_slot(const struct pk_jprobes *j, uint64_t h)
 	return &j->chains[i];
 }
 
-static const struct pk_jchain *chain_find(const struct pk_jprobes *j, uint64_t h)
+static struct pk_jchain *chain_find(const struct pk_jprobes *j, uint64_t h)
 {
-	const struct pk_jchain *c;
+	struct pk_jchain *c;
 
 	if (!j->capchains)
 		return NULL;
@@ -399,7 +401,7 @@ static const struct pk_jchain *chain_find(const struct pk_jprobes *j, uint64_t h
 
 /* Keep a chain taken from a record under its hash, then tell the
  * detours: a later record of the same chain can carry the hash alone */
-static void chain_keep(struct pk_jprobes *j, uint64_t h, const uint64_t *ras, unsigned n)
+static struct pk_jchain *chain_keep(struct pk_jprobes *j, uint64_t h, const uint64_t *ras, unsigned n)
 {
 	struct pk_jchain *c;
 
@@ -428,6 +430,62 @@ static void chain_keep(struct pk_jprobes *j, uint64_t h, const uint64_t *ras, un
 	 * after the final detach), or one a colliding hash took over */
 	__atomic_store_n((uint64_t *)(j->ring + j->known_off) + (h & (PK_JKNOWN_ENTRIES - 1)), h,
 			 __ATOMIC_RELEASE);
+	return c;
+}
+
+/*
+ * The walk memo's entry for the chain c a detour of probe walked from the
+ * entry stack pointer e (jprobe-int.h): the walk again, by the rules the
+ * detour used, noting where it read each return address (and the zero
+ * that ended it), if every rule takes the CFA from the stack pointer.  A
+ * chain that cannot be memoized is marked, not tried again.
+ */
+static void memo_keep(struct pk_jprobes *j, struct pk_jchain *c, unsigned probe, uint64_t e, unsigned kind)
+{
+	const uint64_t *ras = j->chain_words + c->off;
+	struct pk_jmemo *m;
+	uint64_t sp = e + 8, last = 0;
+	unsigned np = 0;
+
+	if (c->no_memo || !c->n || !(kind & PK_JREC_COMPLETE))
+		return;
+	m = (struct pk_jmemo *)(j->ring + j->memo_off) + pk_jmemo_index(e, ras[0], PK_JMEMO_ENTRIES);
+	if (__atomic_load_n(&m->tag, __ATOMIC_RELAXED))
+		return; /* taken: entries are written once */
+	for (unsigned i = 0; i < c->n; i++) {
+		struct pk_unwind_rule rule;
+
+		if (!pk_jprobes_site_get(j, ras[i], &rule) || rule.base_rbp || np == PK_JMEMO_PAIRS) {
+			c->no_memo = 1;
+			return;
+		}
+		if (rule.end) { /* the outermost frame: the walk stopped at its rule */
+			if (i + 1 < c->n) {
+				c->no_memo = 1;
+				return;
+			}
+			break;
+		}
+		if (rule.cfa_off <= 0) {
+			c->no_memo = 1;
+			return;
+		}
+		sp += (uint64_t)(int64_t)rule.cfa_off;
+		/* the next return address, or the zero that ended the chain */
+		m->pair[np].off = (int64_t)(sp - 8 - e);
+		m->pair[np].val = i + 1 < c->n ? ras[i + 1] : 0;
+		if (sp - 8 - e > last)
+			last = sp - 8 - e;
+		np++;
+	}
+	m->ra = ras[0];
+	m->hash = c->h;
+	m->probe = probe;
+	m->kind = kind | PK_JREC_KNOWN | PK_JREC_MEMO;
+	m->last = last;
+	m->npairs = np;
+	__atomic_store_n(&m->tag, e, __ATOMIC_RELEASE);
+	j->stats.memos++;
 }
 
 int pk_jrec_read(struct pk_jprobes *j, const struct pk_jrec *r, struct pk_jprobe_event *ev,
@@ -442,8 +500,9 @@ int pk_jrec_read(struct pk_jprobes *j, const struct pk_jrec *r, struct pk_jprobe
 	ev->chain = ev->chain_complete = 0;
 	/* the target wrote this: never trust a length */
 	if (kind & (PK_JREC_VOID | ~(PK_JREC_CHAIN | PK_JREC_COMPLETE | PK_JREC_SLICE | PK_JREC_EXT |
-				   PK_JREC_KNOWN | PK_JREC_COUNT)) ||
-	    (kind & (PK_JREC_KNOWN | PK_JREC_CHAIN)) == PK_JREC_KNOWN)
+				   PK_JREC_KNOWN | PK_JREC_MEMO | PK_JREC_COUNT)) ||
+	    (kind & (PK_JREC_KNOWN | PK_JREC_CHAIN)) == PK_JREC_KNOWN ||
+	    (kind & (PK_JREC_KNOWN | PK_JREC_MEMO)) == PK_JREC_MEMO)
 		return -1;
 	if (kind & (PK_JREC_SLICE | PK_JREC_EXT)) {
 		size_t idx = (size_t)((const uint8_t *)r - (j->ring + PK_JRING_SLOTS)) / j->recsz;
@@ -463,7 +522,7 @@ int pk_jrec_read(struct pk_jprobes *j, const struct pk_jrec *r, struct pk_jprobe
 		if (n > j->walk_max || (kind & PK_JREC_SLICE))
 			return -1;
 		if (kind & PK_JREC_KNOWN) {
-			const struct pk_jchain *c = chain_find(j, r->ret_addr);
+			struct pk_jchain *c = chain_find(j, r->ret_addr);
 
 			if (!c || c->n != n) {
 				j->stats.corrupt++; /* no detour writes that */
@@ -472,8 +531,16 @@ int pk_jrec_read(struct pk_jprobes *j, const struct pk_jrec *r, struct pk_jprobe
 			ev->stack = j->chain_words + c->off;
 			ev->ret_addr = n ? j->chain_words[c->off] : 0;
 			j->stats.known_chains++;
+			if (kind & PK_JREC_MEMO)
+				j->stats.memo_hits++;
+			else if (j->memo_off)
+				memo_keep(j, c, r->probe, r->rsp, bits);
 		} else if (j->known_off && j->ring) {
-			chain_keep(j, pk_jchain_hash(r->probe, &r->ret_addr, n, bits), &r->ret_addr, n);
+			struct pk_jchain *c = chain_keep(j, pk_jchain_hash(r->probe, &r->ret_addr, n, bits),
+							 &r->ret_addr, n);
+
+			if (j->memo_off)
+				memo_keep(j, c, r->probe, r->rsp, bits);
 		}
 		ev->chain = 1;
 		ev->chain_complete = !!(kind & PK_JREC_COMPLETE);

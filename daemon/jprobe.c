@@ -73,6 +73,8 @@ struct pk_jprobes *pk_jprobes_new(pid_t pid, const struct pk_jprobe_config *cfg)
 		/* the known chains' hashes, in lines of their own */
 		j->known_off = (j->ring_size + 63u) & ~(uint64_t)63u;
 		j->ring_size = j->known_off + (uint64_t)PK_JKNOWN_ENTRIES * 8u;
+		j->memo_off = j->ring_size; /* 32 KiB on: lines of its own */
+		j->ring_size = j->memo_off + (uint64_t)PK_JMEMO_ENTRIES * PK_JMEMO_SIZE;
 	}
 	j->ext_off = (j->ring_size + PK_JPAGE - 1) & ~(uint64_t)(PK_JPAGE - 1);
 	j->ring_size = j->ext_off + (uint64_t)slots * j->extsz;

@@ -355,6 +355,9 @@ struct pk_jprobe_stats {
 	uint64_t chains;           /* records with a walked chain */
 	uint64_t known_chains;     /* ... carrying the hash of a chain taken
 				      before instead of the chain */
+	uint64_t memo_hits;        /* ... of those, known by the walk memo
+				      without a walk */
+	uint64_t memos;            /* walk memo entries written */
 	uint64_t nested;           /* calls nested in a probed function: counted
 				      in the target, not recorded */
 	uint64_t voids;            /* deep stacks the walk could not take:

@@ -367,6 +367,9 @@ static void show_alloc_stats(struct stat_view *sv)
 		if (stat_take(sv, "alloc_walk_known", &w) && v > 0)
 			show_line("known stacks", "%.0f of the walked (%.1f%%: a hash in one line instead "
 				  "of the return addresses)", w, 100.0 * w / v);
+		if (stat_take(sv, "alloc_walk_memo", &w) && v > 0)
+			show_line("memoized walks", "%.0f of the walked (%.1f%%: the same stack words "
+				  "where the walk read them, no walk)", w, 100.0 * w / v);
 
 		if (stat_take(sv, "alloc_walk_sites", &w) && stat_take(sv, "alloc_walk_unlearnable", &u))
 			show_line("walked stacks", "%.0f (in the target: %.0f frame rules learned, %.0f "

@@ -3,7 +3,8 @@
 # 10,000 x malloc(100) in hot() and 2 x malloc(50) in cold(), exactly the
 # leaked blocks with their sizes and stacks, a realloc growth chain, the
 # aligned family (posix_memalign pointer read at return), and the outputs
-# built on them: table, CSV, --timeline --svg, flamegraph --alloc.
+# built on them: table, CSV, --timeline --svg, flamegraph --alloc; and
+# twin(), called at the same depth from two callers, 1,000 times each.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lib.sh"
 pk_init
 . "$top_srcdir/tests/integration/alloc-common.sh"
@@ -36,7 +37,37 @@ fi
 case ${PK_ALLOC_BACKEND:-auto}/${PERFKIT_ALLOC_WALK:-on} in
 auto/on | trap/on)
 	k=$(alloc_stat basic alloc_walk_known)
-	[ "${k%.*}" -ge 1000 ] 2>/dev/null || pk_fail "known stacks: $k, expected hot()'s last thousands" ;;
+	[ "${k%.*}" -ge 1000 ] 2>/dev/null || pk_fail "known stacks: $k, expected hot()'s last thousands"
+	# and, their frames all taking the CFA from the stack pointer (no
+	# frame pointer in the tracee's CFI), the walk memo gives them: the
+	# same stack at the same depth, no walk; with frame pointers (every
+	# stack passes main(), whose CFA then comes from rbp), never
+	m=$(alloc_stat basic alloc_walk_memo)
+	if readelf --debug-dump=frames "$TARGETS/alloc-suite" | grep -q 'DW_CFA_def_cfa_register: r6'; then
+		[ "$m" = 0 ] || pk_fail "memoized walks: $m, expected none (frames from rbp)"
+	else
+		[ "${m%.*}" -ge 1000 ] 2>/dev/null || pk_fail "memoized walks: $m of $k known, expected hot()'s"
+	fi ;;
+esac
+# twin()'s calls through via_a() and via_b() enter malloc at the same
+# depth with the same return address: each caller gets its own 1,000 (the
+# walk memo, which has an entry for one of them, must tell them apart by
+# the words above); in trap mode, with the walk on and no frame pointers,
+# the memo gives the second half's calls from the caller it knows (500)
+alloc_run twins "$PK_TMP/tw.out" "$TARGETS/alloc-suite" twins
+[ "$ALLOC_RC" = 0 ] || { pk_show "$PK_TMP/tw.out" "$PK_TMP/tw.out.err"; pk_fail "alloc-suite twins exited $ALLOC_RC"; }
+alloc_json twins "$PK_TMP/tw.json"
+alloc_expect "twins" "$PK_TMP/tw.json" \
+	'sorted((l["stack"][1], l["count"]) for l in d["leaks"] if l["stack"][:1] == ["twin"])' \
+	"[('via_a', 1000), ('via_b', 1000)]"
+case ${PK_ALLOC_BACKEND:-auto}/${PERFKIT_ALLOC_WALK:-on} in
+auto/on | trap/on)
+	m=$(alloc_stat twins alloc_walk_memo)
+	if readelf --debug-dump=frames "$TARGETS/alloc-suite" | grep -q 'DW_CFA_def_cfa_register: r6'; then
+		[ "$m" = 0 ] || pk_fail "twins: memoized walks: $m, expected none (frames from rbp)"
+	else
+		[ "${m%.*}" -ge 250 ] 2>/dev/null || pk_fail "twins: memoized walks: $m, expected most of one caller's second 500"
+	fi ;;
 esac
 alloc_expect "mode" "$J" 'd["mode"]["name"], d["mode"]["scaled"], d["target_exited"]' "('full', False, True)"
 alloc_expect "hot()" "$J" 'site("hot")["count"], site("hot")["bytes"], site("hot")["avg_size"], site("hot")["live_bytes"]' "(10000, 1000000, 100, 400)"

@@ -22,6 +22,13 @@
  *           10 KiB of stack: more than the jump backend's slices, less
  *           than perfkitd's stack copy), then 100 x malloc(24) in
  *           deep_leaf(), leaked, and 100 x malloc(8)+free there.
+ *   twins   2,000 x malloc(40) in twin(), leaked, called in turn through
+ *           via_a() and via_b(): the same call, at the same stack depth,
+ *           the same return address, 1,000 times from each caller (a
+ *           stack known by its depth alone would be the wrong one); a
+ *           tenth of a second's pause after the first quarter (perfkitd
+ *           learns the frames) and after the second (it has taken both
+ *           stacks), then the second half.
  */
 #include <malloc.h>
 #include <pthread.h>
@@ -298,6 +305,41 @@ NOINLINE static int mode_deep(void)
 	return 0;
 }
 
+#define TWINS 2000
+static void *twin_blocks[TWINS];
+
+NOINLINE static void twin(int i)
+{
+	twin_blocks[i] = malloc(40);
+	sink += (unsigned long)twin_blocks[i];
+}
+
+/* the same frame, a different return address (not a tail call, not one
+ * function folded into the other) */
+NOINLINE static void via_a(int i)
+{
+	twin(i);
+	sink += 1;
+}
+
+NOINLINE static void via_b(int i)
+{
+	twin(i);
+	sink += 2;
+}
+
+NOINLINE static int mode_twins(void)
+{
+	wait_go();
+	for (int i = 0; i < TWINS; i++) {
+		if (i == TWINS / 4 || i == TWINS / 2)
+			usleep(100000);
+		(i & 1 ? via_b : via_a)(i);
+	}
+	printf("done\n");
+	return 0;
+}
+
 NOINLINE static int mode_bench(long n)
 {
 	struct timespec a, b;
@@ -338,6 +380,8 @@ int main(int argc, char **argv)
 		return mode_exec(argv[0]);
 	if (strcmp(argv[1], "deep") == 0)
 		return mode_deep();
+	if (strcmp(argv[1], "twins") == 0)
+		return mode_twins();
 	if (strcmp(argv[1], "bench") == 0)
 		return mode_bench(argc > 2 ? atol(argv[2]) : 2000);
 	return 2;
