@@ -29,6 +29,19 @@ fi
 # waited in the ring
 [ "$(alloc_stat basic alloc_modules_read_ahead)" -ge 2 ] 2>/dev/null ||
 	pk_fail "modules read ahead: $(alloc_stat basic alloc_modules_read_ahead), expected the program and libc at least"
+# expect_memo SESSION AT_LEAST WHAT: the walk memo gave SESSION's calls
+# at least AT_LEAST times when the tracee's frames all take the CFA from
+# the stack pointer (no frame pointer in its CFI); with frame pointers
+# (every stack passes main(), whose CFA then comes from rbp), never
+expect_memo() {
+	local m
+	m=$(alloc_stat "$1" alloc_walk_memo)
+	if readelf --debug-dump=frames "$TARGETS/alloc-suite" | grep -q 'DW_CFA_def_cfa_register: r6'; then
+		[ "$m" = 0 ] || pk_fail "$1: memoized walks: $m, expected none (frames from rbp)"
+	else
+		[ "${m%.*}" -ge "$2" ] 2>/dev/null || pk_fail "$1: memoized walks: $m, expected $3"
+	fi
+}
 # hot()'s 10,000 calls share one stack: once perfkitd has taken its chain,
 # a detour writes the chain's hash alone.  None known would mean that the
 # detours and perfkitd hash chains differently (how many depends on how
@@ -38,16 +51,8 @@ case ${PK_ALLOC_BACKEND:-auto}/${PERFKIT_ALLOC_WALK:-on} in
 auto/on | trap/on)
 	k=$(alloc_stat basic alloc_walk_known)
 	[ "${k%.*}" -ge 1000 ] 2>/dev/null || pk_fail "known stacks: $k, expected hot()'s last thousands"
-	# and, their frames all taking the CFA from the stack pointer (no
-	# frame pointer in the tracee's CFI), the walk memo gives them: the
-	# same stack at the same depth, no walk; with frame pointers (every
-	# stack passes main(), whose CFA then comes from rbp), never
-	m=$(alloc_stat basic alloc_walk_memo)
-	if readelf --debug-dump=frames "$TARGETS/alloc-suite" | grep -q 'DW_CFA_def_cfa_register: r6'; then
-		[ "$m" = 0 ] || pk_fail "memoized walks: $m, expected none (frames from rbp)"
-	else
-		[ "${m%.*}" -ge 1000 ] 2>/dev/null || pk_fail "memoized walks: $m of $k known, expected hot()'s"
-	fi ;;
+	# and the walk memo gives them: the same stack at the same depth
+	expect_memo basic 1000 "hot()'s, of $k known" ;;
 esac
 # twin()'s calls through via_a() and via_b() enter malloc at the same
 # depth with the same return address: each caller gets its own 1,000 (the
@@ -62,12 +67,7 @@ alloc_expect "twins" "$PK_TMP/tw.json" \
 	"[('via_a', 1000), ('via_b', 1000)]"
 case ${PK_ALLOC_BACKEND:-auto}/${PERFKIT_ALLOC_WALK:-on} in
 auto/on | trap/on)
-	m=$(alloc_stat twins alloc_walk_memo)
-	if readelf --debug-dump=frames "$TARGETS/alloc-suite" | grep -q 'DW_CFA_def_cfa_register: r6'; then
-		[ "$m" = 0 ] || pk_fail "twins: memoized walks: $m, expected none (frames from rbp)"
-	else
-		[ "${m%.*}" -ge 250 ] 2>/dev/null || pk_fail "twins: memoized walks: $m, expected most of one caller's second 500"
-	fi ;;
+	expect_memo twins 250 "most of one caller's second 500" ;;
 esac
 alloc_expect "mode" "$J" 'd["mode"]["name"], d["mode"]["scaled"], d["target_exited"]' "('full', False, True)"
 alloc_expect "hot()" "$J" 'site("hot")["count"], site("hot")["bytes"], site("hot")["avg_size"], site("hot")["live_bytes"]' "(10000, 1000000, 100, 400)"
