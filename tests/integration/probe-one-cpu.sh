@@ -24,15 +24,18 @@ chmod +x "$PK_TMP/perfkitd-pinned"
 PERFKITD=$PK_TMP/perfkitd-pinned
 pk_log "perfkitd and its targets on CPU $cpu"
 
-# stops_caught SESSION MODE: how the stops were caught; with block, at
-# least one by the blocking wait
+# stops_caught SESSION MODE LEAST: how the stops were caught; with block,
+# none by spinning and at least LEAST by the blocking wait (int3 probes
+# stop at every call; the ring backend only when its ring is full, which
+# on one CPU depends on how often the scheduler lets perfkitd drain it
+# while the target runs: from none to a few)
 stops_caught() {
 	local n m
 	n=$(alloc_stat "$1" trap_blocking_stops)
 	m=$(alloc_stat "$1" trap_spin_stops)
 	pk_log "$1 ($2): $n probe stops caught by a blocking wait, $m by spinning"
 	if [ "$2" = block ]; then
-		python3 -c "import sys; sys.exit(0 if $n >= 1 and $m <= 0 else 1)" ||
+		python3 -c "import sys; sys.exit(0 if max($n, 0) >= $3 and $m <= 0 else 1)" ||
 			pk_fail "session $1: PERFKIT_TRAP_WAIT=block, yet $n stops by a blocking wait and $m by spinning"
 	fi
 }
@@ -46,7 +49,7 @@ for mode in auto block; do
 	fp_expect "$PK_TMP/p.json" g calls 1000
 	fp_expect "$PK_TMP/p.json" f lost 0
 	fp_expect "$PK_TMP/p.json" g lost 0
-	stops_caught "counts-$mode" "$mode"
+	stops_caught "counts-$mode" "$mode" 1
 
 	alloc_run "basic-$mode" "$PK_TMP/aout" "$TARGETS/alloc-suite" basic
 	[ "$ALLOC_RC" = 0 ] || { pk_show "$PK_TMP/aout" "$PK_TMP/aout.err"; pk_fail "alloc-suite basic exited $ALLOC_RC"; }
@@ -56,5 +59,5 @@ for mode in auto block; do
 	alloc_expect "hot()" "$J" 'site("hot")["count"], site("hot")["bytes"], site("hot")["live_bytes"]' "(10000, 1000000, 400)"
 	alloc_expect "cold()" "$J" 'site("cold")["count"], site("cold")["bytes"], site("cold")["live_bytes"]' "(2, 100, 50)"
 	alloc_expect "leaks of hot" "$J" 'leaks_of("hot")' "[(100, 4)]"
-	stops_caught "basic-$mode" "$mode"
+	stops_caught "basic-$mode" "$mode" 0
 done
